@@ -1,0 +1,3 @@
+"""scientist: an offline-first automated research pipeline."""
+
+__version__ = "0.1.0"

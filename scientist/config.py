@@ -1,0 +1,110 @@
+"""Configuration: defaults < ``scientist.toml`` < ``SCIENTIST_*`` environment variables < flags.
+
+The file is ``scientist.toml`` in the working directory (or the path given with ``--config``).
+Nested keys use ``__`` in environment variables: ``SCIENTIST_MODELS__CODING=openai/gpt-4o``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from scientist.errors import ConfigError
+
+Role = Literal["ideation", "coding", "writing", "review"]
+ROLES: tuple[Role, ...] = ("ideation", "coding", "writing", "review")
+LOCAL_MODEL = "local"
+
+
+def default_cache_dir() -> Path:
+    """Where assembled model files and literature caches live (``$XDG_CACHE_HOME/scientist``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scientist"
+
+
+class RoleModels(BaseModel):
+    """Per-role model overrides; a role left empty uses ``Settings.model``."""
+
+    ideation: str | None = None
+    coding: str | None = None
+    writing: str | None = None
+    review: str | None = None
+
+
+class LocalModelSettings(BaseModel):
+    """How the embedded llama.cpp server runs."""
+
+    ctx: int = Field(32768, ge=2048, description="context window in tokens")
+    threads: int = Field(0, ge=0, description="CPU threads; 0 means every core")
+    startup_timeout_s: float = Field(120.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Every knob of scientist, validated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCIENTIST_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    model: str = Field(LOCAL_MODEL, description="litellm model string, or 'local' for the embedded model")
+    models: RoleModels = RoleModels()
+    api_base: str | None = Field(None, description="base URL for an OpenAI-compatible server")
+    local_model: Path | None = Field(None, description="a GGUF file that replaces the embedded model")
+    local: LocalModelSettings = LocalModelSettings()
+    budget_usd: float | None = Field(None, gt=0)
+    budget_tokens: int | None = Field(None, gt=0)
+    temperature: float = Field(0.5, ge=0, le=2)
+    max_reasks: int = Field(2, ge=0, le=10, description="re-asks after an invalid structured reply")
+    max_retries: int = Field(4, ge=0, le=20, description="retries after a transient model error")
+    retry_base_delay_s: float = Field(1.0, ge=0)
+    request_timeout_s: float = Field(900.0, gt=0)
+    runs_dir: Path = Path("runs")
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (init) win over the environment, which wins over the TOML file."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def model_for(self, role: Role) -> str:
+        """The litellm model string used for one role."""
+        return getattr(self.models, role) or self.model
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Read the TOML file, the environment and the flags (``None`` flags are ignored)."""
+    path = config_file if config_file is not None else Path.cwd() / "scientist.toml"
+    if config_file is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_file():
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+    class _FileSettings(Settings):
+        model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
+
+    try:
+        return _FileSettings(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"bad configuration value for '{where}': {first['msg']}") from exc

@@ -1,0 +1,276 @@
+"""The LLM gateway: the only module that calls litellm.
+
+It owns structured output (JSON schema in ``response_format`` where the provider takes
+it, else the schema in the prompt), the bounded re-ask with the validation error, the
+bounded retries with backoff on transient errors only, the ledger line for every
+attempt, and the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from scientist.config import LOCAL_MODEL, Role, Settings
+from scientist.errors import LLMOutputInvalid, ModelError, ModelUnavailable, TransientModelError
+from scientist.llm.embedded import LITELLM_MODEL, embedded_model_path, local_server
+from scientist.llm.ledger import CallRecord, Ledger, Outcome, prompt_hash
+from scientist.prompts import render
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+Messages = list[dict[str, str]]
+MAX_BACKOFF_S = 30.0
+
+
+@cache
+def load_litellm() -> ModuleType:
+    """Import litellm without letting it reach the network, and register the local model."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.disable_hf_tokenizer_download = True
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    litellm.register_model({LITELLM_MODEL: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+                                            "cache_creation_input_token_cost": 0.0,
+                                            "cache_read_input_token_cost": 0.0,
+                                            "litellm_provider": "openai", "mode": "chat",
+                                            "supports_response_schema": True}})
+    return litellm
+
+
+def _transient_errors(litellm: ModuleType) -> tuple[type[BaseException], ...]:
+    return (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError,
+            litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError)
+
+
+def _fatal_errors(litellm: ModuleType) -> tuple[type[BaseException], ...]:
+    return (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError,
+            litellm.BadRequestError, litellm.UnprocessableEntityError, litellm.APIError)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one role's calls go."""
+
+    model: str
+    api_base: str | None
+    api_key: str | None
+    json_schema: bool
+    local: bool
+
+
+@dataclass
+class Reply:
+    """One model reply."""
+
+    content: str
+    finish_reason: str | None
+
+
+class Gateway:
+    """Every model call of scientist goes through one of these."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self._sleep = sleep
+        self._routes: dict[str, Route] = {}
+
+    # -- routing -------------------------------------------------------------------------
+    def route(self, role: Role) -> Route:
+        """Resolve (once) which model, endpoint and output mode a role uses."""
+        model = self.settings.model_for(role)
+        if model not in self._routes:
+            self._routes[model] = self._resolve(model)
+        return self._routes[model]
+
+    def _resolve(self, model: str) -> Route:
+        if model == LOCAL_MODEL:
+            path = self.local_model_path()
+            server = local_server(path, ctx=self.settings.local.ctx, threads=self.settings.local.threads)
+            endpoint = server.endpoint()
+            return Route(endpoint.model, endpoint.api_base, endpoint.api_key, json_schema=True, local=True)
+        litellm = load_litellm()
+        if self.settings.api_base:
+            return Route(model, self.settings.api_base, os.environ.get("OPENAI_API_KEY", "sk-none"),
+                         json_schema=True, local=False)
+        try:
+            schema_ok = bool(litellm.supports_response_schema(model=model))
+        except litellm.exceptions.BadRequestError:
+            schema_ok = False
+        return Route(model, None, None, json_schema=schema_ok, local=False)
+
+    def local_model_path(self) -> Path:
+        """The GGUF file of the local model: the user's, or the embedded one."""
+        if self.settings.local_model is not None:
+            if not self.settings.local_model.is_file():
+                raise ModelUnavailable(f"SCIENTIST_LOCAL_MODEL points to a missing file: "
+                                       f"{self.settings.local_model}")
+            return self.settings.local_model
+        return embedded_model_path(self.settings.cache_dir)
+
+    # -- public calls ----------------------------------------------------------------------
+    def structured(self, messages: Messages, output: type[T], *, role: Role, stage: str,
+                   max_tokens: int = 2048) -> T:
+        """Ask for one ``output`` object; re-ask with the validation error a bounded number of times."""
+        route = self.route(role)
+        schema = output.model_json_schema()
+        convo = list(messages)
+        response_format: dict[str, Any] | None = None
+        if route.json_schema:
+            response_format = {"type": "json_schema",
+                               "json_schema": {"name": output.__name__, "schema": schema}}
+        else:
+            convo.append({"role": "user", "content": render("gateway", "schema_instruction",
+                                                            schema=json.dumps(schema))})
+        last_error = "no reply"
+        attempts = self.settings.max_reasks + 1
+        for attempt in range(1, attempts + 1):
+            reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
+                                           max_tokens=max_tokens, response_format=response_format,
+                                           schema=schema)
+            parsed, outcome, last_error = _validate(reply, output)
+            record.outcome = outcome
+            record.error = None if parsed is not None else last_error
+            self.ledger.record(record)
+            if parsed is not None:
+                return parsed
+            log.warning("%s/%s: invalid structured reply (attempt %d/%d): %s",
+                        stage, role, attempt, attempts, last_error)
+            convo, max_tokens = _reask(convo, reply, outcome, last_error, max_tokens)
+        raise LLMOutputInvalid(f"the model's reply never matched {output.__name__} after {attempts} "
+                               f"attempts: {last_error}", attempts=attempts, last_error=last_error)
+
+    def text(self, messages: Messages, *, role: Role, stage: str, max_tokens: int = 2048) -> str:
+        """Ask for free text (re-asked once per allowed re-ask when the reply is empty)."""
+        route = self.route(role)
+        convo = list(messages)
+        for attempt in range(1, self.settings.max_reasks + 2):
+            reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
+                                           max_tokens=max_tokens, response_format=None, schema=None)
+            record.outcome = Outcome.OK if reply.content.strip() else Outcome.EMPTY
+            self.ledger.record(record)
+            if reply.content.strip():
+                return reply.content
+            convo = [*convo, {"role": "user", "content": "Your reply was empty. Answer the request."}]
+        raise LLMOutputInvalid("the model's replies were all empty", attempts=attempt, last_error="empty")
+
+    # -- one completion with transient retries -------------------------------------------------
+    def _complete(self, route: Route, messages: Messages, *, role: str, stage: str, attempt: int,
+                  max_tokens: int, response_format: dict[str, Any] | None,
+                  schema: dict[str, Any] | None) -> tuple[Reply, CallRecord]:
+        litellm = load_litellm()
+        phash = prompt_hash(route.model, messages, schema)
+        kwargs: dict[str, Any] = {
+            "model": route.model, "messages": messages, "max_tokens": max_tokens,
+            "temperature": self.settings.temperature, "timeout": self.settings.request_timeout_s,
+            "num_retries": 0, "max_retries": 0,
+        }
+        if route.api_base:
+            kwargs.update(api_base=route.api_base, api_key=route.api_key)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        for retry in range(self.settings.max_retries + 1):
+            record = CallRecord(role=role, stage=stage, model=route.model, prompt_hash=phash,
+                                attempt=attempt, outcome=Outcome.OK)
+            self.ledger.check_budget(record)
+            started = time.perf_counter()
+            try:
+                response = litellm.completion(**kwargs)
+            except _transient_errors(litellm) as exc:
+                record.latency_s = time.perf_counter() - started
+                record.outcome, record.error = Outcome.TRANSIENT_ERROR, _short(exc)
+                self.ledger.record(record)
+                if retry == self.settings.max_retries:
+                    raise TransientModelError(f"{route.model} kept failing: {_short(exc)}") from exc
+                self._sleep(self._backoff(retry))
+                continue
+            except _fatal_errors(litellm) as exc:
+                record.latency_s = time.perf_counter() - started
+                record.outcome, record.error = Outcome.ERROR, _short(exc)
+                self.ledger.record(record)
+                raise ModelError(f"{route.model} refused the request: {_short(exc)}") from exc
+            record.latency_s = time.perf_counter() - started
+            return self._read(response, record, route, litellm)
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+    def _read(self, response: Any, record: CallRecord, route: Route,
+              litellm: ModuleType) -> tuple[Reply, CallRecord]:
+        choice = response.choices[0]
+        usage = getattr(response, "usage", None)
+        record.tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        record.tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        record.finish_reason = choice.finish_reason
+        if not route.local:
+            try:
+                record.cost_usd = float(litellm.completion_cost(completion_response=response) or 0.0)
+            except (litellm.exceptions.ModelNotMappedError, litellm.exceptions.NotFoundError,
+                    litellm.exceptions.BadRequestError) as exc:
+                record.cost_known = False
+                log.warning("no price known for %s (%s); cost counted as 0", route.model, _short(exc))
+        return Reply(choice.message.content or "", choice.finish_reason), record
+
+    def _backoff(self, retry: int) -> float:
+        base = self.settings.retry_base_delay_s * (2 ** retry)
+        return min(MAX_BACKOFF_S, base * (0.75 + random.random() / 2))
+
+
+def _validate(reply: Reply, output: type[T]) -> tuple[T | None, Outcome, str]:
+    """Parse a reply into ``output``; say why not when it fails."""
+    if reply.finish_reason == "length":
+        return None, Outcome.TRUNCATED, "the reply was cut off by the token limit"
+    text = _strip_fence(reply.content)
+    if not text:
+        return None, Outcome.EMPTY, "the reply was empty"
+    try:
+        return output.model_validate_json(text), Outcome.OK, ""
+    except ValidationError as exc:
+        return None, Outcome.INVALID_OUTPUT, _validation_summary(exc)
+
+
+def _validation_summary(exc: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = f" (+{exc.error_count() - limit} more)" if exc.error_count() > limit else ""
+    return "; ".join(parts) + more
+
+
+def _strip_fence(text: str) -> str:
+    """Drop one surrounding Markdown code fence, which schema-less providers like to add."""
+    text = text.strip()
+    if text.startswith("```") and text.endswith("```") and text.count("\n") >= 1:
+        text = text.split("\n", 1)[1].rsplit("```", 1)[0].strip()
+    return text
+
+
+def _reask(convo: Messages, reply: Reply, outcome: Outcome, error: str,
+           max_tokens: int) -> tuple[Messages, int]:
+    """The conversation and token limit for the next attempt."""
+    if outcome is Outcome.TRUNCATED:
+        return [*convo, {"role": "user", "content": render("gateway", "reask_truncated")}], max_tokens * 2
+    if outcome is Outcome.EMPTY:
+        return [*convo, {"role": "user", "content": render("gateway", "reask_empty")}], max_tokens
+    return [*convo, {"role": "assistant", "content": reply.content},
+            {"role": "user", "content": render("gateway", "reask_invalid", error=error)}], max_tokens
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:limit]}"

@@ -1,0 +1,57 @@
+"""Shared fixtures. No test reaches the network: sockets to anything but loopback fail."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scientist.config import Settings, load_settings
+from scientist.llm.gateway import Gateway
+from scientist.llm.ledger import Budget, Ledger
+from tests.fakes.openai_server import FakeOpenAI
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (host.startswith("127.") or host in ("::1", "localhost")):
+            raise OSError(f"tests may not reach the network (tried {address!r})")
+    _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SCIENTIST_MODEL", "SCIENTIST_LOCAL_MODEL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def fake_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
+    """Settings that send every role to the scripted fake server."""
+    base: dict[str, object] = {"model": "openai/fake-model", "api_base": fake.api_base,
+                               "retry_base_delay_s": 0.0}
+    base.update(overrides)
+    return load_settings(**base)
+
+
+@pytest.fixture
+def make_gateway(tmp_path: Path, fake_llm: FakeOpenAI):
+    """Build a real gateway pointed at the fake server, with its ledger in tmp_path."""
+
+    def build(budget: Budget | None = None, **overrides: object) -> tuple[Gateway, Ledger]:
+        ledger = Ledger(tmp_path / "llm_calls.jsonl", budget)
+        return Gateway(fake_settings(fake_llm, **overrides), ledger), ledger
+
+    return build
