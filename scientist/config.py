@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     max_retries: int = Field(4, ge=0, le=20, description="retries after a transient model error")
     retry_base_delay_s: float = Field(1.0, ge=0)
     request_timeout_s: float = Field(900.0, gt=0)
+    offline: bool = Field(False, description="never contact literature sources or any remote host")
     runs_dir: Path = Path("runs")
     cache_dir: Path = Field(default_factory=default_cache_dir)
 

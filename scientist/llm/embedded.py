@@ -9,9 +9,12 @@ sha256 is verified, and served by xllamacpp's in-process OpenAI-compatible serve
 from __future__ import annotations
 
 import atexit
+import fcntl
 import hashlib
 import logging
 import os
+import socket
+import struct
 import tempfile
 import threading
 import time
@@ -107,6 +110,32 @@ class LocalEndpoint:
     api_key: str = "sk-local-no-key"
 
 
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+
+def ensure_loopback_up() -> None:
+    """Bring the loopback interface up when it is down.
+
+    In a fresh network namespace (``unshare -n``: a machine with no network) ``lo`` starts
+    down and 127.0.0.1 is unreachable. Raising it touches only this namespace.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        if flags & IFF_UP:
+            return
+        try:
+            fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+        except PermissionError as exc:
+            raise ModelUnavailable(
+                "the loopback interface is down, so the local model server cannot be reached",
+                hint="run 'ip link set lo up' in this network namespace (or 'unshare -rn')",
+            ) from exc
+        log.info("brought the loopback interface up (it was down in this network namespace)")
+
+
 class LocalServer:
     """One llama.cpp server on 127.0.0.1 for one GGUF file."""
 
@@ -129,6 +158,8 @@ class LocalServer:
         if not self.model_path.is_file():
             raise ModelUnavailable(f"model file not found: {self.model_path}")
         import xllamacpp  # heavy native module: imported only when a local model is used
+
+        ensure_loopback_up()
 
         params = xllamacpp.CommonParams()
         params.model.path = str(self.model_path)

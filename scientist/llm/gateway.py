@@ -100,12 +100,12 @@ class Gateway:
         return self._routes[model]
 
     def _resolve(self, model: str) -> Route:
+        litellm = load_litellm()
         if model == LOCAL_MODEL:
             path = self.local_model_path()
             server = local_server(path, ctx=self.settings.local.ctx, threads=self.settings.local.threads)
             endpoint = server.endpoint()
             return Route(endpoint.model, endpoint.api_base, endpoint.api_key, json_schema=True, local=True)
-        litellm = load_litellm()
         if self.settings.api_base:
             return Route(model, self.settings.api_base, os.environ.get("OPENAI_API_KEY", "sk-none"),
                          json_schema=True, local=False)

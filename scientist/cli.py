@@ -1,0 +1,243 @@
+"""The ``scientist`` command line. Each command's docstring is its help text."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from scientist.config import Settings, default_cache_dir, load_settings
+from scientist.errors import NotAvailableYet, ScientistError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="scientist: from a seed idea to experiments, a paper and its review, offline.")
+literature_app = typer.Typer(no_args_is_help=True, help="Search the literature the novelty check uses.")
+sandbox_app = typer.Typer(no_args_is_help=True, help="Run commands in the sandbox and build its image.")
+template_app = typer.Typer(no_args_is_help=True, help="Check experiment templates.")
+app.add_typer(literature_app, name="literature")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(template_app, name="template")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file (default ./scientist.toml).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+RunArg = Annotated[str, typer.Argument(help="A run id or a run folder.")]
+RunsDirOpt = Annotated[Path | None, typer.Option("--runs-dir", help="Folder holding the runs.")]
+
+
+def _not_yet(command: str, issue: int) -> NoReturn:
+    raise NotAvailableYet(f"'scientist {command}' is not available yet (tracked in issue {issue})")
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress details.")] = False,
+) -> None:
+    """scientist: from a seed idea to experiments, a paper and its review, offline."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False)], force=True)
+    for noisy in ("LiteLLM", "httpx", "urllib3", "docker"):
+        logging.getLogger(noisy).setLevel(logging.ERROR if not verbose else logging.WARNING)
+
+
+@app.command()
+def run(
+    template: Annotated[Path, typer.Argument(help="Template folder.")],
+    idea: Annotated[str | None, typer.Option(help="Seed idea in your words.")] = None,
+    num_ideas: Annotated[int, typer.Option(help="How many ideas to propose.")] = 2,
+    model: Annotated[str | None, typer.Option(help="litellm model string for every role.")] = None,
+    checkpoints: Annotated[str, typer.Option(help="Where to pause: ideas,plan,results,paper or none.")] = (
+        "ideas,plan,results"),
+    auto: Annotated[bool, typer.Option("--auto", help="Approve every checkpoint.")] = False,
+    budget: Annotated[float | None, typer.Option(help="Budget in USD.")] = None,
+    runs_dir: RunsDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Start a research run from a template and a seed idea."""
+    _not_yet("run", 3)
+
+
+@app.command()
+def resume(run_ref: RunArg) -> None:
+    """Continue a stopped or killed run from its last checkpoint."""
+    _not_yet("resume", 3)
+
+
+@app.command()
+def status(run_ref: Annotated[str | None, typer.Argument(help="A run id or folder.")] = None,
+           as_json: JsonOpt = False) -> None:
+    """Show a run's stage, pending checkpoint and cost so far."""
+    _not_yet("status", 3)
+
+
+@app.command()
+def approve(run_ref: RunArg,
+            edit: Annotated[Path | None, typer.Option(help="Replace the proposal with this file.")] = None) -> None:
+    """Approve the checkpoint a paused run waits at."""
+    _not_yet("approve", 3)
+
+
+@app.command()
+def reject(run_ref: RunArg,
+           feedback: Annotated[str, typer.Option(help="What to change; the stage is redone with it.")]) -> None:
+    """Reject the proposal a paused run waits at, with feedback."""
+    _not_yet("reject", 3)
+
+
+@app.command()
+def runs(runs_dir: RunsDirOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List runs with status, template, model, cost and age."""
+    from scientist.runstore import RunStore
+
+    settings = load_settings(config, runs_dir=runs_dir)
+    manifests = [folder.read_manifest() for folder in RunStore(settings.runs_dir).list()]
+    if as_json:
+        out.print_json(json.dumps([m.model_dump(mode="json") for m in manifests]))
+        return
+    table = Table("run", "status", "stage", "template", "model", "cost $", "tokens", "age")
+    now = datetime.now(UTC)
+    for m in manifests:
+        age = now - m.created_at
+        table.add_row(m.run_id, m.status, m.stage or "-", m.template, m.models.get("ideation", "?"),
+                      f"{m.totals.cost_usd:.4f}", str(m.totals.tokens_in + m.totals.tokens_out),
+                      f"{age.days}d {age.seconds // 3600}h" if age.days else f"{age.seconds // 60}m")
+    out.print(table if manifests else f"no runs in {settings.runs_dir}")
+
+
+@app.command()
+def failures(runs_dir: RunsDirOpt = None,
+             by: Annotated[str, typer.Option(help="Group by category, stage, template or model.")] = "category",
+             as_json: JsonOpt = False) -> None:
+    """Report execution failure rates across runs."""
+    _not_yet("failures", 6)
+
+
+@literature_app.command("search")
+def literature_search(query: Annotated[str, typer.Argument(help="Search words.")],
+                      source: Annotated[str | None, typer.Option(help="arxiv, openalex or local.")] = None,
+                      as_json: JsonOpt = False) -> None:
+    """Search the literature sources the novelty check uses."""
+    _not_yet("literature search", 4)
+
+
+@sandbox_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def sandbox_run(
+    cmd: Annotated[list[str], typer.Argument(help="The command, after --.")],
+    backend: Annotated[str | None, typer.Option(help="docker, bwrap or process.")] = None,
+    timeout: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 60.0,
+    memory: Annotated[int, typer.Option(help="Memory limit in MB.")] = 2048,
+    workdir: Annotated[Path | None, typer.Option(help="The only writable folder.")] = None,
+) -> None:
+    """Run a command in the sandbox and print its output and a one-line result."""
+    _not_yet("sandbox run", 5)
+
+
+@sandbox_app.command("build-image")
+def sandbox_build_image() -> None:
+    """Build the docker experiment image locally (nothing is pulled)."""
+    _not_yet("sandbox build-image", 5)
+
+
+@template_app.command("check")
+def template_check(template: Annotated[Path, typer.Argument(help="Template folder.")]) -> None:
+    """Validate a template and run its baseline, plot and LaTeX in the sandbox."""
+    _not_yet("template check", 9)
+
+
+@app.command()
+def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper.")],
+           model: Annotated[str | None, typer.Option(help="litellm model string.")] = None,
+           ensemble: Annotated[int, typer.Option(help="Independent reviews to aggregate.")] = 1,
+           as_json: JsonOpt = False) -> None:
+    """Review a paper with the conference form and print the review."""
+    _not_yet("review", 8)
+
+
+@app.command("review-bench")
+def review_bench(
+    papers: Annotated[Path | None, typer.Option(help="Folder of paper texts to review.")] = None,
+    labels: Annotated[Path | None, typer.Option(help="TSV of decisions.")] = None,
+    from_csv: Annotated[Path | None, typer.Option(help="Score existing reviews from this CSV.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Review at most N papers.")] = None,
+    model: Annotated[str | None, typer.Option(help="litellm model string.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure a reviewer against real conference decisions."""
+    _not_yet("review-bench", 8)
+
+
+@app.command()
+def doctor(
+    as_json: JsonOpt = False,
+    check_model: Annotated[bool, typer.Option("--check-model", help="Make one real model request.")] = False,
+    model: Annotated[str | None, typer.Option(help="litellm model string to check.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Report what this machine offers and lacks, each with its fix."""
+    from scientist.doctor import run_doctor
+
+    settings: Settings = load_settings(config, model=model)
+    with err.status("checking model, LaTeX, sandbox and network...", spinner="dots"):
+        report = run_doctor(settings, check_model_live=check_model)
+    if as_json:
+        out.print_json(report.model_dump_json())
+    else:
+        _print_doctor(report)
+    if not report.model.ok:
+        raise typer.Exit(1)
+
+
+def _print_doctor(report) -> None:  # noqa: ANN001 - DoctorReport, imported lazily
+    def mark(ok: bool) -> str:
+        return "[green]ok[/]" if ok else "[red]missing[/]"
+
+    table = Table("check", "status", "detail")
+    m = report.model
+    speed = f", {m.tokens_per_s} tokens/s, {m.latency_s}s" if m.checked and m.ok else ""
+    table.add_row(f"model {m.model}", mark(m.ok), f"{m.detail}{speed}" + (f" -> {m.fix}" if m.fix else ""))
+    for name, tool in report.latex.tools.items():
+        table.add_row(name, mark(tool.ok), tool.path or report.latex.fix)
+    for name, st in report.sandbox.backends.items():
+        table.add_row(f"sandbox {name}", mark(st.ok), st.reason)
+    table.add_row("cgroup limits", mark(report.sandbox.cgroup.ok), report.sandbox.cgroup.reason)
+    for name, st in report.network.sources.items():
+        table.add_row(f"network {name}", mark(st.ok), st.reason)
+    out.print(table)
+    for problem in report.problems:
+        out.print(f"[yellow]- {problem}[/]")
+
+
+def _crash_log(exc: BaseException) -> Path:
+    logs = default_cache_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / f"crash-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.log"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    """Entry point: typed errors become one line and an exit code, never a traceback."""
+    try:
+        app()
+    except ScientistError as exc:
+        err.print(f"[red]error:[/] {exc.one_line()}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last resort: the user gets one line and a log file
+        err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (details in {_crash_log(exc)})",
+                  highlight=False)
+        sys.exit(1)

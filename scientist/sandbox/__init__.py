@@ -1,0 +1,1 @@
+"""Sandboxes for generated code: docker, bubblewrap, and an explicitly unsafe plain process."""

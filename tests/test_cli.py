@@ -1,0 +1,70 @@
+"""The command line as a user types it: one-line errors, exit codes, help text."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS_NOT_YET = [
+    ["run", "templates/x", "--auto"], ["resume", "r1"], ["status"], ["approve", "r1"],
+    ["reject", "r1", "--feedback", "more seeds"], ["failures"], ["literature", "search", "grokking"],
+    ["sandbox", "run", "--", "true"], ["sandbox", "build-image"], ["template", "check", "templates/x"],
+    ["review", "paper.pdf"], ["review-bench", "--json"],
+]
+
+
+def scientist(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCIENTIST_OFFLINE": "1"}  # doctor must not probe real hosts from a test
+    return subprocess.run([sys.executable, "-c", "from scientist.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.mark.parametrize("args", COMMANDS_NOT_YET, ids=lambda a: " ".join(a[:2]))
+def test_commands_not_built_yet_exit_2_with_one_line(args):
+    done = scientist(*args)
+    assert done.returncode == 2
+    assert "not available yet" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_every_command_has_one_sentence_help():
+    done = scientist("--help")
+    assert done.returncode == 0
+    for name in ("run", "resume", "status", "approve", "reject", "runs", "failures", "review",
+                 "review-bench", "doctor", "literature", "sandbox", "template"):
+        assert f" {name} " in done.stdout
+    sub = scientist("sandbox", "run", "--help")
+    assert "Run a command in the sandbox" in sub.stdout
+
+
+def test_bad_config_is_one_line_exit_2(tmp_path):
+    (tmp_path / "scientist.toml").write_text("budget_usd = 'lots'")
+    done = subprocess.run([sys.executable, "-c", "from scientist.cli import main; main()", "runs"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and "budget_usd" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_runs_lists_nothing_then_json(tmp_path):
+    done = scientist("runs", "--runs-dir", str(tmp_path / "runs"), "--json")
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+
+
+def test_doctor_json_has_the_documented_keys(tmp_path):
+    done = scientist("doctor", "--json", "--model", "openai/gpt-4o-mini")
+    report = json.loads(done.stdout)
+    assert {"model", "latex", "sandbox", "network"} <= report.keys()
+    assert set(report["sandbox"]["backends"]) == {"docker", "bwrap", "process"}
+    assert all({"ok", "reason"} <= set(b) for b in report["sandbox"]["backends"].values())
+    assert report["network"]["sources"]["arxiv"]["reason"].startswith("not checked: offline")
+
+
+@pytest.mark.slow
+def test_doctor_checks_the_embedded_model_for_real():
+    done = scientist("doctor", "--json", "--check-model", timeout=300)
+    model = json.loads(done.stdout)["model"]
+    assert done.returncode == 0, done.stderr
+    assert model["ok"] and model["checked"] and model["tokens_per_s"] > 0
