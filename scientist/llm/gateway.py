@@ -90,6 +90,7 @@ class Gateway:
         self.ledger = ledger
         self._sleep = sleep
         self._routes: dict[str, Route] = {}
+        self._unpriced: set[str] = set()
 
     # -- routing -------------------------------------------------------------------------
     def route(self, role: Role) -> Route:
@@ -129,7 +130,7 @@ class Gateway:
                    max_tokens: int = 2048) -> T:
         """Ask for one ``output`` object; re-ask with the validation error a bounded number of times."""
         route = self.route(role)
-        schema = output.model_json_schema()
+        schema = _schema_of(output)
         convo = list(messages)
         response_format: dict[str, Any] | None = None
         if route.json_schema:
@@ -216,18 +217,29 @@ class Gateway:
         record.tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         record.tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
         record.finish_reason = choice.finish_reason
-        if not route.local:
+        if route.local:
+            return Reply(choice.message.content or "", choice.finish_reason), record
+        if route.model in self._unpriced:
+            record.cost_known = False
+        else:
             try:
                 record.cost_usd = float(litellm.completion_cost(completion_response=response) or 0.0)
             except (litellm.exceptions.ModelNotMappedError, litellm.exceptions.NotFoundError,
                     litellm.exceptions.BadRequestError) as exc:
                 record.cost_known = False
-                log.warning("no price known for %s (%s); cost counted as 0", route.model, _short(exc))
+                self._unpriced.add(route.model)
+                log.warning("no price known for %s (%s); its cost is counted as 0", route.model,
+                            _short(exc, 80))
         return Reply(choice.message.content or "", choice.finish_reason), record
 
     def _backoff(self, retry: int) -> float:
         base = self.settings.retry_base_delay_s * (2 ** retry)
         return min(MAX_BACKOFF_S, base * (0.75 + random.random() / 2))
+
+
+@cache
+def _schema_of(output: type[BaseModel]) -> dict[str, Any]:
+    return output.model_json_schema()
 
 
 def _validate(reply: Reply, output: type[T]) -> tuple[T | None, Outcome, str]:
