@@ -16,7 +16,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from scientist.config import Settings, default_cache_dir, load_settings
-from scientist.errors import NotAvailableYet, ScientistError
+from scientist.errors import NotAvailableYet, ScientistError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="scientist: from a seed idea to experiments, a paper and its review, offline.")
@@ -27,8 +27,8 @@ app.add_typer(literature_app, name="literature")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(template_app, name="template")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file (default ./scientist.toml).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -138,16 +138,41 @@ def sandbox_run(
     backend: Annotated[str | None, typer.Option(help="docker, bwrap or process.")] = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 60.0,
     memory: Annotated[int, typer.Option(help="Memory limit in MB.")] = 2048,
-    workdir: Annotated[Path | None, typer.Option(help="The only writable folder.")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="The only writable folder (default: a new temp folder).")] = None,
+    allow_unsafe: Annotated[bool, typer.Option("--allow-unsafe", help="Permit the unsandboxed process backend.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run a command in the sandbox and print its output and a one-line result."""
-    _not_yet("sandbox run", 5)
+    import tempfile
+
+    from scientist.sandbox.base import Limits
+    from scientist.sandbox.choose import open_sandbox
+
+    sandbox = open_sandbox(backend, allow_unsafe=allow_unsafe or None)
+    limits = Limits(timeout_s=timeout, memory_mb=memory)
+    if workdir is not None and not workdir.is_dir():
+        raise UsageError(f"--workdir {workdir} is not a directory")
+    with tempfile.TemporaryDirectory(prefix="scientist-sandbox-") as tmp:
+        result = sandbox.run(list(cmd), (workdir or Path(tmp)).resolve(), limits)
+    if as_json:
+        out.print_json(result.model_dump_json())
+    else:
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        err.print(result.one_line() + ("  UNSAFE: not isolated" if result.unsafe else ""),
+                  markup=False, highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @sandbox_app.command("build-image")
 def sandbox_build_image() -> None:
     """Build the docker experiment image locally (nothing is pulled)."""
-    _not_yet("sandbox build-image", 5)
+    from scientist.sandbox.dockerbox import DockerSandbox
+    from scientist.sandbox.image import build_image
+
+    name = build_image(DockerSandbox().client)
+    out.print(f"built {name}")
 
 
 @template_app.command("check")

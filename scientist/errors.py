@@ -89,3 +89,9 @@ class BudgetExceeded(ModelError):
     """The run's budget in USD or tokens is spent; the run stops cleanly."""
 
     code = "budget_exceeded"
+
+
+class SandboxUnavailable(ScientistError):
+    """No sandbox backend can run here, or its engine failed (infrastructure, not the code's fault)."""
+
+    code = "sandbox_unavailable"
