@@ -35,15 +35,16 @@ def _volumes(workdir: Path) -> dict[str, dict[str, str]]:
     return volumes
 
 
-def _give_to_sandbox_user(workdir: Path) -> str:
-    """The container's user; as root, the work directory is handed to 65534 so it can write there."""
-    if os.geteuid() != 0:
-        return f"{os.getuid()}:{os.getgid()}"
+def _chown_tree(workdir: Path, uid: int, gid: int) -> None:
     for root, dirs, files in os.walk(workdir):
         for name in [*dirs, *files]:
-            os.lchown(os.path.join(root, name), SANDBOX_UID, SANDBOX_UID)
-    os.chown(workdir, SANDBOX_UID, SANDBOX_UID)
-    return f"{SANDBOX_UID}:{SANDBOX_UID}"
+            os.lchown(os.path.join(root, name), uid, gid)
+    os.chown(workdir, uid, gid)
+
+
+def _container_user() -> str:
+    """Never root: as root the container runs as 65534 (the work directory is lent to it)."""
+    return f"{SANDBOX_UID}:{SANDBOX_UID}" if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
 
 
 class DockerSandbox(Sandbox):
@@ -65,7 +66,17 @@ class DockerSandbox(Sandbox):
 
     def run(self, command: list[str], workdir: Path, limits: Limits) -> ExecResult:
         workdir = workdir.resolve()
-        user = _give_to_sandbox_user(workdir)
+        owner = workdir.stat()
+        lend = os.geteuid() == 0
+        if lend:
+            _chown_tree(workdir, SANDBOX_UID, SANDBOX_UID)
+        try:
+            return self._run(command, workdir, limits)
+        finally:
+            if lend:  # everything the container made goes back to the work directory's owner
+                _chown_tree(workdir, owner.st_uid, owner.st_gid)
+
+    def _run(self, command: list[str], workdir: Path, limits: Limits) -> ExecResult:
         from docker.types import LogConfig
 
         disk_base = directory_bytes(workdir)
@@ -73,7 +84,7 @@ class DockerSandbox(Sandbox):
         started = time.perf_counter()
         try:
             container = self.client.containers.run(
-                self.image, command, detach=True, network_mode="none", user=user, cap_drop=["ALL"],
+                self.image, command, detach=True, network_mode="none", user=_container_user(), cap_drop=["ALL"],
                 security_opt=["no-new-privileges"], read_only=True, hostname="sandbox",
                 tmpfs={"/tmp": f"size={limits.tmp_mb}m,mode=1777"}, mem_limit=memory, memswap_limit=memory,
                 pids_limit=limits.pids, nano_cpus=int(limits.cpus * 1e9), environment=sandbox_env(limits),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import signal
 import subprocess
 import time
@@ -51,6 +52,27 @@ def _kill_tree(pid: int, group: Cgroup | None) -> None:
         group.kill_all()
 
 
+class _ExitWaiter:
+    """Sleeps until a process exits or a timeout passes: a pidfd where the kernel has one, else short naps."""
+
+    def __init__(self, pid: int) -> None:
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._fd = None
+
+    def wait(self, timeout: float) -> None:
+        if self._fd is None:
+            time.sleep(min(timeout, POLL_S))
+        else:
+            select.select([self._fd], [], [], timeout)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 def supervise(argv: list[str], *, backend: str, env: dict[str, str], cwd: Path, workdir: Path,
               limits: Limits, shown_command: list[str], unsafe: bool = False,
               pass_fds: tuple[int, ...] = ()) -> ExecResult:
@@ -65,7 +87,7 @@ def supervise(argv: list[str], *, backend: str, env: dict[str, str], cwd: Path, 
     err = CappedReader(proc.stderr, limits.output_bytes)  # type: ignore[arg-type]
     killed_by: str | None = None
     next_disk = started + DISK_POLL_S
-    status, usage = 0, None
+    exited = _ExitWaiter(proc.pid)
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
@@ -79,7 +101,9 @@ def supervise(argv: list[str], *, backend: str, env: dict[str, str], cwd: Path, 
             if directory_bytes(workdir) - disk_base > limits.disk_mb * 2**20:
                 killed_by = "disk"
                 _kill_tree(proc.pid, group)
-        time.sleep(POLL_S)
+        deadline = started + limits.timeout_s if killed_by is None else now + POLL_S
+        exited.wait(max(0.0, min(next_disk, deadline) - time.perf_counter()))
+    exited.close()
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if group is not None:
