@@ -12,7 +12,7 @@ import pytest
 COMMANDS_NOT_YET = [
     ["run", "templates/x", "--auto"], ["resume", "r1"], ["status"], ["approve", "r1"],
     ["reject", "r1", "--feedback", "more seeds"], ["failures"], ["literature", "search", "grokking"],
-    ["sandbox", "run", "--", "true"], ["sandbox", "build-image"], ["template", "check", "templates/x"],
+    ["template", "check", "templates/x"],
     ["review", "paper.pdf"], ["review-bench", "--json"],
 ]
 
@@ -68,3 +68,25 @@ def test_doctor_checks_the_embedded_model_for_real():
     model = json.loads(done.stdout)["model"]
     assert done.returncode == 0, done.stderr
     assert model["ok"] and model["checked"] and model["tokens_per_s"] > 0
+
+
+def test_sandbox_run_prints_output_and_a_one_line_result(tmp_path):
+    done = scientist("sandbox", "run", "--workdir", str(tmp_path), "--", "python", "-c",
+                     "open('made.txt', 'w').write('1'); print('hello from inside')")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "hello from inside\n"
+    assert done.stderr.strip().startswith("[") and " ok in " in done.stderr
+    assert (tmp_path / "made.txt").read_text() == "1"
+
+
+def test_sandbox_run_json_and_failure_exit_code():
+    done = scientist("sandbox", "run", "--json", "--timeout", "1", "--", "python", "-c", "while True: pass")
+    result = json.loads(done.stdout)
+    assert done.returncode == 1 and result["timed_out"] and result["killed_by_limit"] == "time"
+
+
+def test_sandbox_process_backend_needs_an_explicit_opt_in():
+    done = scientist("sandbox", "run", "--backend", "process", "--", "true")
+    assert done.returncode == 2 and "refused" in done.stderr and "Traceback" not in done.stderr
+    done = scientist("sandbox", "run", "--backend", "process", "--allow-unsafe", "--", "true")
+    assert done.returncode == 0 and "UNSAFE" in done.stderr
