@@ -193,14 +193,42 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
 @app.command("review-bench")
 def review_bench(
     papers: Annotated[Path | None, typer.Option(help="Folder of paper texts to review.")] = None,
-    labels: Annotated[Path | None, typer.Option(help="TSV of decisions.")] = None,
+    labels: Annotated[Path | None, typer.Option(help="TSV of decisions (paper_id, decision).")] = None,
     from_csv: Annotated[Path | None, typer.Option(help="Score existing reviews from this CSV.")] = None,
     limit: Annotated[int | None, typer.Option(help="Review at most N papers.")] = None,
     model: Annotated[str | None, typer.Option(help="litellm model string.")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 1000,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure a reviewer against real conference decisions."""
-    _not_yet("review-bench", 8)
+    from scientist.review.labels import read_decisions, read_overall_scores
+    from scientist.review.metrics import score
+
+    if labels is None:
+        raise UsageError("--labels TSV is required (the real decisions)")
+    if from_csv is None:
+        _not_yet("review-bench --papers", 8)
+    decisions = read_decisions(labels)
+    overall = read_overall_scores(from_csv)
+    ids = sorted(set(decisions) & set(overall))
+    if not ids:
+        raise UsageError(f"no paper of {from_csv} has a decision in {labels}")
+    report = score([decisions[i] for i in ids], [overall[i] for i in ids], bootstrap=bootstrap)
+    skipped = len(overall) - len(ids)
+    if skipped:
+        report.notes.append(f"{skipped} reviewed papers have no decision in the labels and were left out")
+    if as_json:
+        out.print_json(report.model_dump_json())
+        return
+    table = Table("metric", "value", "95% interval", title=f"{from_csv.name}: {report.n} papers "
+                  f"({report.accepted} accepted), accept when overall >= {report.threshold:g}")
+    for name in ("balanced_accuracy", "accuracy", "f1", "auc", "fpr", "fnr"):
+        value, interval = getattr(report, name), report.intervals.get(name)
+        table.add_row(name, "-" if value is None else f"{value:.3f}",
+                      f"{interval.low:.3f} - {interval.high:.3f}" if interval else "-")
+    out.print(table)
+    for note in report.notes:
+        out.print(f"note: {note}")
 
 
 @app.command()

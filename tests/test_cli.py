@@ -13,7 +13,7 @@ COMMANDS_NOT_YET = [
     ["run", "templates/x", "--auto"], ["resume", "r1"], ["status"], ["approve", "r1"],
     ["reject", "r1", "--feedback", "more seeds"], ["failures"], ["literature", "search", "grokking"],
     ["template", "check", "templates/x"],
-    ["review", "paper.pdf"], ["review-bench", "--json"],
+    ["review", "paper.pdf"], ["review-bench", "--labels", "x.tsv", "--papers", "dir"],
 ]
 
 

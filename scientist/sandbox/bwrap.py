@@ -51,14 +51,15 @@ class BwrapSandbox(Sandbox):
         """The full bwrap command line for ``command``."""
         args = [self.bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
                 "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
-                *_system_mounts()]
+                *_system_mounts(), "--proc", "/proc", "--dev", "/dev",
+                # /tmp first: the venv or the work directory may live under it, and later
+                # mounts land on top of this tmpfs instead of being hidden by it.
+                "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
         for path in interpreter_paths():
             args += ["--ro-bind", str(path), str(path)]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp",
-                 "--file", str(passwd_fd), "/etc/passwd", "--file", str(group_fd), "/etc/group",
-                 "--bind", str(workdir.resolve()), str(workdir.resolve()), "--chdir", str(workdir.resolve()),
-                 "--remount-ro", "/", "--"]
+        work = str(workdir.resolve())
+        args += ["--file", str(passwd_fd), "/etc/passwd", "--file", str(group_fd), "/etc/group",
+                 "--bind", work, work, "--chdir", work, "--remount-ro", "/", "--"]
         return args + command
 
     def run(self, command: list[str], workdir: Path, limits: Limits) -> ExecResult:

@@ -1,0 +1,1 @@
+"""Simulated peer review and its calibration against real conference decisions."""
