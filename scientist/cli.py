@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from scientist.config import Settings, default_cache_dir, load_settings
@@ -176,9 +177,30 @@ def sandbox_build_image() -> None:
 
 
 @template_app.command("check")
-def template_check(template: Annotated[Path, typer.Argument(help="Template folder.")]) -> None:
+def template_check(
+    template: Annotated[Path, typer.Argument(help="Template folder.")],
+    backend: Annotated[str | None, typer.Option(help="Sandbox backend: docker, bwrap or process.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Validate a template and run its baseline, plot and LaTeX in the sandbox."""
-    _not_yet("template check", 9)
+    from scientist.sandbox.choose import open_sandbox
+    from scientist.template.check import check_template
+
+    sandbox = open_sandbox(backend)
+    with err.status(f"checking {template} (baseline, plot, LaTeX)...", spinner="dots"):
+        report = check_template(template, sandbox)
+    if as_json:
+        out.print_json(report.model_dump_json())
+    else:
+        table = Table("step", "result", "time", "detail", title=f"template check: {template}")
+        for step in report.steps:
+            table.add_row(step.name, "[green]pass[/]" if step.ok else "[red]FAIL[/]", f"{step.seconds:.1f}s",
+                          escape(step.detail))
+        out.print(table)
+    if not report.ok:
+        failed = next(step for step in report.steps if not step.ok)
+        err.print(f"[red]error:[/] {escape(failed.detail)}", highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -285,7 +307,7 @@ def main() -> None:
     try:
         app()
     except ScientistError as exc:
-        err.print(f"[red]error:[/] {exc.one_line()}", highlight=False)
+        err.print(f"[red]error:[/] {escape(exc.one_line())}", highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

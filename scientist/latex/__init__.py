@@ -1,0 +1,1 @@
+"""LaTeX: compiling with latexmk and reading its errors."""

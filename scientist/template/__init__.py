@@ -1,0 +1,1 @@
+"""Experiment templates: loading (ours and The AI Scientist's folder contract) and checking."""
