@@ -57,7 +57,7 @@ def main_options(
 def run(
     template: Annotated[Path, typer.Argument(help="Template folder.")],
     idea: Annotated[str | None, typer.Option(help="Seed idea in your words.")] = None,
-    num_ideas: Annotated[int, typer.Option(help="How many ideas to propose.")] = 2,
+    num_ideas: Annotated[int, typer.Option(help="How many ideas to propose.", min=1, max=8)] = 2,
     model: Annotated[str | None, typer.Option(help="litellm model string for every role.")] = None,
     checkpoints: Annotated[str, typer.Option(help="Where to pause: ideas,plan,results,paper or none.")] = (
         "ideas,plan,results"),
@@ -67,34 +67,86 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Start a research run from a template and a seed idea."""
-    _not_yet("run", 3)
+    from scientist.cli_run import parse_checkpoints, print_report, start_run
+
+    settings = load_settings(config, model=model, budget_usd=budget, runs_dir=runs_dir)
+    stops = parse_checkpoints(checkpoints, auto)
+    report = start_run(template, idea=idea, num_ideas=num_ideas, checkpoints=stops, settings=settings, console=err)
+    print_report(report, settings.runs_dir / report.run_id, err)
+
+
+def _folder(run_ref: str, runs_dir: Path | None = None):  # noqa: ANN202 - RunFolder, imported lazily
+    from scientist.runstore import RunStore
+
+    return RunStore(load_settings(runs_dir=runs_dir).runs_dir).open(run_ref)
 
 
 @app.command()
-def resume(run_ref: RunArg) -> None:
+def resume(run_ref: RunArg, runs_dir: RunsDirOpt = None,
+           budget: Annotated[float | None, typer.Option(help="A new budget in USD.")] = None) -> None:
     """Continue a stopped or killed run from its last checkpoint."""
-    _not_yet("resume", 3)
+    from scientist.cli_run import continue_run, print_report
+
+    folder = _folder(run_ref, runs_dir)
+    report = continue_run(folder, err, budget_usd=budget)
+    print_report(report, folder.path, err)
 
 
 @app.command()
-def status(run_ref: Annotated[str | None, typer.Argument(help="A run id or folder.")] = None,
-           as_json: JsonOpt = False) -> None:
+def status(run_ref: Annotated[str | None, typer.Argument(help="A run id or folder (default: the latest).")] = None,
+           runs_dir: RunsDirOpt = None, as_json: JsonOpt = False) -> None:
     """Show a run's stage, pending checkpoint and cost so far."""
-    _not_yet("status", 3)
+    from scientist.cli_run import describe_pending, status_table
+    from scientist.runner import pending_of
+    from scientist.runstore import RunStore
+
+    store = RunStore(load_settings(runs_dir=runs_dir).runs_dir)
+    if run_ref is None:
+        found = store.list()
+        if not found:
+            raise UsageError(f"no runs in {store.runs_dir}")
+        folder = found[-1]
+    else:
+        folder = store.open(run_ref)
+    pending = pending_of(folder)
+    if as_json:
+        manifest = folder.read_manifest().model_dump(mode="json")
+        out.print_json(json.dumps({**manifest, "pending": pending.model_dump(mode="json") if pending else None}))
+        return
+    status_table(folder, out)
+    if pending is not None:
+        describe_pending(folder.run_id, folder.path, pending, out)
 
 
 @app.command()
 def approve(run_ref: RunArg,
-            edit: Annotated[Path | None, typer.Option(help="Replace the proposal with this file.")] = None) -> None:
+            edit: Annotated[Path | None, typer.Option(help="Replace the proposal with this JSON file.")] = None,
+            runs_dir: RunsDirOpt = None) -> None:
     """Approve the checkpoint a paused run waits at."""
-    _not_yet("approve", 3)
+    from scientist.checkpoints import Decision
+    from scientist.cli_run import continue_run, print_report, read_edit
+
+    folder = _folder(run_ref, runs_dir)
+    decision = Decision(action="edit", artifact=read_edit(edit)) if edit else Decision(action="approve")
+    report = continue_run(folder, err, decision)
+    print_report(report, folder.path, err)
 
 
 @app.command()
 def reject(run_ref: RunArg,
-           feedback: Annotated[str, typer.Option(help="What to change; the stage is redone with it.")]) -> None:
-    """Reject the proposal a paused run waits at, with feedback."""
-    _not_yet("reject", 3)
+           feedback: Annotated[str | None, typer.Option(help="What to change; the stage is redone with it.")] = None,
+           abort: Annotated[bool, typer.Option("--abort", help="Stop the run here instead.")] = False,
+           runs_dir: RunsDirOpt = None) -> None:
+    """Reject the proposal a paused run waits at, with feedback (or --abort the run)."""
+    from scientist.checkpoints import Decision
+    from scientist.cli_run import continue_run, print_report
+
+    if not abort and not (feedback and feedback.strip()):
+        raise UsageError("give --feedback \"what to change\" (or --abort to stop the run)")
+    folder = _folder(run_ref, runs_dir)
+    decision = Decision(action="abort") if abort else Decision(action="reject", feedback=feedback)
+    report = continue_run(folder, err, decision)
+    print_report(report, folder.path, err)
 
 
 @app.command()
@@ -122,7 +174,41 @@ def failures(runs_dir: RunsDirOpt = None,
              by: Annotated[str, typer.Option(help="Group by category, stage, template or model.")] = "category",
              as_json: JsonOpt = False) -> None:
     """Report execution failure rates across runs."""
-    _not_yet("failures", 6)
+    from scientist.failures import FailureLog, summarise
+    from scientist.runstore import RunStore
+
+    if by not in ("category", "stage", "template", "model"):
+        raise UsageError("--by takes category, stage, template or model")
+    attempts = []
+    for folder in RunStore(load_settings(runs_dir=runs_dir).runs_dir).list():
+        if folder.failures_path.is_file():
+            log = FailureLog(folder.failures_path)
+            attempts += log.attempts()
+            log.close()
+    groups: dict[str, list] = {}
+    for attempt in attempts:
+        key = attempt.category.value if by == "category" and attempt.category else (
+            "success" if by == "category" else str(getattr(attempt, by)).split("/")[0])
+        groups.setdefault(key, []).append(attempt)
+    overall = summarise(attempts)
+    grouped = {k: summarise(v).model_dump(mode="json") for k, v in sorted(groups.items())} if by != "category" else {}
+    if as_json:
+        out.print_json(json.dumps({"overall": overall.model_dump(mode="json"), "by": by, "groups": grouped,
+                                   "attempts": len(attempts)}))
+        return
+    def fmt(rate) -> str:  # noqa: ANN001
+        return "-" if rate.total == 0 else f"{rate.failures}/{rate.total} = {rate.rate:.0%} ({rate.low:.0%}-{rate.high:.0%})"
+    out.print(f"{len(attempts)} code-run attempts; first-attempt failure rate {fmt(overall.first_attempt)}; "
+              f"after repair {fmt(overall.after_repair)}", highlight=False)
+    table = Table(by, "first attempt failed", "after repair failed") if grouped else Table("category", "attempts")
+    if grouped:
+        for key, summary in grouped.items():
+            s1, s2 = summary["first_attempt"], summary["after_repair"]
+            table.add_row(key, f"{s1['failures']}/{s1['total']}", f"{s2['failures']}/{s2['total']}")
+    else:
+        for category, count in overall.by_category.items():
+            table.add_row(category, str(count))
+    out.print(table)
 
 
 @literature_app.command("search")

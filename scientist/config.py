@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     max_retries: int = Field(4, ge=0, le=20, description="retries after a transient model error")
     retry_base_delay_s: float = Field(1.0, ge=0)
     request_timeout_s: float = Field(900.0, gt=0)
+    reflections: int = Field(2, ge=0, le=5, description="reflection rounds per idea")
+    runs_per_idea: int = Field(2, ge=1, le=5, description="experiment runs planned per idea")
+    max_repairs: int = Field(3, ge=0, le=10, description="repair attempts after a failed experiment run")
+    reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")
+    concurrency: int = Field(2, ge=1, le=8, description="ideas whose experiments run at once")
+    sandbox: Literal["docker", "bwrap", "process"] | None = Field(None, description="sandbox backend; default: "
+                                                                  "docker if an engine answers, else bwrap")
     offline: bool = Field(False, description="never contact literature sources or any remote host")
     runs_dir: Path = Path("runs")
     cache_dir: Path = Field(default_factory=default_cache_dir)

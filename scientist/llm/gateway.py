@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from scientist.config import LOCAL_MODEL, Role, Settings
 from scientist.errors import LLMOutputInvalid, ModelError, ModelUnavailable, TransientModelError
 from scientist.llm.embedded import LITELLM_MODEL, embedded_model_path, local_server
-from scientist.llm.ledger import CallRecord, Ledger, Outcome, prompt_hash
+from scientist.llm.ledger import CallRecord, Ledger, Outcome, ResponseCache, prompt_hash
 from scientist.prompts import render
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,11 @@ class Reply:
 class Gateway:
     """Every model call of scientist goes through one of these."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, *,
+    def __init__(self, settings: Settings, ledger: Ledger, *, cache: ResponseCache | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.ledger = ledger
+        self.cache = cache
         self._sleep = sleep
         self._routes: dict[str, Route] = {}
         self._unpriced: set[str] = set()
@@ -139,6 +140,10 @@ class Gateway:
         else:
             convo.append({"role": "user", "content": render("gateway", "schema_instruction",
                                                             schema=json.dumps(schema))})
+        key = prompt_hash(route.model, convo, schema)
+        cached = self._from_cache(key, output, role=role, stage=stage)
+        if cached is not None:
+            return cached
         last_error = "no reply"
         attempts = self.settings.max_reasks + 1
         for attempt in range(1, attempts + 1):
@@ -150,12 +155,27 @@ class Gateway:
             record.error = None if parsed is not None else last_error
             self.ledger.record(record)
             if parsed is not None:
+                if self.cache is not None:
+                    self.cache.put(key, _strip_fence(reply.content))
                 return parsed
             log.warning("%s/%s: invalid structured reply (attempt %d/%d): %s",
                         stage, role, attempt, attempts, last_error)
             convo, max_tokens = _reask(convo, reply, outcome, last_error, max_tokens)
         raise LLMOutputInvalid(f"the model's reply never matched {output.__name__} after {attempts} "
                                f"attempts: {last_error}", attempts=attempts, last_error=last_error)
+
+    def _from_cache(self, key: str, output: type[T], *, role: str, stage: str) -> T | None:
+        """A reply recorded for exactly this request in this run, logged as a free ``cached`` call."""
+        content = self.cache.get(key) if self.cache is not None else None
+        if content is None:
+            return None
+        try:
+            parsed = output.model_validate_json(content)
+        except ValidationError:
+            return None
+        self.ledger.record(CallRecord(role=role, stage=stage, model=self.settings.model_for(role),  # type: ignore[arg-type]
+                                      prompt_hash=key, attempt=0, outcome=Outcome.CACHED))
+        return parsed
 
     def text(self, messages: Messages, *, role: Role, stage: str, max_tokens: int = 2048) -> str:
         """Ask for free text (re-asked once per allowed re-ask when the reply is empty)."""

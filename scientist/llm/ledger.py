@@ -28,6 +28,7 @@ class Outcome(StrEnum):
     TRANSIENT_ERROR = "transient_error"
     ERROR = "error"
     BUDGET_EXCEEDED = "budget_exceeded"
+    CACHED = "cached"
 
 
 class CallRecord(BaseModel):
@@ -121,3 +122,27 @@ def prompt_hash(model: str, messages: list[dict[str, str]], schema: dict | None)
     """A stable hash of what was asked, for audit and for caching."""
     blob = json.dumps({"model": model, "messages": messages, "schema": schema}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class ResponseCache:
+    """Validated replies by prompt hash (``llm_cache.jsonl``): a resumed run never pays twice for one call."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._entries: dict[str, str] = {}
+        if path is not None and path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    self._entries[entry["hash"]] = entry["content"]
+
+    def get(self, key: str) -> str | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, content: str) -> None:
+        with self._lock:
+            self._entries[key] = content
+            if self.path is not None:
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"hash": key, "content": content}) + "\n")

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,6 +34,7 @@ class FakeOpenAI:
 
     script: deque[Step] = field(default_factory=deque)
     repeat_last: bool = False
+    responder: Callable[[dict[str, Any]], Step] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -45,7 +47,7 @@ class FakeOpenAI:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 fake.requests.append(body)
-                step = fake._next()
+                step = fake._next(body)
                 if step.delay_s:
                     time.sleep(step.delay_s)
                 if step.status != 200:
@@ -73,7 +75,9 @@ class FakeOpenAI:
         self.script.extend(steps)
         return self
 
-    def _next(self) -> Step:
+    def _next(self, body: dict[str, Any]) -> Step:
+        if self.responder is not None:
+            return self.responder(body)
         with self._lock:
             if self.script:
                 self._last = self.script.popleft()

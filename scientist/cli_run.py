@@ -1,0 +1,178 @@
+"""The run commands (run, resume, status, approve, reject): terminal output around ``RunController``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from scientist.checkpoints import CheckpointRequest, Decision
+from scientist.config import LOCAL_MODEL, Settings, load_settings
+from scientist.errors import UsageError
+from scientist.llm.gateway import Gateway
+from scientist.llm.ledger import Ledger
+from scientist.runner import RunController, RunReport, initial_state, models_of, run_lock
+from scientist.runstore import RunFolder, RunStore
+from scientist.sandbox.choose import open_sandbox
+from scientist.state import CHECKPOINT_STAGES
+
+SETTINGS_NOT_SAVED = {"cache_dir", "runs_dir"}
+
+
+def parse_checkpoints(text: str, auto: bool) -> list[str]:
+    if auto or text.strip().lower() in ("none", ""):
+        return []
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in CHECKPOINT_STAGES]
+    if unknown:
+        raise UsageError(f"unknown checkpoint(s) {', '.join(unknown)} (choose from {', '.join(CHECKPOINT_STAGES)}"
+                         " or none)")
+    return names
+
+
+class RunConsole:
+    """Live progress on the terminal: one line per step, with elapsed time."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = time.perf_counter()
+
+    def progress(self, stage: str, message: str) -> None:
+        elapsed = time.perf_counter() - self.started
+        self.console.print(f"[dim]{elapsed:7.1f}s[/] [cyan]{stage:<11}[/] {escape(message)}", highlight=False)
+
+    def node_done(self, node: str, seconds: float) -> None:
+        if not node.startswith("checkpoint_"):
+            self.console.print(f"[dim]{time.perf_counter() - self.started:7.1f}s[/] [green]done[/]        "
+                               f"{node} ({seconds:.1f}s)", highlight=False)
+
+
+def preflight(settings: Settings, template: Path) -> None:
+    """Check LaTeX, the template and the model before anything is spent."""
+    from scientist.latex.compile import require_latex
+    from scientist.template.manifest import load_template
+
+    require_latex()
+    load_template(template)
+    if settings.model == LOCAL_MODEL or LOCAL_MODEL in settings.models.model_dump().values():
+        Gateway(settings, Ledger(None)).local_model_path()
+
+
+def saved_settings(folder: RunFolder, **overrides: object) -> Settings:
+    """The settings a run started with, with any flags given now on top."""
+    config = dict(folder.read_manifest().config)
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    return load_settings(**config)
+
+
+def controller_for(folder: RunFolder, settings: Settings, console: RunConsole) -> RunController:
+    return RunController(settings, folder, open_sandbox(settings.sandbox), progress=console.progress,
+                         on_node=console.node_done)
+
+
+def start_run(template: Path, *, idea: str | None, num_ideas: int, checkpoints: list[str], settings: Settings,
+              console: Console) -> RunReport:
+    preflight(settings, template)
+    config = settings.model_dump(mode="json", exclude=SETTINGS_NOT_SAVED)
+    folder = RunStore(settings.runs_dir).create(str(template.resolve()), idea, models_of(settings), config)
+    console.print(f"run [bold]{folder.run_id}[/] in {folder.path}", highlight=False)
+    live = RunConsole(console)
+    with run_lock(folder):
+        controller = controller_for(folder, settings, live)
+        try:
+            return controller.start(initial_state(folder.run_id, idea, num_ideas, checkpoints))
+        finally:
+            controller.close()
+
+
+def continue_run(folder: RunFolder, console: Console, decision: Decision | None = None,
+                 **overrides: object) -> RunReport:
+    settings = saved_settings(folder, **overrides)
+    live = RunConsole(console)
+    with run_lock(folder):
+        controller = controller_for(folder, settings, live)
+        try:
+            return controller.answer(decision) if decision is not None else controller.resume()
+        finally:
+            controller.close()
+
+
+def read_edit(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"--edit file not found: {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--edit file {path} is not valid JSON: {exc}") from exc
+
+
+def describe_pending(run_id: str, folder: Path, pending: CheckpointRequest, console: Console) -> None:
+    """What waits, and how to answer it, in one screen."""
+    proposal_file = folder / f"checkpoint_{pending.checkpoint}.json"
+    proposal_file.write_text(json.dumps(pending.proposal, indent=2) + "\n", encoding="utf-8")
+    console.print(f"\n[bold yellow]Paused at the '{pending.checkpoint}' checkpoint[/] "
+                  f"(cost so far ${pending.cost_usd:.4f}, {pending.tokens} tokens)", highlight=False)
+    _show_proposal(pending, console)
+    first = pending.failures.get("first_attempt", {})
+    if first.get("total"):
+        console.print(f"code runs so far: {first['failures']}/{first['total']} failed at first attempt; "
+                      f"by category {pending.failures.get('by_category')}", highlight=False)
+    console.print(f"full proposal: {proposal_file}\nanswer with:", highlight=False)
+    console.print(f"  scientist approve {run_id}", highlight=False)
+    if "edit" in pending.actions:
+        console.print(f"  scientist approve {run_id} --edit {proposal_file}   (after editing it: "
+                      f"{pending.edit_format})", highlight=False)
+    if "reject" in pending.actions:
+        console.print(f'  scientist reject {run_id} --feedback "what to change"   '
+                      f"({pending.rejections_left} rejection(s) left)", highlight=False)
+    console.print(f"  scientist reject {run_id} --abort", highlight=False)
+
+
+def _show_proposal(pending: CheckpointRequest, console: Console) -> None:
+    proposal = pending.proposal
+    if pending.checkpoint == "ideas":
+        table = Table("idea", "title", "I/F/N", "novelty")
+        for idea in proposal or []:
+            table.add_row(idea["name"], idea["title"],
+                          f"{idea['interestingness']}/{idea['feasibility']}/{idea['novelty']}",
+                          str(idea.get("novelty_verdict")))
+        console.print(table)
+    elif pending.checkpoint == "plan":
+        table = Table("idea", "run", "change")
+        for name, plan in (proposal or {}).items():
+            for run in plan["runs"]:
+                table.add_row(name, run["name"], run["change"])
+        console.print(table)
+    elif pending.checkpoint == "results":
+        table = Table("idea", "status")
+        for name, outcome in (proposal or {}).items():
+            table.add_row(name, str(outcome.get("status")))
+        console.print(table)
+        if pending.figures:
+            console.print(f"figures: {', '.join(pending.figures)}", highlight=False)
+    else:
+        console.print(json.dumps(proposal, indent=1)[:1500], highlight=False)
+
+
+def print_report(report: RunReport, folder: Path, console: Console) -> None:
+    if report.pending is not None:
+        describe_pending(report.run_id, folder, report.pending, console)
+        return
+    summary = Path(report.summary) if report.summary else None
+    if summary and summary.is_file():
+        console.print("\n" + summary.read_text(encoding="utf-8"), markup=False, highlight=False)
+    console.print(f"run {report.run_id}: {report.status.value}", highlight=False)
+
+
+def status_table(folder: RunFolder, console: Console) -> None:
+    manifest = folder.read_manifest()
+    console.print(f"[bold]run {manifest.run_id}[/]  status: {manifest.status.value}  stage: {manifest.stage or '-'}\n"
+                  f"template: {manifest.template}\nmodels: {manifest.models}\n"
+                  f"model calls: {manifest.totals.calls}, tokens {manifest.totals.tokens_in + manifest.totals.tokens_out}, "
+                  f"cost ${manifest.totals.cost_usd:.4f}", highlight=False)
+    for note in manifest.notes[-3:]:
+        console.print(f"note: {note}", highlight=False)

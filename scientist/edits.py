@@ -1,0 +1,83 @@
+"""Apply a model's search/replace edits strictly: all or nothing, never a silent partial apply."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from scientist.errors import ScientistError
+from scientist.schemas import EditBlock
+
+
+class EditNotApplied(ScientistError):
+    """An edit names a file it may not touch, or its search text is not found exactly once."""
+
+    code = "edit_not_applied"
+
+
+class NoEffectiveChange(ScientistError):
+    """The edits leave every file byte-identical."""
+
+    code = "no_effective_change"
+
+
+def _locate(text: str, search: str) -> tuple[int, int] | None:
+    """Where ``search`` occurs exactly once in ``text``: exactly, else ignoring trailing spaces per line."""
+    if text.count(search) == 1:
+        start = text.index(search)
+        return start, start + len(search)
+    if text.count(search) > 1:
+        raise EditNotApplied("the search text occurs more than once; include more lines to make it unique")
+    lines = text.splitlines(keepends=True)
+    wanted = [line.rstrip() for line in search.strip("\n").splitlines()]
+    if not wanted:
+        return None
+    hits = [i for i in range(len(lines) - len(wanted) + 1)
+            if [line.rstrip() for line in lines[i:i + len(wanted)]] == wanted]
+    if len(hits) != 1:
+        if len(hits) > 1:
+            raise EditNotApplied("the search text occurs more than once; include more lines to make it unique")
+        return None
+    start = sum(len(line) for line in lines[:hits[0]])
+    end = start + sum(len(line) for line in lines[hits[0]:hits[0] + len(wanted)])
+    return start, end
+
+
+def _check_path(name: str, allowed: set[str]) -> str:
+    path = PurePosixPath(name.strip())
+    if path.is_absolute() or ".." in path.parts or str(path) not in allowed:
+        raise EditNotApplied(f"'{name}' is not an editable file (editable: {', '.join(sorted(allowed))})")
+    return str(path)
+
+
+def apply_edits(files: dict[str, str], edits: list[EditBlock], allowed: set[str]) -> dict[str, str]:
+    """The new contents of ``files`` after every edit; raises before changing anything on any failure."""
+    new = dict(files)
+    for number, edit in enumerate(edits, start=1):
+        name = _check_path(edit.file, allowed)
+        text = new[name]
+        span = _locate(text, edit.search)
+        if span is None:
+            first = edit.search.strip().splitlines()[0][:80] if edit.search.strip() else ""
+            raise EditNotApplied(f"edit {number}: the search text was not found in {name} "
+                                 f"(first line: {first!r}); copy the lines exactly from the current file")
+        replace = edit.replace
+        if text[span[0]:span[1]].endswith("\n") and replace and not replace.endswith("\n"):
+            replace += "\n"
+        new[name] = text[:span[0]] + replace + text[span[1]:]
+    if new == files:
+        raise NoEffectiveChange("the edits leave the code byte-identical")
+    return new
+
+
+def syntax_error(source: str, filename: str) -> str | None:
+    """The syntax error of ``source`` as one line, or ``None`` when it compiles."""
+    try:
+        compile(source, filename, "exec")
+    except SyntaxError as exc:
+        return f"{filename}:{exc.lineno}: {exc.msg}"
+    return None
+
+
+def read_files(folder: Path, names: set[str]) -> dict[str, str]:
+    """Current contents of the editable files."""
+    return {name: (folder / name).read_text(encoding="utf-8") for name in sorted(names)}

@@ -1,0 +1,82 @@
+"""Assemble the paper: the template's preamble, sections built with pylatex, a results table and
+figures made by code from the runs (so no number in them is the model's), and the bibliography."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pylatex import Figure, NoEscape, Section, Tabular
+from pylatex.utils import escape_latex
+
+from scientist.latex.sanitize import sanitize
+from scientist.schemas import PaperSections
+
+SECTION_TITLES = (("introduction", "Introduction"), ("related_work", "Related Work"), ("method", "Method"),
+                  ("experimental_setup", "Experimental Setup"), ("results", "Results"),
+                  ("discussion", "Discussion and Limitations"), ("conclusion", "Conclusion"))
+DROP_FROM_PREAMBLE = re.compile(r"^\s*\\(title|author|date)\b.*$", re.MULTILINE)
+NEEDED_PACKAGES = ("graphicx", "booktabs")
+
+
+def preamble_of(template_tex: str) -> str:
+    """The template's preamble without its title, author and date; with the packages the paper needs."""
+    head = template_tex.split("\\begin{document}", 1)[0]
+    head = DROP_FROM_PREAMBLE.sub("", head)
+    for package in NEEDED_PACKAGES:
+        if not re.search(r"\\usepackage(\[[^\]]*\])?\{[^}]*\b" + package + r"\b", head):
+            head += f"\\usepackage{{{package}}}\n"
+    return head.rstrip() + "\n"
+
+
+def fmt(value: float) -> str:
+    """Four significant digits, as the table and the numbers check both print them."""
+    return f"{value:.4g}"
+
+
+def results_table(rows: list[tuple[str, dict[str, float], dict[str, float]]], metrics: list[str]) -> str:
+    """A booktabs table: one row per run, mean (± stderr) per metric."""
+    table = Tabular("l" + "r" * len(metrics), booktabs=True)
+    table.add_row(["run", *[NoEscape(escape_latex(m)) for m in metrics]])
+    table.add_hline()
+    for label, means, stderrs in rows:
+        cells = []
+        for metric in metrics:
+            if metric not in means:
+                cells.append("--")
+            elif metric in stderrs:
+                cells.append(NoEscape(f"{fmt(means[metric])} $\\pm$ {fmt(stderrs[metric])}"))
+            else:
+                cells.append(fmt(means[metric]))
+        table.add_row([label, *cells])
+    return ("\\begin{table}[h]\n\\centering\n\\small\n" + table.dumps() +
+            "\n\\caption{Means ($\\pm$ standard error) from the runs' final\\_info.json files.}\n\\end{table}\n")
+
+
+def figure_block(path: Path, caption: str) -> str:
+    fig = Figure(position="h")
+    fig.add_image(path.name, width=NoEscape(r"0.75\linewidth"))
+    fig.add_caption(NoEscape(escape_latex(caption)))
+    return fig.dumps() + "\n"
+
+
+def build_tex(template_tex: str, sections: PaperSections, tables: list[str], figures: list[tuple[Path, str]],
+              has_bibliography: bool, clean: bool = True) -> str:
+    """The whole ``paper.tex``. ``clean=False`` escapes everything (no math), the fallback after a failed compile."""
+    text = sanitize if clean else (lambda t: escape_latex(t))
+    preamble = preamble_of(template_tex)
+    style = "plainnat" if "natbib" in preamble else "plain"
+    parts = [preamble, f"\\title{{{text(sections.title)}}}\n",
+             "\\author{scientist (automated research run)}\n\\date{}\n\\begin{document}\n\\maketitle\n",
+             f"\\begin{{abstract}}\n{text(sections.abstract)}\n\\end{{abstract}}\n"]
+    for key, title in SECTION_TITLES:
+        section = Section(title)
+        section.append(NoEscape(text(getattr(sections, key))))
+        body = section.dumps() + "\n"
+        if key == "results":
+            body += "".join(tables) + "".join(figure_block(p, c) for p, c in figures)
+        parts.append(body)
+    if has_bibliography:
+        parts.append(f"\\nocite{{*}}\n\\bibliographystyle{{{style}}}\n\\bibliography{{references}}\n")
+    parts.append("\\end{document}\n")
+    return "".join(parts)

@@ -1,0 +1,1 @@
+"""One module per graph node. Nodes never import each other; they receive services through the runtime."""

@@ -1,0 +1,209 @@
+"""Experiments: for one idea (a ``Send`` branch), the baseline and each planned run, edited by the model,
+run in the sandbox, validated, and repaired a bounded number of times. Every attempt is logged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
+from scientist.errors import LLMOutputInvalid
+from scientist.failures import Attempt, Category, classify_execution
+from scientist.prompts import render
+from scientist.results import InvalidResults, read_final_info
+from scientist.runstore import write_atomic
+from scientist.sandbox.base import ExecResult, Limits
+from scientist.schemas import CodeEdit
+from scientist.services import Services
+from scientist.state import IdeaTask
+
+EDITABLE = {"experiment.py"}
+SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.pdf", "template.toml", "prompt.json",
+                                   "seed_ideas.json", "executions.log")
+OUTPUT_TAIL_LINES = 25
+
+
+class RunOutcome(BaseModel):
+    """How one planned run ended."""
+
+    run: str
+    change: str
+    ok: bool
+    attempts: int
+    means: dict[str, dict[str, float]] | None = None
+    failure: str | None = None
+
+
+class Failure(Exception):
+    """One failed attempt: its category and what the model is told."""
+
+    def __init__(self, category: Category, message: str, *, exception_type: str | None = None,
+                 output_tail: str = "", code: str | None = None) -> None:
+        super().__init__(message)
+        self.category, self.message, self.exception_type = category, message, exception_type
+        self.output_tail, self.code = output_tail, code
+
+
+def _limits(services: Services) -> Limits:
+    lim = services.template.manifest.limits
+    return Limits(timeout_s=lim.timeout_s, memory_mb=lim.memory_mb, cpus=lim.cpus)
+
+
+def _tail(result: ExecResult) -> str:
+    text = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    return "\n".join(text[-OUTPUT_TAIL_LINES:])
+
+
+class IdeaExperiments:
+    """The runs of one idea in ``experiments/<idea>/``."""
+
+    def __init__(self, services: Services, task: IdeaTask) -> None:
+        self.services = services
+        self.idea = task["idea"]
+        self.plan = task["plan"]
+        self.first_run = task["first_run"]
+        self.name = self.idea["name"]
+        self.workdir = services.folder.path / "experiments" / self.name
+        self.metrics = services.template.metric_names or None
+
+    def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
+            run_dir: Path) -> None:
+        services = self.services
+        services.failures.record(Attempt(
+            run_id=services.folder.run_id, idea=self.name, stage=stage, attempt=attempt,
+            model=services.settings.model_for("coding"), template=services.template.manifest.name,
+            category=failure.category if failure else None,
+            exception_type=failure.exception_type if failure else None,
+            message=failure.message[:1000] if failure else None, wall_s=wall_s, run_dir=str(run_dir)))
+
+    def prepare(self) -> None:
+        """Copy the template's code into the idea's folder (once)."""
+        if not (self.workdir / "experiment.py").is_file():
+            shutil.copytree(self.services.template.path, self.workdir, ignore=SKIP_COPY, dirs_exist_ok=True)
+
+    def execute(self, code: str, run: str) -> tuple[ExecResult, dict[str, dict[str, float]]]:
+        """Run ``code`` as ``run`` in the sandbox; keep code and output in the run folder."""
+        run_dir = self.workdir / run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        (self.workdir / "experiment.py").write_text(code, encoding="utf-8")
+        result = self.services.sandbox.run(["python", "experiment.py", "--out_dir", run], self.workdir,
+                                           _limits(self.services))
+        run_dir.mkdir(exist_ok=True)
+        (run_dir / "experiment.py").write_text(code, encoding="utf-8")
+        (run_dir / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+        (run_dir / "stderr.txt").write_text(result.stderr, encoding="utf-8")
+        category, exc_type, message = classify_execution(result)
+        if category is not None:
+            raise Failure(category, message or category.value, exception_type=exc_type,
+                          output_tail=_tail(result), code=code)
+        try:
+            return result, read_final_info(run_dir / "final_info.json", self.metrics)
+        except InvalidResults as exc:
+            missing = not (run_dir / "final_info.json").is_file()
+            raise Failure(Category.MISSING_RESULTS if missing else Category.INVALID_RESULTS, exc.message,
+                          output_tail=_tail(result), code=code) from exc
+
+    def baseline(self) -> dict[str, dict[str, float]]:
+        """run_0: the template's code unchanged (not run again when its results exist)."""
+        done = self.workdir / "run_0" / "final_info.json"
+        if done.is_file():
+            return read_final_info(done, self.metrics)
+        self.services.progress("experiments", f"{self.name}: baseline run_0")
+        code = (self.services.template.path / "experiment.py").read_text(encoding="utf-8")
+        started = time.perf_counter()
+        try:
+            _, means = self.execute(code, "run_0")
+        except Failure as failure:
+            self.log("baseline", 1, time.perf_counter() - started, failure, self.workdir / "run_0")
+            raise
+        self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
+        return means
+
+    def ask_edit(self, code: str, run: str, change: str, failure: Failure | None) -> CodeEdit:
+        services, template = self.services, self.services.template
+        lim = template.manifest.limits
+        system = render("experiments", "system", template_system=template.prompt.system,
+                        metrics=", ".join(template.metric_names) or "all of them", timeout=int(lim.timeout_s),
+                        cpus=f"{lim.cpus:g}")
+        user = render("experiments", "edit", task_description=template.prompt.task_description,
+                      idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
+                      failure=f"{failure.category.value}: {failure.message}" if failure else None,
+                      output_tail=failure.output_tail if failure else "", code=code)
+        return services.gateway.structured([{"role": "system", "content": system}, {"role": "user", "content": user}],
+                                           CodeEdit, role="coding", stage=f"experiments/{self.name}/{run}",
+                                           max_tokens=1500)
+
+    def attempt(self, code: str, run: str, change: str, failure: Failure | None) -> dict[str, dict[str, float]]:
+        """One attempt: ask for an edit, apply it strictly, check syntax, run, validate."""
+        try:
+            edit = self.ask_edit(code, run, change, failure)
+        except LLMOutputInvalid as exc:
+            raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
+        try:
+            new_code = apply_edits({"experiment.py": code}, edit.edits, EDITABLE)["experiment.py"]
+        except EditNotApplied as exc:
+            raise Failure(Category.EDIT_NOT_APPLIED, exc.message, code=code) from exc
+        except NoEffectiveChange as exc:
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, exc.message, code=code) from exc
+        problem = syntax_error(new_code, "experiment.py")
+        if problem is not None:
+            raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
+        return self.execute(new_code, run)[1]
+
+    def planned_run(self, number: int, change: str) -> RunOutcome:
+        """A planned run with bounded repair; idempotent on re-entry."""
+        run = f"run_{number}"
+        saved = self.workdir / run / "outcome.json"
+        if saved.is_file():
+            return RunOutcome.model_validate_json(saved.read_text())
+        baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
+        code, failure = baseline_code, None
+        tries = 1 + self.services.settings.max_repairs
+        for attempt in range(1, tries + 1):
+            self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}")
+            started = time.perf_counter()
+            try:
+                means = self.attempt(code, run, change, failure)
+            except Failure as failed:
+                self.log(run, attempt, time.perf_counter() - started, failed, self.workdir / run)
+                failure, code = failed, failed.code or code
+                continue
+            self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
+            if attempt > 1:
+                self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
+            return self.save(saved, RunOutcome(run=run, change=change, ok=True, attempts=attempt, means=means))
+        summary = f"{failure.category.value}: {failure.message}" if failure else "failed"
+        return self.save(saved, RunOutcome(run=run, change=change, ok=False, attempts=tries, failure=summary))
+
+    @staticmethod
+    def save(path: Path, outcome: RunOutcome) -> RunOutcome:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, outcome.model_dump_json(indent=2) + "\n")
+        return outcome
+
+    def run_all(self) -> dict[str, Any]:
+        self.prepare()
+        try:
+            baseline = self.baseline()
+        except Failure as failure:
+            return {"idea": self.name, "baseline": None, "runs": [],
+                    "status": f"baseline failed: {failure.category.value}: {failure.message}"}
+        outcomes = [self.planned_run(k, planned["change"])
+                    for k, planned in enumerate(self.plan["runs"], start=self.first_run)]
+        ok = sum(o.ok for o in outcomes)
+        result = {"idea": self.name, "baseline": baseline, "runs": [o.model_dump(mode="json") for o in outcomes],
+                  "status": f"{ok}/{len(outcomes)} runs succeeded"}
+        write_atomic(self.workdir / "outcome.json", json.dumps(result, indent=2) + "\n")
+        return result
+
+
+def experiments(task: IdeaTask, runtime: Runtime[Services]) -> dict[str, Any]:
+    """Run one idea's experiments (a parallel branch of the graph)."""
+    result = IdeaExperiments(runtime.context, task).run_all()
+    return {"experiments": {task["idea"]["name"]: result}}

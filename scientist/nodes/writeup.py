@@ -1,0 +1,142 @@
+"""Writeup: the model writes the sections; the code builds the LaTeX (table, figures, escaping) and compiles it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from scientist.failures import Attempt, Category
+from scientist.latex.compile import CompileResult, compile_pdf
+from scientist.latex.paper import build_tex, fmt, results_table
+from scientist.prompts import render
+from scientist.runstore import write_atomic
+from scientist.schemas import PaperSections
+from scientist.services import Services
+from scientist.state import RunState
+
+
+def result_rows(outcome: dict[str, Any]) -> list[tuple[str, dict[str, float], dict[str, float]]]:
+    """(label, means, stderrs) per run of one idea and its first setting, baseline first, successes only."""
+    workdir_rows = []
+    baseline = outcome.get("baseline") or {}
+    setting = next(iter(baseline), None)
+    if setting is None:
+        return []
+    workdir_rows.append(("run_0 (baseline)", baseline[setting], {}))
+    for run in outcome.get("runs", []):
+        if run.get("ok") and run.get("means") and setting in run["means"]:
+            workdir_rows.append((run["run"], run["means"][setting], {}))
+    return workdir_rows
+
+
+def _stderrs(folder: Path, idea: str, run: str) -> dict[str, float]:
+    path = folder / "experiments" / idea / run.split(" ")[0] / "final_info.json"
+    try:
+        data = json.loads(path.read_text())
+        return next(iter(data.values())).get("stderrs", {}) or {}
+    except (OSError, json.JSONDecodeError, StopIteration, AttributeError):
+        return {}
+
+
+def results_text(outcome: dict[str, Any]) -> str:
+    """The runs' numbers as the model reads them."""
+    lines = []
+    baseline = outcome.get("baseline")
+    if not baseline:
+        return f"no results: {outcome.get('status', 'baseline failed')}"
+    for setting, means in baseline.items():
+        lines.append(f"run_0 baseline [{setting}]: " + ", ".join(f"{k}={fmt(v)}" for k, v in means.items()))
+    for run in outcome.get("runs", []):
+        if run.get("ok"):
+            for setting, means in (run.get("means") or {}).items():
+                lines.append(f"{run['run']} ({run['change']}) [{setting}]: "
+                             + ", ".join(f"{k}={fmt(v)}" for k, v in means.items()))
+        else:
+            lines.append(f"{run['run']} ({run['change']}): FAILED after {run['attempts']} attempts ({run['failure']})")
+    return "\n  ".join(lines)
+
+
+def write_sections(state: RunState, services: Services) -> PaperSections:
+    ideas = []
+    for idea in state.get("ideas", []):
+        outcome = state.get("experiments", {}).get(idea["name"], {})
+        verdict = state.get("novelty", {}).get(idea["name"], {}).get("verdict", "unchecked")
+        ideas.append({"title": idea["title"], "name": idea["name"], "hypothesis": idea["hypothesis"],
+                      "novelty": verdict, "results": results_text(outcome)})
+    figures = ", ".join(Path(f).name for f in state.get("figures", [])) or "none"
+    user = render("writeup", "write", task_description=services.template.prompt.task_description, ideas=ideas,
+                  figures=figures, feedback=state.get("feedback", {}).get("paper"))
+    return services.gateway.structured([{"role": "system", "content": render("writeup", "system")},
+                                        {"role": "user", "content": user}], PaperSections,
+                                       role="writing", stage="writeup", max_tokens=3000)
+
+
+def assemble(state: RunState, services: Services, sections: PaperSections, clean: bool) -> Path:
+    """Write ``paper/paper.tex`` with its figures and bibliography next to it."""
+    paper = services.folder.path / "paper"
+    template_latex = services.template.path / "latex"
+    bib = template_latex / "references.bib"
+    if bib.is_file():
+        shutil.copy2(bib, paper / "references.bib")
+    figures = []
+    for rel in state.get("figures", []):
+        src = services.folder.path / rel
+        shutil.copy2(src, paper / src.name)
+        idea, _, name = src.name.partition("__")
+        figures.append((paper / src.name, f"{name} for idea {idea}."))
+    metrics = services.template.metric_names
+    tables = []
+    for name, outcome in state.get("experiments", {}).items():
+        rows = [(label, means, _stderrs(services.folder.path, name, label)) for label, means, _ in result_rows(outcome)]
+        if rows:
+            tables.append(results_table(rows, metrics or sorted(rows[0][1])))
+    tex = build_tex((template_latex / "template.tex").read_text(encoding="utf-8"), sections, tables, figures,
+                    has_bibliography=bib.is_file(), clean=clean)
+    path = paper / "paper.tex"
+    write_atomic(path, tex)
+    return path
+
+
+def _log_latex(services: Services, attempt: int, result: CompileResult) -> None:
+    first = result.errors[0] if result.errors else None
+    services.failures.record(Attempt(
+        run_id=services.folder.run_id, idea="paper", stage="latex", attempt=attempt,
+        model=services.settings.model_for("writing"), template=services.template.manifest.name,
+        category=None if result.ok else Category.LATEX_ERROR,
+        message=None if result.ok or first is None else f"{first.file}:{first.line}: {first.message}",
+        wall_s=result.seconds, run_dir=str(services.folder.path / "paper")))
+
+
+def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
+    """Write, assemble and compile the paper; fall back to fully escaped text if the first compile fails."""
+    services = runtime.context
+    services.progress("writeup", "writing the paper")
+    sections = write_sections(state, services)
+    write_atomic(services.folder.path / "paper" / "sections.json", sections.model_dump_json(indent=2) + "\n")
+    notes = []
+    result = None
+    for attempt, clean in enumerate((True, False), start=1):
+        services.progress("writeup", f"compiling LaTeX (attempt {attempt})")
+        started = time.perf_counter()
+        tex = assemble(state, services, sections, clean)
+        result = compile_pdf(tex)
+        result.seconds = time.perf_counter() - started
+        _log_latex(services, attempt, result)
+        (services.folder.path / "paper" / "compile.log").write_text(result.log_tail, encoding="utf-8")
+        if result.ok:
+            if attempt > 1:
+                services.failures.mark_repaired(services.folder.run_id, "paper", "latex")
+            break
+    pdf = services.folder.path / "paper" / "paper.pdf"
+    if result is None or not result.ok:
+        notes.append("writeup: the paper did not compile; paper/paper.tex and paper/compile.log are kept")
+    notes.append("writeup: numbers check and citation search not available yet; the results table is built "
+                 "from final_info.json by code, the prose is the model's")
+    return {"paper": {"title": sections.title, "tex": "paper/paper.tex",
+                      "pdf": "paper/paper.pdf" if pdf.is_file() else None,
+                      "compiled": bool(result and result.ok)}, "notes": notes}

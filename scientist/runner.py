@@ -1,0 +1,208 @@
+"""Drive a run's graph: start, resume after a crash, answer a checkpoint; keep ``run.json`` true.
+
+One process works on a run at a time (a lock file in the run folder). The graph checkpoints
+synchronously after every step, so a process killed at any moment loses at most the step
+in progress, and that step's finished pieces (experiment runs, model replies) are reused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from langgraph.types import Command
+from pydantic import BaseModel
+
+from scientist.checkpoints import CheckpointRequest, Decision, validate_edit
+from scientist.config import ROLES, Settings
+from scientist.errors import ScientistError, UsageError
+from scientist.failures import FailureLog
+from scientist.graph import compile_graph, open_checkpointer
+from scientist.llm.gateway import Gateway
+from scientist.llm.ledger import Budget, Ledger, ResponseCache
+from scientist.runstore import RunFolder, RunStatus, Totals
+from scientist.sandbox.base import Sandbox
+from scientist.services import Progress, Services
+from scientist.state import RunState
+from scientist.template.manifest import load_template
+
+
+class RunReport(BaseModel):
+    """Where a run stands after the controller drove it."""
+
+    run_id: str
+    status: RunStatus
+    stage: str | None
+    pending: CheckpointRequest | None = None
+    summary: str | None = None
+    error: str | None = None
+
+
+@contextmanager
+def run_lock(folder: RunFolder) -> Iterator[None]:
+    """Refuse a second process on the same run."""
+    path = folder.path / ".lock"
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise UsageError(f"run {folder.run_id} is being worked on by another scientist process") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class RunController:
+    """Owns one run's services and graph."""
+
+    def __init__(self, settings: Settings, folder: RunFolder, sandbox: Sandbox,
+                 progress: Progress | None = None, on_node: Callable[[str, float], None] | None = None) -> None:
+        self.settings = settings
+        self.folder = folder
+        self.manifest = folder.read_manifest()
+        template = load_template(Path(self.manifest.template))
+        ledger = Ledger(folder.llm_calls_path, Budget(usd=settings.budget_usd, tokens=settings.budget_tokens))
+        gateway = Gateway(settings, ledger, cache=ResponseCache(folder.path / "llm_cache.jsonl"))
+        self._progress = progress or (lambda stage, message: None)
+        self.on_node = on_node or (lambda node, seconds: None)
+        self.services = Services(settings=settings, gateway=gateway, sandbox=sandbox, folder=folder,
+                                 failures=FailureLog(folder.failures_path), template=template,
+                                 progress=self._report_progress)
+        self.checkpointer = open_checkpointer(folder.checkpoints_path)
+        self.graph = compile_graph(self.checkpointer)
+        self.config: dict[str, Any] = {"configurable": {"thread_id": self.manifest.run_id},
+                                       "max_concurrency": settings.concurrency, "recursion_limit": 200}
+
+    def _report_progress(self, stage: str, message: str) -> None:
+        if self.manifest.stage != stage:
+            self.manifest.stage = stage
+            self._save()
+        self._progress(stage, message)
+
+    def _save(self) -> None:
+        ledger = self.services.gateway.ledger
+        self.manifest.totals = Totals(calls=ledger.calls, tokens_in=ledger.tokens_in, tokens_out=ledger.tokens_out,
+                                      cost_usd=ledger.cost_usd)
+        self.folder.write_manifest(self.manifest)
+
+    # -- reading the checkpoint --------------------------------------------------------------
+    def snapshot(self) -> Any:
+        return read_snapshot(self.graph, self.config, self.folder)
+
+    def pending(self) -> CheckpointRequest | None:
+        """The checkpoint the run waits at, if any."""
+        return pending_in(self.snapshot())
+
+    # -- driving -------------------------------------------------------------------------------
+    def start(self, initial: RunState) -> RunReport:
+        return self._drive(initial)
+
+    def resume(self) -> RunReport:
+        """Continue a run that stopped (killed, failed, budget spent) from its last checkpoint."""
+        if self.manifest.status in (RunStatus.FINISHED, RunStatus.ABORTED):
+            raise UsageError(f"run {self.manifest.run_id} is already {self.manifest.status.value}; nothing to resume")
+        pending = self.pending()
+        if pending is not None:
+            return self._paused(pending)
+        return self._drive(None)
+
+    def answer(self, decision: Decision) -> RunReport:
+        """Answer the pending checkpoint and continue."""
+        pending = self.pending()
+        if pending is None:
+            raise UsageError(f"run {self.manifest.run_id} is not paused at a checkpoint "
+                             f"(status: {self.manifest.status.value})")
+        if decision.action not in pending.actions:
+            raise UsageError(f"'{decision.action}' is not allowed at the '{pending.checkpoint}' checkpoint "
+                             f"(allowed: {', '.join(pending.actions)})")
+        if decision.action == "edit":
+            decision.artifact = validate_edit(pending.checkpoint, decision.artifact)
+        return self._drive(Command(resume=decision.model_dump(mode="json")))
+
+    def _drive(self, graph_input: Any) -> RunReport:
+        self.manifest.status = RunStatus.RUNNING
+        self._save()
+        try:
+            last = time.perf_counter()
+            for chunk in self.graph.stream(graph_input, self.config, stream_mode="updates", durability="sync",
+                                           context=self.services):
+                now = time.perf_counter()
+                for node in chunk:
+                    if node != "__interrupt__":
+                        self.on_node(node, now - last)
+                last = now
+                self._save()
+        except ScientistError as exc:
+            self.manifest.status = RunStatus.FAILED
+            self.manifest.notes.append(f"stopped: {exc.one_line()}")
+            self._save()
+            raise
+        pending = self.pending()
+        if pending is not None:
+            return self._paused(pending)
+        values = self.snapshot().values
+        self.manifest.status = RunStatus.ABORTED if values.get("outcome") == "aborted" else RunStatus.FINISHED
+        self.manifest.stage = "done"
+        self._save()
+        return RunReport(run_id=self.manifest.run_id, status=self.manifest.status, stage="done",
+                         summary=str(self.folder.path / "summary.md"))
+
+    def _paused(self, pending: CheckpointRequest) -> RunReport:
+        self.manifest.status = RunStatus.PAUSED
+        self.manifest.stage = f"checkpoint:{pending.checkpoint}"
+        self._save()
+        return RunReport(run_id=self.manifest.run_id, status=RunStatus.PAUSED, stage=self.manifest.stage,
+                         pending=pending)
+
+    def close(self) -> None:
+        self.services.failures.close()
+        self.checkpointer.conn.close()
+
+
+def read_snapshot(graph: Any, config: dict[str, Any], folder: RunFolder) -> Any:
+    """The graph's last checkpoint; a damaged checkpoint file is a one-line error."""
+    try:
+        return graph.get_state(config)
+    except (sqlite3.DatabaseError, ValueError, KeyError) as exc:
+        raise UsageError(f"{folder.checkpoints_path} is damaged ({type(exc).__name__}: {exc}); "
+                         "the run cannot be resumed") from exc
+
+
+def pending_in(snapshot: Any) -> CheckpointRequest | None:
+    for interrupt in getattr(snapshot, "interrupts", ()) or ():
+        return CheckpointRequest.model_validate(interrupt.value)
+    return None
+
+
+def pending_of(folder: RunFolder) -> CheckpointRequest | None:
+    """The pending checkpoint of a run, read without starting anything."""
+    if not folder.checkpoints_path.is_file():
+        return None
+    checkpointer = open_checkpointer(folder.checkpoints_path)
+    try:
+        graph = compile_graph(checkpointer)
+        config = {"configurable": {"thread_id": folder.read_manifest().run_id}}
+        return pending_in(read_snapshot(graph, config, folder))
+    finally:
+        checkpointer.conn.close()
+
+
+def initial_state(run_id: str, seed_idea: str | None, num_ideas: int, checkpoints: list[str]) -> RunState:
+    return {"run_id": run_id, "seed_idea": seed_idea, "num_ideas": num_ideas, "checkpoints": checkpoints,
+            "notes": []}
+
+
+def models_of(settings: Settings) -> dict[str, str]:
+    return {role: settings.model_for(role) for role in ROLES}
+

@@ -1,0 +1,105 @@
+"""Every shape a model is asked to produce, in one place.
+
+Field descriptions are part of the JSON schema the model sees (and, with the local server,
+is constrained by), so they are written for the model.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Score = Field(ge=1, le=10)
+
+
+class Idea(BaseModel):
+    """One research idea that the template's experiment can test."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case slug, at most 40 characters")
+    title: str = Field(min_length=5, max_length=160)
+    hypothesis: str = Field(min_length=10, description="what is expected to change, and why")
+    experiment_plan: str = Field(min_length=10, description="what to change in experiment.py and what to measure")
+    expected_outcome: str
+    risks: str
+    interestingness: int = Score
+    interestingness_why: str = Field(description="one line")
+    feasibility: int = Score
+    feasibility_why: str = Field(description="one line, against the template's time and CPU limits")
+    novelty: int = Score
+    novelty_why: str = Field(description="one line")
+
+
+class IdeaBatch(BaseModel):
+    """Several ideas at once."""
+
+    ideas: list[Idea] = Field(min_length=1, max_length=8)
+
+
+class IdeaReflection(BaseModel):
+    """A critique of one idea and its improved version."""
+
+    critique: str = Field(description="what is weak, infeasible or vague in the idea")
+    improved: Idea
+    done: bool = Field(description="true when the idea cannot be improved further")
+
+
+class PlannedRun(BaseModel):
+    """One experiment run of an idea: what changes against the baseline."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case slug")
+    change: str = Field(min_length=5, description="the exact change to experiment.py for this run")
+
+
+class ExperimentPlan(BaseModel):
+    """The runs that test one idea (the baseline run_0 already exists)."""
+
+    idea: str = Field(description="the idea's name")
+    runs: list[PlannedRun] = Field(min_length=1, max_length=5)
+    measure: str = Field(description="which metrics decide the question, compared with the baseline")
+
+
+class EditBlock(BaseModel):
+    """Replace the exact text ``search`` (copied from the current file) by ``replace``."""
+
+    file: str = Field(description="the file to edit, e.g. experiment.py")
+    search: str = Field(min_length=1, description="exact lines copied from the current file, unique in it")
+    replace: str = Field(description="the new lines")
+
+
+class CodeEdit(BaseModel):
+    """A set of edits to the experiment's files."""
+
+    reasoning: str = Field(max_length=1200, description="two or three sentences: what the edit does")
+    edits: list[EditBlock] = Field(min_length=1, max_length=8)
+
+
+class PaperSections(BaseModel):
+    """The text of a paper, section by section, in plain text with simple LaTeX math only."""
+
+    title: str = Field(min_length=5, max_length=200)
+    abstract: str = Field(min_length=50)
+    introduction: str
+    related_work: str
+    method: str
+    experimental_setup: str
+    results: str
+    discussion: str = Field(description="discussion and limitations")
+    conclusion: str
+
+
+class Review(BaseModel):
+    """A conference review (NeurIPS-style form)."""
+
+    summary: str
+    strengths: list[str] = Field(min_length=1, max_length=8)
+    weaknesses: list[str] = Field(min_length=1, max_length=8)
+    questions: list[str] = Field(max_length=8)
+    limitations: str
+    ethical_concerns: bool
+    soundness: int = Field(ge=1, le=4)
+    presentation: int = Field(ge=1, le=4)
+    contribution: int = Field(ge=1, le=4)
+    overall: int = Field(ge=1, le=10)
+    confidence: int = Field(ge=1, le=5)
+    decision: Literal["accept", "reject"]
