@@ -1,0 +1,59 @@
+"""Graph fixtures: the scripted research model behind a loopback server, and the CLI as a user types it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scientist.sandbox.probe import bwrap_status
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.research_model import ResearchModel
+
+TOY = Path(__file__).parent / "toy_template"
+CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
+
+
+@pytest.fixture(autouse=True)
+def _needs_sandbox_and_latex() -> None:
+    import shutil
+
+    if not bwrap_status().ok:
+        pytest.skip("bwrap sandbox unavailable")
+    if shutil.which("latexmk") is None:
+        pytest.skip("LaTeX not installed")
+
+
+@pytest.fixture
+def research_model() -> ResearchModel:
+    return ResearchModel(ideas=("bigger_step",), runs=2)
+
+
+@pytest.fixture
+def fake_server(research_model: ResearchModel) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(responder=research_model) as fake:
+        yield fake
+
+
+@pytest.fixture
+def cli_env(fake_server: FakeOpenAI, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "SCIENTIST_MODEL": "openai/fake-model", "SCIENTIST_API_BASE": fake_server.api_base,
+            "SCIENTIST_OFFLINE": "1", "SCIENTIST_REVIEWERS": "2", "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
+            "SCIENTIST_SANDBOX": "bwrap"}
+
+
+@pytest.fixture
+def scientist(cli_env: dict[str, str]):
+    def call(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], env=cli_env, capture_output=True, text=True, timeout=timeout)
+
+    return call
+
+
+def only_run(tmp_path: Path) -> Path:
+    (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    return run

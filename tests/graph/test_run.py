@@ -1,0 +1,45 @@
+"""A whole research run through the CLI with the scripted model, the real sandbox and real LaTeX."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from scientist.failures import FailureLog
+from scientist.llm.ledger import CallRecord
+from tests.graph.conftest import TOY, only_run
+
+pytestmark = pytest.mark.slow
+
+
+def test_auto_run_produces_every_artifact(scientist, research_model, tmp_path):
+    done = scientist("run", str(TOY), "--auto", "--num-ideas", "1")
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["status"] == "finished"
+    assert (run / "paper" / "paper.pdf").stat().st_size > 1000
+    text = subprocess.run(["pdftotext", str(run / "paper" / "paper.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    assert "2.25" in text and "4.5" in text, "the runs' numbers are in the PDF"
+    meta = json.loads((run / "reviews" / "meta_review.json").read_text())
+    assert meta["reviews"] == 2 and meta["decision"] == "reject"
+    assert (run / "reviews" / "review_1.json").is_file() and (run / "reviews" / "review.md").is_file()
+    assert any(p.name.endswith(".png") for p in (run / "figures").iterdir())
+    stages = {a.stage for a in FailureLog(run / "failures.sqlite").attempts()}
+    assert {"baseline", "run_1", "run_2", "plot", "latex"} <= stages
+    records = [CallRecord.model_validate_json(x) for x in (run / "llm_calls.jsonl").read_text().splitlines()]
+    assert len(records) == sum(research_model.calls.values())
+    assert sum(r.tokens_in for r in records) == manifest["totals"]["tokens_in"]
+    log = (run / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert sorted(log) == ["run_0", "run_1", "run_2"]
+    assert "finished" in done.stderr and "paper.pdf" in done.stderr
+
+
+def test_failures_command_reports_the_run(scientist, tmp_path):
+    assert scientist("run", str(TOY), "--auto", "--num-ideas", "1").returncode == 0
+    done = scientist("failures", "--json")
+    report = json.loads(done.stdout)
+    assert report["overall"]["first_attempt"]["total"] >= 4 and report["overall"]["first_attempt"]["failures"] == 0
