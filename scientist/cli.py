@@ -212,11 +212,38 @@ def failures(runs_dir: RunsDirOpt = None,
 
 
 @literature_app.command("search")
-def literature_search(query: Annotated[str, typer.Argument(help="Search words.")],
-                      source: Annotated[str | None, typer.Option(help="arxiv, openalex or local.")] = None,
-                      as_json: JsonOpt = False) -> None:
+def literature_search(
+    query: Annotated[str, typer.Argument(help="Search words.")],
+    source: Annotated[str | None, typer.Option(help="arxiv, openalex or local.")] = None,
+    local: Annotated[list[Path] | None, typer.Option(help="BibTeX or JSON file for the local index.")] = None,
+    limit: Annotated[int, typer.Option(help="Papers per source.", min=1, max=50)] = 8,
+    as_json: JsonOpt = False,
+) -> None:
     """Search the literature sources the novelty check uses."""
-    _not_yet("literature search", 4)
+    from scientist.literature.search import build_literature
+
+    if source is not None and source not in ("arxiv", "openalex", "local"):
+        raise UsageError("--source takes arxiv, openalex or local")
+    literature = build_literature(load_settings(), extra_files=list(local or []), only=source)
+    if not literature.sources:
+        raise UsageError("no literature source to search (offline, or --source local without --local FILE)")
+    try:
+        with err.status(f"searching {', '.join(s.name for s in literature.sources)}...", spinner="dots"):
+            result = literature.search(query, limit)
+    finally:
+        literature.close()
+    if as_json:
+        out.print_json(result.model_dump_json())
+    else:
+        table = Table("year", "title", "authors", "source")
+        for paper in result.papers:
+            authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+            table.add_row(str(paper.year or ""), paper.title, authors, paper.source)
+        out.print(table)
+        for name, reason in result.sources_unreachable.items():
+            out.print(f"[yellow]unreachable: {name}: {escape(reason)}[/]")
+    if not result.sources_used:
+        raise typer.Exit(1)
 
 
 @sandbox_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

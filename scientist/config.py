@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     concurrency: int = Field(2, ge=1, le=8, description="ideas whose experiments run at once")
     sandbox: Literal["docker", "bwrap", "process"] | None = Field(None, description="sandbox backend; default: "
                                                                   "docker if an engine answers, else bwrap")
+    novelty_rounds: int = Field(2, ge=1, le=5, description="query-search-decide rounds per idea")
+    literature_files: list[Path] = Field(default_factory=list, description="BibTeX/JSON files for the local index")
+    arxiv_url: str = Field("https://export.arxiv.org/api/query?{}", description="arXiv query URL format")
+    openalex_url: str = Field("https://api.openalex.org/works", description="OpenAlex works endpoint")
+    literature_timeout_s: float = Field(8.0, gt=0, description="per-request timeout of a literature source")
     offline: bool = Field(False, description="never contact literature sources or any remote host")
     runs_dir: Path = Path("runs")
     cache_dir: Path = Field(default_factory=default_cache_dir)

@@ -24,6 +24,7 @@ from scientist.config import ROLES, Settings
 from scientist.errors import ScientistError, UsageError
 from scientist.failures import FailureLog
 from scientist.graph import compile_graph, open_checkpointer
+from scientist.literature.search import build_literature
 from scientist.llm.gateway import Gateway
 from scientist.llm.ledger import Budget, Ledger, ResponseCache
 from scientist.runstore import RunFolder, RunStatus, Totals
@@ -76,9 +77,10 @@ class RunController:
         gateway = Gateway(settings, ledger, cache=ResponseCache(folder.path / "llm_cache.jsonl"))
         self._progress = progress or (lambda stage, message: None)
         self.on_node = on_node or (lambda node, seconds: None)
+        literature = build_literature(settings)
         self.services = Services(settings=settings, gateway=gateway, sandbox=sandbox, folder=folder,
                                  failures=FailureLog(folder.failures_path), template=template,
-                                 progress=self._report_progress)
+                                 literature=literature, progress=self._report_progress)
         self.checkpointer = open_checkpointer(folder.checkpoints_path)
         self.graph = compile_graph(self.checkpointer)
         self.config: dict[str, Any] = {"configurable": {"thread_id": self.manifest.run_id},
@@ -166,6 +168,7 @@ class RunController:
                          pending=pending)
 
     def close(self) -> None:
+        self.services.literature.close()
         self.services.failures.close()
         self.checkpointer.conn.close()
 

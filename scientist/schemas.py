@@ -18,16 +18,38 @@ class Idea(BaseModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case slug, at most 40 characters")
     title: str = Field(min_length=5, max_length=160)
-    hypothesis: str = Field(min_length=10, description="what is expected to change, and why")
-    experiment_plan: str = Field(min_length=10, description="what to change in experiment.py and what to measure")
-    expected_outcome: str
-    risks: str
+    hypothesis: str = Field(min_length=10, max_length=400, description="what is expected to change, and why")
+    experiment_plan: str = Field(min_length=10, max_length=600,
+                                 description="what to change in experiment.py and what to measure")
+    expected_outcome: str = Field(max_length=300)
+    risks: str = Field(max_length=300)
     interestingness: int = Score
-    interestingness_why: str = Field(description="one line")
+    interestingness_why: str = Field(max_length=200, description="one line")
     feasibility: int = Score
-    feasibility_why: str = Field(description="one line, against the template's time and CPU limits")
+    feasibility_why: str = Field(max_length=200, description="one line, against the template's time and CPU limits")
     novelty: int = Score
-    novelty_why: str = Field(description="one line")
+    novelty_why: str = Field(max_length=200, description="one line")
+
+
+class NoveltyQueries(BaseModel):
+    """Keyword queries for the literature search."""
+
+    queries: list[str] = Field(min_length=1, max_length=3)
+
+
+class ClosePaper(BaseModel):
+    """A paper close to the idea, by its number in the list shown."""
+
+    index: int = Field(ge=0)
+    difference: str = Field(max_length=300, description="one line: how the idea differs from this paper")
+
+
+class NoveltyDecision(BaseModel):
+    """The model's reading of the papers found."""
+
+    decision: Literal["novel", "not_novel", "undecided"]
+    closest: list[ClosePaper] = Field(max_length=5)
+    reasoning: str = Field(max_length=600)
 
 
 class IdeaBatch(BaseModel):
@@ -39,7 +61,7 @@ class IdeaBatch(BaseModel):
 class IdeaReflection(BaseModel):
     """A critique of one idea and its improved version."""
 
-    critique: str = Field(description="what is weak, infeasible or vague in the idea")
+    critique: str = Field(max_length=600, description="what is weak, infeasible or vague in the idea")
     improved: Idea
     done: bool = Field(description="true when the idea cannot be improved further")
 
@@ -48,7 +70,7 @@ class PlannedRun(BaseModel):
     """One experiment run of an idea: what changes against the baseline."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case slug")
-    change: str = Field(min_length=5, description="the exact change to experiment.py for this run")
+    change: str = Field(min_length=5, max_length=400, description="the exact change to experiment.py for this run")
 
 
 class ExperimentPlan(BaseModel):
@@ -56,7 +78,7 @@ class ExperimentPlan(BaseModel):
 
     idea: str = Field(description="the idea's name")
     runs: list[PlannedRun] = Field(min_length=1, max_length=5)
-    measure: str = Field(description="which metrics decide the question, compared with the baseline")
+    measure: str = Field(max_length=400, description="which metrics decide the question, compared with the baseline")
 
 
 class EditBlock(BaseModel):
@@ -70,7 +92,7 @@ class EditBlock(BaseModel):
 class CodeEdit(BaseModel):
     """A set of edits to the experiment's files."""
 
-    reasoning: str = Field(max_length=1200, description="two or three sentences: what the edit does")
+    reasoning: str = Field(max_length=600, description="two or three sentences: what the edit does")
     edits: list[EditBlock] = Field(min_length=1, max_length=8)
 
 
@@ -78,24 +100,24 @@ class PaperSections(BaseModel):
     """The text of a paper, section by section, in plain text with simple LaTeX math only."""
 
     title: str = Field(min_length=5, max_length=200)
-    abstract: str = Field(min_length=50)
-    introduction: str
-    related_work: str
-    method: str
-    experimental_setup: str
-    results: str
-    discussion: str = Field(description="discussion and limitations")
-    conclusion: str
+    abstract: str = Field(min_length=50, max_length=1500)
+    introduction: str = Field(max_length=2500)
+    related_work: str = Field(max_length=2000)
+    method: str = Field(max_length=2500)
+    experimental_setup: str = Field(max_length=2000)
+    results: str = Field(max_length=2500)
+    discussion: str = Field(max_length=2000, description="discussion and limitations")
+    conclusion: str = Field(max_length=1000)
 
 
 class Review(BaseModel):
     """A conference review (NeurIPS-style form)."""
 
-    summary: str
-    strengths: list[str] = Field(min_length=1, max_length=8)
-    weaknesses: list[str] = Field(min_length=1, max_length=8)
-    questions: list[str] = Field(max_length=8)
-    limitations: str
+    summary: str = Field(max_length=1200)
+    strengths: list[str] = Field(min_length=1, max_length=6)
+    weaknesses: list[str] = Field(min_length=1, max_length=6)
+    questions: list[str] = Field(max_length=5)
+    limitations: str = Field(max_length=600)
     ethical_concerns: bool
     soundness: int = Field(ge=1, le=4)
     presentation: int = Field(ge=1, le=4)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from scientist.config import Settings
 from scientist.failures import FailureLog
+from scientist.literature.search import Literature
 from scientist.llm.gateway import Gateway
 from scientist.runstore import RunFolder
 from scientist.sandbox.base import Sandbox
@@ -29,4 +30,5 @@ class Services:
     folder: RunFolder
     failures: FailureLog
     template: Template
+    literature: Literature
     progress: Progress = field(default=_quiet)

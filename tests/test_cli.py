@@ -10,8 +10,11 @@ import sys
 import pytest
 
 COMMANDS_NOT_YET = [
-    ["literature", "search", "grokking"], ["review", "paper.pdf"], ["review-bench", "--labels", "x.tsv", "--papers", "dir"],
+    ["review", "paper.pdf"], ["review-bench", "--labels", "x.tsv", "--papers", "dir"],
 ]
+
+
+CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
 
 
 def scientist(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -87,3 +90,28 @@ def test_sandbox_process_backend_needs_an_explicit_opt_in():
     assert done.returncode == 2 and "refused" in done.stderr and "Traceback" not in done.stderr
     done = scientist("sandbox", "run", "--backend", "process", "--allow-unsafe", "--", "true")
     assert done.returncode == 0 and "UNSAFE" in done.stderr
+
+
+def test_literature_search_without_network_answers_fast_with_json(tmp_path):
+    import time
+
+    # Both web sources at a closed loopback port: what "no network" looks like, without touching one.
+    env = {k: v for k, v in os.environ.items() if k != "SCIENTIST_OFFLINE"}
+    env.update(SCIENTIST_ARXIV_URL="http://127.0.0.1:9/api/query?{}", SCIENTIST_OPENALEX_URL="http://127.0.0.1:9/works",
+               XDG_CACHE_HOME=str(tmp_path))
+    started = time.perf_counter()
+    done = subprocess.run([*CLI, "literature", "search", "grokking", "--json"], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert time.perf_counter() - started < 15
+    result = json.loads(done.stdout)
+    assert done.returncode == 1 and result["sources_used"] == []
+    assert set(result["sources_unreachable"]) == {"arxiv", "openalex"}
+    assert "Traceback" not in done.stderr
+
+
+def test_literature_search_local_index(tmp_path):
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{k1, title={Grokking modular arithmetic}, author={Power, A}, year={2022}}\n")
+    done = scientist("literature", "search", "grokking", "--source", "local", "--local", str(bib), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["papers"][0]["title"] == "Grokking modular arithmetic"

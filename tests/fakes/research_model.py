@@ -76,6 +76,11 @@ class ResearchModel:
             return {"reasoning": "change the step", "edits": [
                 {"file": "experiment.py", "search": "STEP = 0.5  # the value the scripted model edits",
                  "replace": f"STEP = {value}  # the value the scripted model edits"}]}
+        if schema == "NoveltyQueries":
+            return {"queries": ["toy sequence step size mean"]}
+        if schema == "NoveltyDecision":
+            return {"decision": "novel", "closest": [{"index": 0, "difference": "it does not vary the step"}],
+                    "reasoning": "no paper varies the step of this toy sequence"}
         if schema == "PaperSections":
             return PAPER
         if schema == "Review":
