@@ -42,6 +42,40 @@ def _locate(text: str, search: str) -> tuple[int, int] | None:
     return start, end
 
 
+def _line_span(text: str, first: str, last: str) -> tuple[int, int] | None:
+    """Character span of the lines from the unique line ``first`` through the next line ``last``."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.rstrip() == first.rstrip()]
+    if len(starts) != 1:
+        if len(starts) > 1:
+            raise EditNotApplied(f"the line {first.strip()!r} occurs more than once; choose a unique line")
+        return None
+    ends = [i for i in range(starts[0], len(lines)) if lines[i].rstrip() == last.rstrip()]
+    if not ends:
+        raise EditNotApplied(f"the end line {last.strip()!r} does not come after {first.strip()!r}")
+    start = sum(len(line) for line in lines[:starts[0]])
+    return start, start + sum(len(line) for line in lines[starts[0]:ends[0] + 1])
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _reindent(replace: str, matched: str) -> str:
+    """Shift ``replace`` so its first line has the matched block's indentation (Python cares)."""
+    first_matched = next((line for line in matched.splitlines() if line.strip()), "")
+    first_replace = next((line for line in replace.splitlines() if line.strip()), "")
+    want, have = _indent(first_matched), _indent(first_replace)
+    if want == have or not first_replace:
+        return replace
+    if have and want.startswith(have):
+        extra = want[len(have):]
+        return "".join(extra + line if line.strip() else line for line in replace.splitlines(keepends=True))
+    if not have:
+        return "".join(want + line if line.strip() else line for line in replace.splitlines(keepends=True))
+    return replace
+
+
 def _check_path(name: str, allowed: set[str]) -> str:
     path = PurePosixPath(name.strip())
     if path.is_absolute() or ".." in path.parts or str(path) not in allowed:
@@ -55,13 +89,14 @@ def apply_edits(files: dict[str, str], edits: list[EditBlock], allowed: set[str]
     for number, edit in enumerate(edits, start=1):
         name = _check_path(edit.file, allowed)
         text = new[name]
-        span = _locate(text, edit.search)
+        span = _line_span(text, edit.search, edit.search_end) if edit.search_end else _locate(text, edit.search)
         if span is None:
             first = edit.search.strip().splitlines()[0][:80] if edit.search.strip() else ""
             raise EditNotApplied(f"edit {number}: the search text was not found in {name} "
                                  f"(first line: {first!r}); copy the lines exactly from the current file")
-        replace = edit.replace
-        if text[span[0]:span[1]].endswith("\n") and replace and not replace.endswith("\n"):
+        matched = text[span[0]:span[1]]
+        replace = _reindent(edit.replace, matched) if matched.startswith(_indent(matched)) else edit.replace
+        if matched.endswith("\n") and replace and not replace.endswith("\n"):
             replace += "\n"
         new[name] = text[:span[0]] + replace + text[span[1]:]
     if new == files:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 Score = Field(ge=1, le=10)
 
@@ -82,11 +82,33 @@ class ExperimentPlan(BaseModel):
 
 
 class EditBlock(BaseModel):
-    """Replace the exact text ``search`` (copied from the current file) by ``replace``."""
+    """Replace the lines from ``search`` through ``search_end`` (or just the ``search`` text) by ``replace``."""
 
     file: str = Field(description="the file to edit, e.g. experiment.py")
-    search: str = Field(min_length=1, description="exact lines copied from the current file, unique in it")
-    replace: str = Field(description="the new lines")
+    search: str = Field(min_length=1, description="a line copied exactly from the current file")
+    search_end: str | None = Field(None, description="the last line of the block to replace; null for one line")
+    replace: str = Field(description="the new text for those lines")
+
+
+def anchored_code_edit(code: str, files: tuple[str, ...] = ("experiment.py",)) -> type[BaseModel]:
+    """A ``CodeEdit`` whose ``search`` and ``search_end`` may only be lines that occur once in ``code``.
+
+    With a schema-constrained model (the local server) an edit can then never name text that is
+    not in the file: a small model picks a line instead of retyping it.
+    """
+    counts: dict[str, int] = {}
+    for line in code.splitlines():
+        if line.strip():
+            counts[line.rstrip()] = counts.get(line.rstrip(), 0) + 1
+    lines = tuple(line for line, n in counts.items() if n == 1)
+    line_type = Literal[lines]  # type: ignore[valid-type]
+    anchored = create_model(
+        "EditBlock", __base__=EditBlock,
+        file=(Literal[files], Field(description="the file to edit")),  # type: ignore[valid-type]
+        search=(line_type, Field(description="the first line to replace, copied from the file")),
+        search_end=(line_type | None, Field(None, description="the last line to replace (null: only search)")))
+    return create_model("CodeEdit", __base__=CodeEdit,
+                        edits=(list[anchored], Field(min_length=1, max_length=8)))  # type: ignore[valid-type]
 
 
 class CodeEdit(BaseModel):

@@ -13,13 +13,13 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
-from scientist.errors import LLMOutputInvalid
+from scientist.errors import LLMOutputInvalid, SandboxUnavailable
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.prompts import render
 from scientist.results import InvalidResults, read_final_info
 from scientist.runstore import write_atomic
 from scientist.sandbox.base import ExecResult, Limits
-from scientist.schemas import CodeEdit
+from scientist.schemas import CodeEdit, anchored_code_edit
 from scientist.services import Services
 from scientist.state import IdeaTask
 
@@ -92,8 +92,11 @@ class IdeaExperiments:
         run_dir = self.workdir / run
         shutil.rmtree(run_dir, ignore_errors=True)
         (self.workdir / "experiment.py").write_text(code, encoding="utf-8")
-        result = self.services.sandbox.run(["python", "experiment.py", "--out_dir", run], self.workdir,
-                                           _limits(self.services))
+        try:
+            result = self.services.sandbox.run(["python", "experiment.py", "--out_dir", run], self.workdir,
+                                               _limits(self.services))
+        except SandboxUnavailable as exc:
+            raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
         run_dir.mkdir(exist_ok=True)
         (run_dir / "experiment.py").write_text(code, encoding="utf-8")
         (run_dir / "stdout.txt").write_text(result.stdout, encoding="utf-8")
@@ -136,8 +139,8 @@ class IdeaExperiments:
                       failure=f"{failure.category.value}: {failure.message}" if failure else None,
                       output_tail=failure.output_tail if failure else "", code=code)
         return services.gateway.structured([{"role": "system", "content": system}, {"role": "user", "content": user}],
-                                           CodeEdit, role="coding", stage=f"experiments/{self.name}/{run}",
-                                           max_tokens=1500)
+                                           anchored_code_edit(code), role="coding",  # type: ignore[return-value]
+                                           stage=f"experiments/{self.name}/{run}", max_tokens=1500)
 
     def attempt(self, code: str, run: str, change: str, failure: Failure | None) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit, apply it strictly, check syntax, run, validate."""

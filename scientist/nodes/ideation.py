@@ -28,7 +28,8 @@ def _system(services: Services) -> dict[str, str]:
 def propose(state: RunState, services: Services) -> list[Idea]:
     """One structured call for the batch of new ideas."""
     template = services.template
-    user = render("ideation", "propose", task_description=template.prompt.task_description,
+    code = (template.path / "experiment.py").read_text(encoding="utf-8")
+    user = render("ideation", "propose", task_description=template.prompt.task_description, code=code,
                   seed_ideas=[f"{s.title}: {s.experiment}" for s in template.seed_ideas],
                   previous=[f"{i['title']}" for i in state.get("ideas", [])],
                   seed_idea=state.get("seed_idea"), feedback=state.get("feedback", {}).get("ideas"),

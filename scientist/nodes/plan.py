@@ -19,6 +19,7 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
     """One structured call: the runs for one idea (at most ``settings.runs_per_idea``)."""
     template = services.template
     user = render("plan", "plan", task_description=template.prompt.task_description,
+                  code=(template.path / "experiment.py").read_text(encoding="utf-8"),
                   idea=json.dumps({k: idea[k] for k in ("name", "title", "hypothesis", "experiment_plan")}, indent=1),
                   runs=services.settings.runs_per_idea, metrics=", ".join(template.metric_names) or "its metrics",
                   feedback=feedback)
