@@ -8,7 +8,7 @@ import sys
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from scientist.config import Settings, default_cache_dir, load_settings
-from scientist.errors import NotAvailableYet, ScientistError, UsageError
+from scientist.errors import ScientistError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="scientist: from a seed idea to experiments, a paper and its review, offline.")
@@ -35,10 +35,6 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file (def
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 RunArg = Annotated[str, typer.Argument(help="A run id or a run folder.")]
 RunsDirOpt = Annotated[Path | None, typer.Option("--runs-dir", help="Folder holding the runs.")]
-
-
-def _not_yet(command: str, issue: int) -> NoReturn:
-    raise NotAvailableYet(f"'scientist {command}' is not available yet (tracked in issue {issue})")
 
 
 @app.callback()
@@ -319,10 +315,44 @@ def template_check(
 @app.command()
 def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper.")],
            model: Annotated[str | None, typer.Option(help="litellm model string.")] = None,
-           ensemble: Annotated[int, typer.Option(help="Independent reviews to aggregate.")] = 1,
+           ensemble: Annotated[int, typer.Option(help="Independent reviews to aggregate.", min=1, max=7)] = 1,
+           reflections: Annotated[int, typer.Option(help="Reflection rounds per review.", min=0, max=5)] = 1,
+           out_dir: Annotated[Path | None, typer.Option(help="Where to write the reviews (default: beside the "
+                                                               "paper, <name>_reviews/).")] = None,
            as_json: JsonOpt = False) -> None:
     """Review a paper with the conference form and print the review."""
-    _not_yet("review", 8)
+    from scientist.llm.gateway import Gateway
+    from scientist.llm.ledger import Ledger
+    from scientist.review.condense import condense
+    from scientist.review.reader import read_paper
+    from scientist.review.reviewer import Reviewer, mark_injection, meta_review, review_markdown
+    from scientist.runstore import write_atomic
+
+    settings = load_settings(model=model)
+    text = read_paper(paper)
+    target = out_dir or paper.with_name(f"{paper.stem}_reviews")
+    target.mkdir(parents=True, exist_ok=True)
+    gateway = Gateway(settings, Ledger(target / "llm_calls.jsonl"))
+    reviewer = Reviewer(gateway, reflections=reflections)
+    condensed = condense(text)
+    guarded, injection = reviewer.guard(condensed.text)
+    reviews = []
+    with err.status(f"reviewing {paper.name} ({condensed.kept_words} of {condensed.original_words} words)...",
+                    spinner="dots") as status:
+        for k in range(1, ensemble + 1):
+            status.update(f"review {k}/{ensemble} of {paper.name}...")
+            made = reviewer.review_once(guarded, k)
+            reviews.append(mark_injection(made) if injection else made)
+            write_atomic(target / f"review_{k}.json", reviews[-1].model_dump_json(indent=2) + "\n")
+    meta = meta_review(reviews, injection)
+    write_atomic(target / "meta_review.json", meta.model_dump_json(indent=2) + "\n")
+    write_atomic(target / "review.md", review_markdown(reviews, meta))
+    if as_json:
+        out.print_json(json.dumps({"meta_review": meta.model_dump(mode="json"),
+                                   "reviews": [r.model_dump(mode="json") for r in reviews]}))
+    else:
+        out.print(review_markdown(reviews, meta), markup=False, highlight=False)
+        err.print(f"written to {target}", highlight=False)
 
 
 @app.command("review-bench")
@@ -341,21 +371,28 @@ def review_bench(
 
     if labels is None:
         raise UsageError("--labels TSV is required (the real decisions)")
-    if from_csv is None:
-        _not_yet("review-bench --papers", 8)
     decisions = read_decisions(labels)
-    overall = read_overall_scores(from_csv)
+    notes: list[str] = []
+    if from_csv is not None:
+        overall = read_overall_scores(from_csv)
+        source = from_csv.name
+    elif papers is not None:
+        overall, notes = _review_papers_for_bench(papers, decisions, limit, model)
+        source = f"scientist's reviewer ({load_settings(model=model).model_for('review')})"
+    else:
+        raise UsageError("give --from-csv CSV (score published reviews) or --papers DIR (run the reviewer)")
     ids = sorted(set(decisions) & set(overall))
     if not ids:
-        raise UsageError(f"no paper of {from_csv} has a decision in {labels}")
+        raise UsageError(f"no reviewed paper has a decision in {labels}")
     report = score([decisions[i] for i in ids], [overall[i] for i in ids], bootstrap=bootstrap)
+    report.notes += notes
     skipped = len(overall) - len(ids)
     if skipped:
         report.notes.append(f"{skipped} reviewed papers have no decision in the labels and were left out")
     if as_json:
         out.print_json(report.model_dump_json())
         return
-    table = Table("metric", "value", "95% interval", title=f"{from_csv.name}: {report.n} papers "
+    table = Table("metric", "value", "95% interval", title=f"{source}: {report.n} papers "
                   f"({report.accepted} accepted), accept when overall >= {report.threshold:g}")
     for name in ("balanced_accuracy", "accuracy", "f1", "auc", "fpr", "fnr"):
         value, interval = getattr(report, name), report.intervals.get(name)
@@ -405,6 +442,23 @@ def _print_doctor(report) -> None:  # noqa: ANN001 - DoctorReport, imported lazi
     out.print(table)
     for problem in report.problems:
         out.print(f"[yellow]- {problem}[/]")
+
+
+def _review_papers_for_bench(papers: Path, decisions: dict[str, bool], limit: int | None,
+                             model: str | None) -> tuple[dict[str, float], list[str]]:
+    from scientist.llm.gateway import Gateway
+    from scientist.llm.ledger import Ledger
+    from scientist.review.bench import review_papers, summary_note
+
+    if not papers.is_dir():
+        raise UsageError(f"--papers {papers} is not a folder")
+    settings = load_settings(model=model)
+    gateway = Gateway(settings, Ledger(None))
+    items = review_papers(papers, decisions, gateway=gateway, model=settings.model_for("review"),
+                          cache_root=settings.cache_dir, limit=limit, ensemble=settings.reviewers,
+                          reflections=settings.review_reflections,
+                          progress=lambda message: err.print(message, highlight=False))
+    return {i.paper_id: i.overall for i in items}, summary_note(items)
 
 
 def _crash_log(exc: BaseException) -> Path:

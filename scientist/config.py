@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     runs_per_idea: int = Field(2, ge=1, le=5, description="experiment runs planned per idea")
     max_repairs: int = Field(3, ge=0, le=10, description="repair attempts after a failed experiment run")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")
+    review_reflections: int = Field(1, ge=0, le=5, description="reflection rounds per review")
     concurrency: int = Field(2, ge=1, le=8, description="ideas whose experiments run at once")
     sandbox: Literal["docker", "bwrap", "process"] | None = Field(None, description="sandbox backend; default: "
                                                                   "docker if an engine answers, else bwrap")

@@ -38,12 +38,6 @@ class ConfigError(UsageError):
     code = "config"
 
 
-class NotAvailableYet(UsageError):
-    """A command whose implementation has not landed yet."""
-
-    code = "not_available_yet"
-
-
 class RunNotFound(UsageError):
     """No run with that id or folder."""
 

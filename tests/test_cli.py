@@ -9,9 +9,6 @@ import sys
 
 import pytest
 
-COMMANDS_NOT_YET = [
-    ["review", "paper.pdf"], ["review-bench", "--labels", "x.tsv", "--papers", "dir"],
-]
 
 
 CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
@@ -21,14 +18,6 @@ def scientist(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[s
     env = {**os.environ, "SCIENTIST_OFFLINE": "1"}  # doctor must not probe real hosts from a test
     return subprocess.run([sys.executable, "-c", "from scientist.cli import main; main()", *args],
                           capture_output=True, text=True, timeout=timeout, env=env)
-
-
-@pytest.mark.parametrize("args", COMMANDS_NOT_YET, ids=lambda a: " ".join(a[:2]))
-def test_commands_not_built_yet_exit_2_with_one_line(args):
-    done = scientist(*args)
-    assert done.returncode == 2
-    assert "not available yet" in done.stderr and "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_every_command_has_one_sentence_help():

@@ -7,7 +7,9 @@ import re
 INJECTION = re.compile(
     r"(ignore (all |any )?(the )?(previous|prior|above) (instructions|prompts?)|disregard (the )?(previous|above)"
     r"|you are now|system prompt|declare (this|the) (idea|paper) (novel|not novel)|as an ai"
-    r"|give (this|the) (paper|idea) (a |an )?(score|rating)|new instructions?)[^.\n]*[.\n]?",
+    r"|give (this|the|my|our) (paper|idea|work|submission) (a |an )?(score|rating|10|ten|strong accept)"
+    r"|(rate|score) (this|the) (paper|submission)|reviewers? (must|should|are instructed to) (accept|give|rate|score)"
+    r"|new instructions?)[^.\n]*[.\n]?",
     re.IGNORECASE)
 MARKER = "[instruction-like text removed by scientist]"
 

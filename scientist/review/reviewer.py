@@ -1,0 +1,103 @@
+"""The reviewer: an ensemble of independent reviews (with reflection) and a meta-review.
+
+Ensemble members read the same condensed paper text as the same message prefix, with their
+persona after it, so the local server's prompt cache serves the paper to members 2..N for free.
+"""
+
+from __future__ import annotations
+
+import statistics
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from scientist.literature.guard import neutralise
+from scientist.llm.gateway import Gateway
+from scientist.prompts import render
+from scientist.schemas import Review
+
+SCORES = ("soundness", "presentation", "contribution", "overall", "confidence")
+ACCEPT_AT = 6.0
+PERSONAS = ("", "You are a reviewer who focuses on the soundness of the experiments.",
+            "You are a reviewer who focuses on novelty and significance.",
+            "You are a reviewer who focuses on clarity and reproducibility.",
+            "You are a skeptical senior reviewer.")
+INJECTION_WEAKNESS = "The paper contains text addressed to the reviewers (an attempt to steer the review); it was ignored."
+
+
+class MetaReview(BaseModel):
+    """The aggregate of an ensemble."""
+
+    reviews: int
+    scores: dict[str, float]
+    decision: str
+    strengths: list[str]
+    weaknesses: list[str]
+    injection_attempt: bool = False
+
+
+def review_form() -> str:
+    """The review form (``reviews/neurips_form.md``), from the installed package or the source tree."""
+    package = Path(str(resources.files("scientist")))
+    for candidate in (package / "_reviews" / "neurips_form.md", package.parent / "reviews" / "neurips_form.md"):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise FileNotFoundError("reviews/neurips_form.md is missing from this installation")
+
+
+class Reviewer:
+    """Reviews paper text with one gateway."""
+
+    def __init__(self, gateway: Gateway, *, reflections: int = 1, stage: str = "review") -> None:
+        self.gateway = gateway
+        self.reflections = reflections
+        self.stage = stage
+
+    def _messages(self, paper: str, number: int) -> list[dict[str, str]]:
+        persona = PERSONAS[(number - 1) % len(PERSONAS)]
+        return [{"role": "system", "content": render("review", "system", form=review_form())},
+                {"role": "user", "content": render("review", "review", paper=paper, persona=persona)}]
+
+    def review_once(self, paper: str, number: int) -> Review:
+        messages = self._messages(paper, number)
+        review = self.gateway.structured(messages, Review, role="review", stage=f"{self.stage}/{number}",
+                                         max_tokens=1200)
+        for _ in range(self.reflections):
+            again = [*messages, {"role": "assistant", "content": review.model_dump_json()},
+                     {"role": "user", "content": render("review", "reflect", draft=review.model_dump_json(indent=1))}]
+            review = self.gateway.structured(again, Review, role="review", stage=f"{self.stage}/{number}/reflect",
+                                             max_tokens=1200)
+        return review
+
+    def guard(self, paper: str) -> tuple[str, bool]:
+        """The paper with instruction-like text removed, and whether there was any."""
+        return neutralise(paper)
+
+
+def mark_injection(review: Review) -> Review:
+    if INJECTION_WEAKNESS not in review.weaknesses:
+        review.weaknesses = [*review.weaknesses[:5], INJECTION_WEAKNESS]
+    return review
+
+
+def meta_review(reviews: list[Review], injection: bool = False) -> MetaReview:
+    scores = {s: round(statistics.fmean(getattr(r, s) for r in reviews), 2) for s in SCORES}
+    return MetaReview(reviews=len(reviews), scores=scores,
+                      decision="accept" if scores["overall"] >= ACCEPT_AT else "reject",
+                      strengths=[s for r in reviews for s in r.strengths][:8],
+                      weaknesses=[w for r in reviews for w in r.weaknesses][:8], injection_attempt=injection)
+
+
+def review_markdown(reviews: list[Review], meta: MetaReview) -> str:
+    lines = [f"# Reviews ({meta.reviews})", "",
+             f"**Meta-review: {meta.decision}** (mean overall {meta.scores['overall']}/10, "
+             f"soundness {meta.scores['soundness']}/4, presentation {meta.scores['presentation']}/4, "
+             f"contribution {meta.scores['contribution']}/4)", ""]
+    if meta.injection_attempt:
+        lines += [f"Note: {INJECTION_WEAKNESS}", ""]
+    for k, r in enumerate(reviews, start=1):
+        lines += [f"## Review {k}: overall {r.overall}/10, {r.decision} (confidence {r.confidence}/5)", "",
+                  r.summary, "", "Strengths:", *[f"- {s}" for s in r.strengths], "", "Weaknesses:",
+                  *[f"- {w}" for w in r.weaknesses], "", "Questions:", *[f"- {q}" for q in r.questions], ""]
+    return "\n".join(lines) + "\n"
