@@ -180,19 +180,26 @@ def wilson(failures: int, total: int, z: float = 1.96) -> Rate:
 
 
 class FailureSummary(BaseModel):
-    """First-attempt and after-repair failure rates of code-running stages."""
+    """First-attempt and after-repair failure rates of generated experiment runs (stages ``run_<k>``);
+    the category counts cover every attempt (baseline, plots and LaTeX included)."""
 
     first_attempt: Rate
     after_repair: Rate
     by_category: dict[str, int]
 
 
+def is_experiment_run(stage: str) -> bool:
+    """Stages that run model-edited experiment code."""
+    return stage.startswith("run_")
+
+
 def summarise(attempts: Iterable[Attempt]) -> FailureSummary:
-    """Group attempts by (run, idea, stage): the first attempt's outcome and the final outcome."""
+    """Group experiment-run attempts by (run, idea, stage): the first attempt's outcome and the final one."""
     groups: dict[tuple[str, str, str], list[Attempt]] = {}
     categories: dict[str, int] = {}
     for a in attempts:
-        groups.setdefault((a.run_id, a.idea, a.stage), []).append(a)
+        if is_experiment_run(a.stage):
+            groups.setdefault((a.run_id, a.idea, a.stage), []).append(a)
         if a.category is not None:
             categories[a.category.value] = categories.get(a.category.value, 0) + 1
     firsts = [sorted(g, key=lambda a: a.attempt)[0] for g in groups.values()]

@@ -32,9 +32,10 @@ def summary_markdown(state: RunState, services: Services) -> str:
              + (f" (meta-review: {meta.get('decision')}, overall {meta.get('scores', {}).get('overall')})" if meta else ""),
              f"- model calls: {ledger.calls}, tokens in {ledger.tokens_in}, out {ledger.tokens_out}, "
              f"cost ${ledger.cost_usd:.4f} (details: {services.folder.llm_calls_path})",
-             f"- code-run failures, first attempt: {_rate(failures.first_attempt)}",
-             f"- code-run failures, after repair: {_rate(failures.after_repair)}",
-             f"- failures by category: {failures.by_category or 'none'}", "", "## Ideas", ""]
+             f"- experiment runs failed at the first attempt: {_rate(failures.first_attempt)}",
+             f"- experiment runs failed after repair: {_rate(failures.after_repair)}",
+             f"- failed attempts by category (baseline, plots and LaTeX included): {failures.by_category or 'none'}",
+             "", "## Ideas", ""]
     for idea in state.get("ideas", []):
         outcome = state.get("experiments", {}).get(idea["name"], {})
         lines.append(f"- **{idea['title']}** ({idea['name']}): {outcome.get('status', 'not run')}")
