@@ -4,6 +4,7 @@ figures made by code from the runs (so no number in them is the model's), and th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from pylatex import Figure, NoEscape, Section, Tabular
@@ -60,10 +61,30 @@ def figure_block(path: Path, caption: str) -> str:
     return fig.dumps() + "\n"
 
 
+CITE_MARK = re.compile(r"\[@([A-Za-z0-9_:\-]+)\]")
+
+
+def with_citations(raw: str, known: set[str], escape: Callable[[str], str]) -> str:
+    """Escape ``raw`` and turn its ``[@key]`` markers into ``\\cite{key}``; unknown keys are dropped."""
+    keys: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        keys.append(match.group(1))
+        return f"ZZCITE{len(keys) - 1}ZZ"
+
+    latex = escape(CITE_MARK.sub(hold, raw))
+    return re.sub(r"ZZCITE(\d+)ZZ", lambda m: (f"~\\cite{{{keys[int(m.group(1))]}}}"
+                                                if keys[int(m.group(1))] in known else ""), latex)
+
+
 def build_tex(template_tex: str, sections: PaperSections, tables: list[str], figures: list[tuple[Path, str]],
-              has_bibliography: bool, clean: bool = True) -> str:
+              has_bibliography: bool, clean: bool = True, citation_keys: set[str] | None = None) -> str:
     """The whole ``paper.tex``. ``clean=False`` escapes everything (no math), the fallback after a failed compile."""
-    text = sanitize if clean else (lambda t: escape_latex(t))
+    keys = citation_keys or set()
+
+    def text(value: str) -> str:
+        return with_citations(value, keys, sanitize if clean else escape_latex)
+
     preamble = preamble_of(template_tex)
     style = "plainnat" if "natbib" in preamble else "plain"
     parts = [preamble, f"\\title{{{text(sections.title)}}}\n",

@@ -10,10 +10,9 @@ import json
 from typing import Any
 
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
-
 from scientist.literature.base import Paper
 from scientist.literature.guard import neutralise
+from scientist.literature.verdict import ClosestPaper, NoveltyVerdict
 from scientist.literature.search import Literature
 from scientist.prompts import render
 from scientist.runstore import write_atomic
@@ -23,27 +22,6 @@ from scientist.state import RunState
 
 ABSTRACT_CHARS = 700
 MAX_PAPERS_SHOWN = 12
-
-
-class ClosestPaper(BaseModel):
-    title: str
-    year: int | None
-    url: str | None
-    difference: str
-
-
-class NoveltyVerdict(BaseModel):
-    """What the novelty check concluded, and how."""
-
-    idea: str
-    verdict: str = Field(description="novel, not_novel or unchecked")
-    closest_papers: list[ClosestPaper] = Field(default_factory=list)
-    queries: list[str] = Field(default_factory=list)
-    sources_used: list[str] = Field(default_factory=list)
-    sources_unreachable: dict[str, str] = Field(default_factory=dict)
-    reasoning: str = ""
-    injection_attempts: int = 0
-    papers: list[Paper] = Field(default_factory=list)
 
 
 def _quoted(papers: list[Paper]) -> tuple[list[dict[str, Any]], int]:

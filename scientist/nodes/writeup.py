@@ -8,16 +8,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bibtexparser
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
+from scientist.claims import check_claims
 from scientist.failures import Attempt, Category
 from scientist.latex.compile import CompileResult, compile_pdf
 from scientist.latex.paper import build_tex, fmt, results_table
+from scientist.literature.verdict import NoveltyVerdict
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import PaperSections
 from scientist.services import Services
 from scientist.state import RunState
+
+MAX_CITED_PER_IDEA = 8
 
 
 def result_rows(outcome: dict[str, Any]) -> list[tuple[str, dict[str, float], dict[str, float]]]:
@@ -32,6 +38,18 @@ def result_rows(outcome: dict[str, Any]) -> list[tuple[str, dict[str, float], di
         if run.get("ok") and run.get("means") and setting in run["means"]:
             workdir_rows.append((run["run"], run["means"][setting], {}))
     return workdir_rows
+
+
+def stderr_values(services: Services) -> list[float]:
+    """Standard errors of every run, read from the runs' final_info.json files."""
+    values: list[float] = []
+    for path in (services.folder.path / "experiments").glob("*/run_*/final_info.json"):
+        try:
+            for entry in json.loads(path.read_text()).values():
+                values += [float(v) for v in (entry.get("stderrs") or {}).values() if isinstance(v, int | float)]
+        except (OSError, json.JSONDecodeError, AttributeError):
+            continue
+    return values
 
 
 def _stderrs(folder: Path, idea: str, run: str) -> dict[str, float]:
@@ -61,7 +79,47 @@ def results_text(outcome: dict[str, Any]) -> str:
     return "\n  ".join(lines)
 
 
-def write_sections(state: RunState, services: Services) -> PaperSections:
+class Citation(BaseModel):
+    """A work the paper may cite: the template's own references and the papers the novelty search found."""
+
+    key: str
+    title: str
+    year: int | None = None
+    bibtex: str
+
+
+def citations_for(services: Services) -> list[Citation]:
+    """Citable works, with unique keys."""
+    found: list[Citation] = []
+    bib = services.template.path / "latex" / "references.bib"
+    if bib.is_file():
+        for entry in bibtexparser.parse_string(bib.read_text(encoding="utf-8", errors="replace")).entries:
+            fields = {k.lower(): str(v.value) for k, v in entry.fields_dict.items()}
+            year = "".join(ch for ch in fields.get("year", "") if ch.isdigit())[:4]
+            found.append(Citation(key=entry.key, title=fields.get("title", "").replace("{", "").replace("}", ""),
+                                  year=int(year) if len(year) == 4 else None, bibtex=""))
+    keys = {c.key for c in found}
+    for path in sorted((services.folder.path / "ideas" / "novelty").glob("*.json")):
+        for paper in NoveltyVerdict.model_validate_json(path.read_text()).papers[:MAX_CITED_PER_IDEA]:
+            key, n = paper.key, 2
+            while key in keys:
+                key, n = f"{paper.key}{n}", n + 1
+            keys.add(key)
+            found.append(Citation(key=key, title=paper.title, year=paper.year, bibtex=paper.bibtex(key)))
+    return found
+
+
+def run_values(state: RunState) -> list[float]:
+    """Every mean and standard error the runs produced (the numbers a paper may state)."""
+    values: list[float] = []
+    for name, outcome in state.get("experiments", {}).items():
+        for means in [outcome.get("baseline") or {}] + [r.get("means") or {} for r in outcome.get("runs", [])]:
+            for metrics in means.values():
+                values += list(metrics.values())
+    return values
+
+
+def write_sections(state: RunState, services: Services, citations: list[Citation]) -> PaperSections:
     ideas = []
     for idea in state.get("ideas", []):
         outcome = state.get("experiments", {}).get(idea["name"], {})
@@ -70,19 +128,32 @@ def write_sections(state: RunState, services: Services) -> PaperSections:
                       "novelty": verdict, "results": results_text(outcome)})
     figures = ", ".join(Path(f).name for f in state.get("figures", [])) or "none"
     user = render("writeup", "write", task_description=services.template.prompt.task_description, ideas=ideas,
-                  figures=figures, feedback=state.get("feedback", {}).get("paper"))
-    return services.gateway.structured([{"role": "system", "content": render("writeup", "system")},
-                                        {"role": "user", "content": user}], PaperSections,
-                                       role="writing", stage="writeup", max_tokens=3000)
+                  figures=figures, feedback=state.get("feedback", {}).get("paper"), citations=citations)
+    messages = [{"role": "system", "content": render("writeup", "system")}, {"role": "user", "content": user}]
+    sections = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup", max_tokens=3000)
+    values, keys = run_values(state) + stderr_values(services), {c.key for c in citations}
+    for _ in range(services.settings.claims_repairs):
+        report = check_claims(sections.model_dump(), values, keys)
+        if report.clean:
+            break
+        services.progress("writeup", "correcting numbers or citations the runs do not support")
+        fix = render("writeup", "correct", numbers=", ".join(n for ns in report.unmatched_numbers.values() for n in ns),
+                     citations=", ".join(report.unknown_citations))
+        messages = [*messages, {"role": "assistant", "content": sections.model_dump_json()},
+                    {"role": "user", "content": fix}]
+        sections = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup/correct",
+                                               max_tokens=3000)
+    return sections
 
 
-def assemble(state: RunState, services: Services, sections: PaperSections, clean: bool) -> Path:
+def assemble(state: RunState, services: Services, sections: PaperSections, clean: bool,
+             citations: list[Citation]) -> Path:
     """Write ``paper/paper.tex`` with its figures and bibliography next to it."""
     paper = services.folder.path / "paper"
     template_latex = services.template.path / "latex"
     bib = template_latex / "references.bib"
-    if bib.is_file():
-        shutil.copy2(bib, paper / "references.bib")
+    own = bib.read_text(encoding="utf-8", errors="replace") if bib.is_file() else ""
+    write_atomic(paper / "references.bib", own + "\n" + "\n".join(c.bibtex for c in citations if c.bibtex))
     figures = []
     for rel in state.get("figures", []):
         src = services.folder.path / rel
@@ -96,7 +167,7 @@ def assemble(state: RunState, services: Services, sections: PaperSections, clean
         if rows:
             tables.append(results_table(rows, metrics or sorted(rows[0][1])))
     tex = build_tex((template_latex / "template.tex").read_text(encoding="utf-8"), sections, tables, figures,
-                    has_bibliography=bib.is_file(), clean=clean)
+                    has_bibliography=bool(citations), clean=clean, citation_keys={c.key for c in citations})
     path = paper / "paper.tex"
     write_atomic(path, tex)
     return path
@@ -116,14 +187,21 @@ def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
     """Write, assemble and compile the paper; fall back to fully escaped text if the first compile fails."""
     services = runtime.context
     services.progress("writeup", "writing the paper")
-    sections = write_sections(state, services)
+    citations = citations_for(services)
+    sections = write_sections(state, services, citations)
     write_atomic(services.folder.path / "paper" / "sections.json", sections.model_dump_json(indent=2) + "\n")
+    claims = check_claims(sections.model_dump(), run_values(state) + stderr_values(services), {c.key for c in citations})
+    write_atomic(services.folder.path / "paper" / "claims_check.json", claims.model_dump_json(indent=2) + "\n")
     notes = []
+    if not claims.clean:
+        flagged = [n for ns in claims.unmatched_numbers.values() for n in ns]
+        notes.append(f"writeup: FLAGGED: {len(flagged)} number(s) no run produced ({', '.join(flagged)}) and "
+                     f"{len(claims.unknown_citations)} unknown citation key(s) remain; see paper/claims_check.json")
     result = None
     for attempt, clean in enumerate((True, False), start=1):
         services.progress("writeup", f"compiling LaTeX (attempt {attempt})")
         started = time.perf_counter()
-        tex = assemble(state, services, sections, clean)
+        tex = assemble(state, services, sections, clean, citations)
         result = compile_pdf(tex)
         result.seconds = time.perf_counter() - started
         _log_latex(services, attempt, result)
@@ -135,8 +213,6 @@ def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
     pdf = services.folder.path / "paper" / "paper.pdf"
     if result is None or not result.ok:
         notes.append("writeup: the paper did not compile; paper/paper.tex and paper/compile.log are kept")
-    notes.append("writeup: numbers check and citation search not available yet; the results table is built "
-                 "from final_info.json by code, the prose is the model's")
     return {"paper": {"title": sections.title, "tex": "paper/paper.tex",
                       "pdf": "paper/paper.pdf" if pdf.is_file() else None,
                       "compiled": bool(result and result.ok)}, "notes": notes}
