@@ -146,9 +146,10 @@ class RunController:
                 last = now
                 self._save()
         except ScientistError as exc:
-            self.manifest.status = RunStatus.FAILED
-            self.manifest.notes.append(f"stopped: {exc.one_line()}")
-            self._save()
+            self._stopped(exc.one_line())
+            raise
+        except BaseException as exc:  # any other stop (a bug, Ctrl-C): record it, then let it propagate
+            self._stopped(f"{type(exc).__name__}: {exc}")
             raise
         pending = self.pending()
         if pending is not None:
@@ -159,6 +160,11 @@ class RunController:
         self._save()
         return RunReport(run_id=self.manifest.run_id, status=self.manifest.status, stage="done",
                          summary=str(self.folder.path / "summary.md"))
+
+    def _stopped(self, reason: str) -> None:
+        self.manifest.status = RunStatus.FAILED
+        self.manifest.notes.append(f"stopped: {reason[:300]} (continue with: scientist resume {self.manifest.run_id})")
+        self._save()
 
     def _paused(self, pending: CheckpointRequest) -> RunReport:
         self.manifest.status = RunStatus.PAUSED

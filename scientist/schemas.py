@@ -70,7 +70,9 @@ class PlannedRun(BaseModel):
     """One experiment run of an idea: what changes against the baseline."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case slug")
-    change: str = Field(min_length=5, max_length=400, description="the exact change to experiment.py for this run")
+    change: str = Field(min_length=5, max_length=240,
+                        description="one plain sentence naming what changes in experiment.py, e.g. "
+                                    "'set HIDDEN_SIZES to (128,)'; no code")
 
 
 class ExperimentPlan(BaseModel):

@@ -11,4 +11,4 @@ export SCIENTIST_REFLECTIONS=${SCIENTIST_REFLECTIONS:-1} SCIENTIST_RUNS_PER_IDEA
   SCIENTIST_REVIEW_REFLECTIONS=${SCIENTIST_REVIEW_REFLECTIONS:-0} SCIENTIST_NOVELTY_ROUNDS=${SCIENTIST_NOVELTY_ROUNDS:-1}
 uv run --frozen --no-sync scientist doctor --check-model
 uv run --frozen --no-sync scientist run templates/digits_mlp \
-  --idea "Does label smoothing help a tiny MLP on the digits dataset?" --num-ideas 1 --auto "$@"
+  --idea "Does a wider hidden layer improve a tiny MLP on the digits dataset?" --num-ideas 1 --auto "$@"

@@ -144,3 +144,9 @@ def test_failure_log_schema_is_versioned_and_migrates(tmp_path):
     again = FailureLog(tmp_path / "failures.sqlite")
     assert again.schema_version == 1 and again.attempts() == []
     shutil.rmtree(tmp_path / "runs", ignore_errors=True)
+
+
+def test_an_edit_that_leaves_the_results_unchanged_is_not_a_success(harness):
+    outcome, rows = harness().run([edit_reply(BASE_LINE + "\nlabel_smoothing = 0.1  # never used")])
+    assert not outcome.ok
+    assert rows[0].category is Category.NO_EFFECTIVE_CHANGE and "identical to the baseline" in rows[0].message

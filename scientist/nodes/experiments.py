@@ -142,6 +142,13 @@ class IdeaExperiments:
                                            anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                            stage=f"experiments/{self.name}/{run}", max_tokens=1500)
 
+    def same_as_baseline(self, means: dict[str, dict[str, float]]) -> bool:
+        """True when every non-timing metric equals the baseline's exactly: the edit changed no computation."""
+        baseline = read_final_info(self.workdir / "run_0" / "final_info.json")
+        compared = [(means[s][m], v) for s, metrics in baseline.items() for m, v in metrics.items()
+                    if "time" not in m.lower() and s in means and m in means[s]]
+        return bool(compared) and all(a == b for a, b in compared)
+
     def attempt(self, code: str, run: str, change: str, failure: Failure | None) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit, apply it strictly, check syntax, run, validate."""
         try:
@@ -157,7 +164,11 @@ class IdeaExperiments:
         problem = syntax_error(new_code, "experiment.py")
         if problem is not None:
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
-        return self.execute(new_code, run)[1]
+        means = self.execute(new_code, run)[1]
+        if self.same_as_baseline(means):
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, "the results are identical to the baseline's: the edit did "
+                          "not change what the experiment computes (is the new value actually used?)", code=new_code)
+        return means
 
     def planned_run(self, number: int, change: str) -> RunOutcome:
         """A planned run with bounded repair; idempotent on re-entry."""
