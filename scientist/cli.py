@@ -483,3 +483,7 @@ def main() -> None:
         err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (details in {_crash_log(exc)})",
                   highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ in progress, and that step's finished pieces (experiment runs, model replies) ar
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import time
@@ -143,6 +144,7 @@ class RunController:
                 for node in chunk:
                     if node != "__interrupt__":
                         self.on_node(node, now - last)
+                        self._time(node, now - last)
                 last = now
                 self._save()
         except ScientistError as exc:
@@ -160,6 +162,11 @@ class RunController:
         self._save()
         return RunReport(run_id=self.manifest.run_id, status=self.manifest.status, stage="done",
                          summary=str(self.folder.path / "summary.md"))
+
+    def _time(self, node: str, seconds: float) -> None:
+        """Append the step's wall time to ``timings.jsonl`` (the per-stage profile of the run)."""
+        with (self.folder.path / "timings.jsonl").open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"node": node, "seconds": round(seconds, 3)}) + "\n")
 
     def _stopped(self, reason: str) -> None:
         self.manifest.status = RunStatus.FAILED
