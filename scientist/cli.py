@@ -334,7 +334,7 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
     target.mkdir(parents=True, exist_ok=True)
     gateway = Gateway(settings, Ledger(target / "llm_calls.jsonl"))
     reviewer = Reviewer(gateway, reflections=reflections)
-    condensed = condense(text)
+    condensed = condense(text, settings.review_budget_tokens)
     guarded, injection = reviewer.guard(condensed.text)
     reviews = []
     with err.status(f"reviewing {paper.name} ({condensed.kept_words} of {condensed.original_words} words)...",
@@ -456,7 +456,7 @@ def _review_papers_for_bench(papers: Path, decisions: dict[str, bool], limit: in
     gateway = Gateway(settings, Ledger(None))
     items = review_papers(papers, decisions, gateway=gateway, model=settings.model_for("review"),
                           cache_root=settings.cache_dir, limit=limit, ensemble=settings.reviewers,
-                          reflections=settings.review_reflections,
+                          reflections=settings.review_reflections, budget_tokens=settings.review_budget_tokens,
                           progress=lambda message: err.print(message, highlight=False))
     return {i.paper_id: i.overall for i in items}, summary_note(items)
 

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")
+    review_budget_tokens: int = Field(3500, ge=500, le=30000, description="condensed paper length a reviewer reads")
     review_reflections: int = Field(1, ge=0, le=5, description="reflection rounds per review")
     concurrency: int = Field(2, ge=1, le=8, description="ideas whose experiments run at once")
     sandbox: Literal["docker", "bwrap", "process"] | None = Field(None, description="sandbox backend; default: "

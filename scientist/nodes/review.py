@@ -24,7 +24,7 @@ def review(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
     if not paper.is_file():
         return {"notes": ["review: no paper to review"], "reviews": {}}
     reviewer = Reviewer(services.gateway, reflections=services.settings.review_reflections)
-    text, injection = reviewer.guard(condense(read_paper(paper)).text)
+    text, injection = reviewer.guard(condense(read_paper(paper), services.settings.review_budget_tokens).text)
     reviews = []
     for k in range(1, services.settings.reviewers + 1):
         path = folder / "reviews" / f"review_{k}.json"

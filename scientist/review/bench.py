@@ -41,10 +41,10 @@ def balanced(decisions: dict[str, bool], available: set[str], limit: int | None)
     return order[:limit] if limit else order
 
 
-def prompt_version(ensemble: int, reflections: int) -> str:
+def prompt_version(ensemble: int, reflections: int, budget_tokens: int) -> str:
     """Changes when the reviewer's instructions change, so stale cached reviews are not reused."""
     blob = render("review", "system", form=review_form()) + render("review", "reflect", draft="")
-    blob += f"|{ensemble}|{reflections}"
+    blob += f"|{ensemble}|{reflections}|{budget_tokens}"
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -53,12 +53,12 @@ def cache_dir_for(root: Path, model: str, version: str) -> Path:
 
 
 def review_papers(papers: Path, decisions: dict[str, bool], *, gateway: Gateway, model: str, cache_root: Path,
-                  limit: int | None, ensemble: int, reflections: int,
+                  limit: int | None, ensemble: int, reflections: int, budget_tokens: int,
                   progress: Callable[[str], None] = lambda message: None) -> list[BenchItem]:
     """Review each chosen paper (cached by model and prompt version) and return the items."""
     available = {p.stem for p in papers.glob("*.txt")}
     chosen = balanced(decisions, available, limit)
-    cache = cache_dir_for(cache_root, model, prompt_version(ensemble, reflections))
+    cache = cache_dir_for(cache_root, model, prompt_version(ensemble, reflections, budget_tokens))
     reviewer = Reviewer(gateway, reflections=reflections, stage="review-bench")
     items = []
     for n, paper_id in enumerate(chosen, start=1):
@@ -71,7 +71,7 @@ def review_papers(papers: Path, decisions: dict[str, bool], *, gateway: Gateway,
         progress(f"[{n}/{len(chosen)}] reviewing {paper_id}")
         started = time.perf_counter()
         text, changes = anonymise((papers / f"{paper_id}.txt").read_text(encoding="utf-8", errors="replace"))
-        guarded, _ = reviewer.guard(condense(text).text)
+        guarded, _ = reviewer.guard(condense(text, budget_tokens).text)
         reviews = [reviewer.review_once(guarded, k) for k in range(1, ensemble + 1)]
         item = BenchItem(paper_id=paper_id, accepted=decisions[paper_id],
                          overall=meta_review(reviews).scores["overall"], reviews=reviews,
