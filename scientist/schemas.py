@@ -6,7 +6,7 @@ is constrained by), so they are written for the model.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -134,14 +134,17 @@ class PaperSections(BaseModel):
     conclusion: str = Field(max_length=1000)
 
 
+Point = Annotated[str, Field(min_length=3, max_length=240)]
+
+
 class Review(BaseModel):
     """A conference review (NeurIPS-style form)."""
 
-    summary: str = Field(max_length=1200)
-    strengths: list[str] = Field(min_length=1, max_length=6)
-    weaknesses: list[str] = Field(min_length=1, max_length=6)
-    questions: list[str] = Field(max_length=5)
-    limitations: str = Field(max_length=600)
+    summary: str = Field(max_length=700)
+    strengths: list[Point] = Field(min_length=1, max_length=4)
+    weaknesses: list[Point] = Field(min_length=1, max_length=5)
+    questions: list[Point] = Field(max_length=3)
+    limitations: str = Field(max_length=400)
     ethical_concerns: bool
     soundness: int = Field(ge=1, le=4)
     presentation: int = Field(ge=1, le=4)

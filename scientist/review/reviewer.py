@@ -77,7 +77,7 @@ class Reviewer:
 
 def mark_injection(review: Review) -> Review:
     if INJECTION_WEAKNESS not in review.weaknesses:
-        review.weaknesses = [*review.weaknesses[:5], INJECTION_WEAKNESS]
+        review.weaknesses = [*review.weaknesses[:4], INJECTION_WEAKNESS]
     return review
 
 
