@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -25,13 +27,44 @@ def _system(services: Services) -> dict[str, str]:
                                                 limits=_limits_text(services))}
 
 
-def propose(state: RunState, services: Services) -> list[Idea]:
+def earlier_ideas(services: Services) -> list[dict[str, Any]]:
+    """Ideas that earlier runs proposed for the same template (read from their run folders)."""
+    found = []
+    runs_dir = services.folder.path.parent
+    for ideas_file in sorted(runs_dir.glob("*/ideas/ideas.json")):
+        run = ideas_file.parents[1]
+        if run == services.folder.path:
+            continue
+        try:
+            manifest = json.loads((run / "run.json").read_text())
+            if Path(manifest.get("template", "")).resolve() == services.template.path:
+                found += json.loads(ideas_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+    return found
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3}
+
+
+def near_duplicate(idea: Idea, others: list[dict[str, Any]], threshold: float = 0.6) -> bool:
+    """Same name, or titles sharing most of their words (Jaccard >= threshold)."""
+    mine = _words(idea.title)
+    for other in others:
+        theirs = _words(other.get("title", ""))
+        if idea.name == other.get("name") or (mine and theirs and len(mine & theirs) / len(mine | theirs) >= threshold):
+            return True
+    return False
+
+
+def propose(state: RunState, services: Services, earlier: list[dict[str, Any]]) -> list[Idea]:
     """One structured call for the batch of new ideas."""
     template = services.template
     code = (template.path / "experiment.py").read_text(encoding="utf-8")
     user = render("ideation", "propose", task_description=template.prompt.task_description, code=code,
                   seed_ideas=[f"{s.title}: {s.experiment}" for s in template.seed_ideas],
-                  previous=[f"{i['title']}" for i in state.get("ideas", [])],
+                  previous=[f"{i['title']}" for i in [*state.get("ideas", []), *earlier]][-20:],
                   seed_idea=state.get("seed_idea"), feedback=state.get("feedback", {}).get("ideas"),
                   n=state.get("num_ideas", 1), metrics=", ".join(template.metric_names) or "its metrics")
     batch = services.gateway.structured([_system(services), {"role": "user", "content": user}], IdeaBatch,
@@ -67,7 +100,12 @@ def ideation(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
     """Propose ideas, reflect on each, save ``ideas/ideas.json``."""
     services = runtime.context
     services.progress("ideation", f"proposing {state.get('num_ideas', 1)} idea(s)")
-    ideas = unique([reflect(idea, services) for idea in propose(state, services)])
+    earlier = earlier_ideas(services)
+    proposed = propose(state, services, earlier)
+    fresh = [idea for idea in proposed if not near_duplicate(idea, earlier)] or proposed[:1]
+    ideas = unique([reflect(idea, services) for idea in fresh])
+    notes = [f"ideation: dropped {len(proposed) - len(fresh)} idea(s) that repeated earlier runs' ideas"] \
+        if len(fresh) < len(proposed) else []
     dumped = [idea.model_dump(mode="json") for idea in ideas]
     write_atomic(services.folder.path / "ideas" / "ideas.json", json.dumps(dumped, indent=2) + "\n")
-    return {"ideas": dumped}
+    return {"ideas": dumped, "notes": notes}

@@ -43,3 +43,34 @@ def test_failures_command_reports_the_run(scientist, tmp_path):
     done = scientist("failures", "--json")
     report = json.loads(done.stdout)
     assert report["overall"]["first_attempt"]["total"] == 2 and report["overall"]["first_attempt"]["failures"] == 0
+
+
+def test_a_second_run_is_told_the_first_runs_ideas_and_drops_repeats(scientist, research_model, tmp_path):
+    assert scientist("run", str(TOY), "--auto", "--num-ideas", "1").returncode == 0
+    prompts: list[str] = []
+    research_model.on_request = lambda schema, body: prompts.append(body["messages"][-1]["content"]) \
+        if schema == "IdeaBatch" else None
+    research_model.ideas = ("bigger_step", "smaller_step")
+    assert scientist("run", str(TOY), "--auto", "--num-ideas", "2").returncode == 0
+    assert "Study of bigger step" in prompts[0], "earlier runs' ideas are in the prompt"
+    second = max((tmp_path / "runs").iterdir())
+    assert [i["name"] for i in json.loads((second / "ideas" / "ideas.json").read_text())] == ["smaller_step"]
+    assert "repeated earlier runs' ideas" in (second / "summary.md").read_text()
+
+
+def test_plot_and_latex_failures_are_logged(scientist, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken_toy"
+    shutil.copytree(TOY, broken)
+    (broken / "plot.py").write_text("raise RuntimeError('cannot plot')\n")
+    tex = broken / "latex" / "template.tex"
+    tex.write_text(tex.read_text().replace("\\begin{document}", "\\newcommand{\\x}{\\undefinedmacro}\\x\n"
+                                           "\\begin{document}"))
+    assert scientist("run", str(broken), "--auto", "--num-ideas", "1").returncode == 0
+    run = only_run(tmp_path)
+    rows = FailureLog(run / "failures.sqlite").attempts()
+    assert any(a.stage == "plot" and a.category == "plot_error" and "cannot plot" in a.message for a in rows)
+    assert [a.category for a in rows if a.stage == "latex"] == ["latex_error", "latex_error"]
+    summary = (run / "summary.md").read_text()
+    assert "did not compile" in summary and "plot.py failed" in summary
