@@ -9,7 +9,6 @@ runs/<run_id>/
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import tempfile

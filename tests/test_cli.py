@@ -9,8 +9,6 @@ import sys
 
 import pytest
 
-
-
 CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
 
 

@@ -10,10 +10,11 @@ import json
 from typing import Any
 
 from langgraph.runtime import Runtime
+
 from scientist.literature.base import Paper
 from scientist.literature.guard import neutralise
-from scientist.literature.verdict import ClosestPaper, NoveltyVerdict
 from scientist.literature.search import Literature
+from scientist.literature.verdict import ClosestPaper, NoveltyVerdict
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import NoveltyDecision, NoveltyQueries

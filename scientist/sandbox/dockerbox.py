@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from scientist.errors import SandboxUnavailable
-from scientist.sandbox.base import ExecResult, Limits, Sandbox, cap_text, directory_bytes, interpreter_paths, \
-    sandbox_env
+from scientist.sandbox.base import (
+    ExecResult,
+    Limits,
+    Sandbox,
+    cap_text,
+    directory_bytes,
+    interpreter_paths,
+    sandbox_env,
+)
 from scientist.sandbox.bwrap import ETC_FILES
 from scientist.sandbox.image import ensure_image
 

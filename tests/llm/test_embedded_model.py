@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from scientist.config import load_settings
-from scientist.config import default_cache_dir
+from scientist.config import default_cache_dir, load_settings
 from scientist.llm.gateway import Gateway
 from scientist.llm.ledger import CallRecord, Ledger
 
