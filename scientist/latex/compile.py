@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from scientist.config import default_cache_dir
 from scientist.errors import ScientistError
 
 LATEX_FIX = "apt-get install latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended"
@@ -76,15 +77,19 @@ def parse_log(log: str, main_file: str) -> list[LatexError]:
     return list(unique.values())
 
 
-def compile_pdf(tex: Path, *, timeout_s: float = 120.0) -> CompileResult:
-    """Run latexmk on ``tex`` in its own folder; never raises for a broken document."""
+def compile_pdf(tex: Path, *, timeout_s: float = 120.0, cache_dir: Path | None = None) -> CompileResult:
+    """Run latexmk on ``tex`` in its own folder; never raises for a broken document.
+
+    Fonts that TeX generates on the fly go to scientist's cache (``TEXMFVAR``), not the user's home.
+    """
     require_latex()
+    env = {**os.environ, "TEXMFVAR": str((cache_dir or default_cache_dir()) / "texmf-var")}
     pdflatex = "pdflatex -no-shell-escape -file-line-error -interaction=nonstopmode -halt-on-error %O %S"
     argv = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"-pdflatex={pdflatex}",
             tex.name]
     started = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=tex.parent, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, env=env)
     timed_out = False
     try:
         output, _ = proc.communicate(timeout=timeout_s)

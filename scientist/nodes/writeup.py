@@ -202,7 +202,7 @@ def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
         services.progress("writeup", f"compiling LaTeX (attempt {attempt})")
         started = time.perf_counter()
         tex = assemble(state, services, sections, clean, citations)
-        result = compile_pdf(tex)
+        result = compile_pdf(tex, cache_dir=services.settings.cache_dir)
         result.seconds = time.perf_counter() - started
         _log_latex(services, attempt, result)
         (services.folder.path / "paper" / "compile.log").write_text(result.log_tail, encoding="utf-8")
