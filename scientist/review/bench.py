@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable
@@ -43,7 +44,7 @@ def balanced(decisions: dict[str, bool], available: set[str], limit: int | None)
 def prompt_version(ensemble: int, reflections: int, budget_tokens: int) -> str:
     """Changes when the reviewer's instructions change, so stale cached reviews are not reused."""
     blob = render("review", "system", form=review_form()) + render("review", "reflect", draft="")
-    blob += f"|{ensemble}|{reflections}|{budget_tokens}"
+    blob += f"|{ensemble}|{reflections}|{budget_tokens}|{json.dumps(Review.model_json_schema(), sort_keys=True)}"
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
