@@ -84,21 +84,35 @@ def _check_path(name: str, allowed: set[str]) -> str:
 
 
 def apply_edits(files: dict[str, str], edits: list[EditBlock], allowed: set[str]) -> dict[str, str]:
-    """The new contents of ``files`` after every edit; raises before changing anything on any failure."""
-    new = dict(files)
+    """The new contents of ``files`` after every edit; raises before changing anything on any failure.
+
+    Every edit is located in the file as the model saw it (not after the earlier edits), so one edit
+    cannot move another's anchor; overlapping edits are refused.
+    """
+    located: dict[str, list[tuple[int, int, str, int]]] = {}
     for number, edit in enumerate(edits, start=1):
         name = _check_path(edit.file, allowed)
-        text = new[name]
+        text = files[name]
         span = _line_span(text, edit.search, edit.search_end) if edit.search_end else _locate(text, edit.search)
         if span is None:
             first = edit.search.strip().splitlines()[0][:80] if edit.search.strip() else ""
             raise EditNotApplied(f"edit {number}: the search text was not found in {name} "
                                  f"(first line: {first!r}); copy the lines exactly from the current file")
         matched = text[span[0]:span[1]]
-        replace = _reindent(edit.replace, matched) if matched.startswith(_indent(matched)) else edit.replace
+        replace = _reindent(edit.replace, matched)
         if matched.endswith("\n") and replace and not replace.endswith("\n"):
             replace += "\n"
-        new[name] = text[:span[0]] + replace + text[span[1]:]
+        located.setdefault(name, []).append((span[0], span[1], replace, number))
+    new = dict(files)
+    for name, spans in located.items():
+        spans.sort()
+        for (_, end_a, _, a), (start_b, _, _, b) in zip(spans, spans[1:], strict=False):
+            if start_b < end_a:
+                raise EditNotApplied(f"edits {a} and {b} change overlapping lines of {name}; merge them into one")
+        text = files[name]
+        for start, stop, replace, _ in reversed(spans):
+            text = text[:start] + replace + text[stop:]
+        new[name] = text
     if new == files:
         raise NoEffectiveChange("the edits leave the code byte-identical")
     return new

@@ -67,3 +67,14 @@ def test_anchored_schema_only_accepts_lines_of_the_file():
         model.model_validate(bad)
     enum = model.model_json_schema()["$defs"]["EditBlock"]["properties"]["search"]["enum"]
     assert "import os" in enum and "" not in enum
+
+
+def test_edits_are_anchored_in_the_file_as_the_model_saw_it():
+    edits = [edit("LR = 0.1  # step", "LR = 0.3  # step\nEXTRA = 1"), edit("    x = 1", "    x = LR")]
+    new = apply_edits(FILES, edits, OK)["experiment.py"]
+    assert "LR = 0.3  # step\nEXTRA = 1\n" in new and "    x = LR\n" in new
+
+
+def test_overlapping_edits_are_refused():
+    with pytest.raises(EditNotApplied, match="overlapping"):
+        apply_edits(FILES, [edit("    x = 1", "    x = 2", search_end="    return x"), edit("    return x", "")], OK)
