@@ -26,39 +26,31 @@ from scientist.state import RunState
 MAX_CITED_PER_IDEA = 8
 
 
-def result_rows(outcome: dict[str, Any]) -> list[tuple[str, dict[str, float], dict[str, float]]]:
+def _stderrs(final_info: Path) -> dict[str, dict[str, float]]:
+    """setting -> metric -> standard error, from one run's final_info.json ({} when unreadable)."""
+    try:
+        return {setting: entry.get("stderrs") or {} for setting, entry in json.loads(final_info.read_text()).items()}
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return {}
+
+
+def result_rows(outcome: dict[str, Any], workdir: Path) -> list[tuple[str, dict[str, float], dict[str, float]]]:
     """(label, means, stderrs) per run of one idea and its first setting, baseline first, successes only."""
-    workdir_rows = []
     baseline = outcome.get("baseline") or {}
     setting = next(iter(baseline), None)
     if setting is None:
         return []
-    workdir_rows.append(("run_0 (baseline)", baseline[setting], {}))
-    for run in outcome.get("runs", []):
-        if run.get("ok") and run.get("means") and setting in run["means"]:
-            workdir_rows.append((run["run"], run["means"][setting], {}))
-    return workdir_rows
+    runs = [("run_0", "run_0 (baseline)", baseline[setting])]
+    runs += [(run["run"], run["run"], run["means"][setting]) for run in outcome.get("runs", [])
+             if run.get("ok") and run.get("means") and setting in run["means"]]
+    return [(label, means, _stderrs(workdir / name / "final_info.json").get(setting, {}))
+            for name, label, means in runs]
 
 
 def stderr_values(services: Services) -> list[float]:
     """Standard errors of every run, read from the runs' final_info.json files."""
-    values: list[float] = []
-    for path in (services.folder.path / "experiments").glob("*/run_*/final_info.json"):
-        try:
-            for entry in json.loads(path.read_text()).values():
-                values += [float(v) for v in (entry.get("stderrs") or {}).values() if isinstance(v, int | float)]
-        except (OSError, json.JSONDecodeError, AttributeError):
-            continue
-    return values
-
-
-def _stderrs(folder: Path, idea: str, run: str) -> dict[str, float]:
-    path = folder / "experiments" / idea / run.split(" ")[0] / "final_info.json"
-    try:
-        data = json.loads(path.read_text())
-        return next(iter(data.values())).get("stderrs", {}) or {}
-    except (OSError, json.JSONDecodeError, StopIteration, AttributeError):
-        return {}
+    return [float(v) for path in (services.folder.path / "experiments").glob("*/run_*/final_info.json")
+            for stderrs in _stderrs(path).values() for v in stderrs.values() if isinstance(v, int | float)]
 
 
 def results_text(outcome: dict[str, Any]) -> str:
@@ -109,17 +101,18 @@ def citations_for(services: Services) -> list[Citation]:
     return found
 
 
-def run_values(state: RunState) -> list[float]:
+def run_values(state: RunState, services: Services) -> list[float]:
     """Every mean and standard error the runs produced (the numbers a paper may state)."""
-    values: list[float] = []
-    for name, outcome in state.get("experiments", {}).items():
+    values = stderr_values(services)
+    for outcome in state.get("experiments", {}).values():
         for means in [outcome.get("baseline") or {}] + [r.get("means") or {} for r in outcome.get("runs", [])]:
             for metrics in means.values():
                 values += list(metrics.values())
     return values
 
 
-def write_sections(state: RunState, services: Services, citations: list[Citation]) -> PaperSections:
+def write_sections(state: RunState, services: Services, citations: list[Citation],
+                   values: list[float]) -> PaperSections:
     ideas = []
     for idea in state.get("ideas", []):
         outcome = state.get("experiments", {}).get(idea["name"], {})
@@ -131,7 +124,7 @@ def write_sections(state: RunState, services: Services, citations: list[Citation
                   figures=figures, feedback=state.get("feedback", {}).get("paper"), citations=citations)
     messages = [{"role": "system", "content": render("writeup", "system")}, {"role": "user", "content": user}]
     sections = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup", max_tokens=3000)
-    values, keys = run_values(state) + stderr_values(services), {c.key for c in citations}
+    keys = {c.key for c in citations}
     for _ in range(services.settings.claims_repairs):
         report = check_claims(sections.model_dump(), values, keys)
         if report.clean:
@@ -163,7 +156,7 @@ def assemble(state: RunState, services: Services, sections: PaperSections, clean
     metrics = services.template.metric_names
     tables = []
     for name, outcome in state.get("experiments", {}).items():
-        rows = [(label, means, _stderrs(services.folder.path, name, label)) for label, means, _ in result_rows(outcome)]
+        rows = result_rows(outcome, services.folder.path / "experiments" / name)
         if rows:
             tables.append(results_table(rows, metrics or sorted(rows[0][1])))
     tex = build_tex((template_latex / "template.tex").read_text(encoding="utf-8"), sections, tables, figures,
@@ -188,9 +181,10 @@ def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
     services = runtime.context
     services.progress("writeup", "writing the paper")
     citations = citations_for(services)
-    sections = write_sections(state, services, citations)
+    values = run_values(state, services)
+    sections = write_sections(state, services, citations, values)
     write_atomic(services.folder.path / "paper" / "sections.json", sections.model_dump_json(indent=2) + "\n")
-    claims = check_claims(sections.model_dump(), run_values(state) + stderr_values(services), {c.key for c in citations})
+    claims = check_claims(sections.model_dump(), values, {c.key for c in citations})
     write_atomic(services.folder.path / "paper" / "claims_check.json", claims.model_dump_json(indent=2) + "\n")
     notes = []
     if not claims.clean:
