@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     reflections: int = Field(2, ge=0, le=5, description="reflection rounds per idea")
     runs_per_idea: int = Field(2, ge=1, le=5, description="experiment runs planned per idea")
     max_repairs: int = Field(3, ge=0, le=10, description="repair attempts after a failed experiment run")
+    edit_format: Literal["rewrite", "search_replace"] = Field(
+        "rewrite", description="how the model changes experiment.py: whole named parts (functions, constants) "
+                               "or search/replace blocks")
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")

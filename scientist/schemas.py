@@ -120,6 +120,34 @@ class CodeEdit(BaseModel):
     edits: list[EditBlock] = Field(min_length=1, max_length=8)
 
 
+class PartChoice(BaseModel):
+    """Which named parts of experiment.py a change needs rewritten (the code itself comes as plain text)."""
+
+    reasoning: str = Field(max_length=500, description="one or two sentences: what changes and in which parts")
+    parts: list[str] = Field(min_length=1, max_length=3, description="the parts to rewrite, from the list of parts")
+
+
+def part_choice(names: list[str]) -> type[BaseModel]:
+    """A ``PartChoice`` whose parts may only be among ``names`` (a schema enum)."""
+    return create_model("PartChoice", __base__=PartChoice,
+                        parts=(list[Literal[tuple(names)]],  # type: ignore[valid-type]
+                               Field(min_length=1, max_length=3, description="the parts to rewrite")))
+
+
+class UnitRewrite(BaseModel):
+    """The complete new text of one named part of experiment.py."""
+
+    unit: str
+    code: str
+
+
+class CodeRewrite(BaseModel):
+    """Rewrites of whole parts of experiment.py."""
+
+    reasoning: str
+    rewrites: list[UnitRewrite]
+
+
 class PaperSections(BaseModel):
     """The text of a paper, section by section, in plain text with simple LaTeX math only."""
 

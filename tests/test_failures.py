@@ -31,11 +31,17 @@ def edit_reply(replace: str, search: str = BASE_LINE, search_end: str | None = N
                                          "replace": replace}]}
 
 
+def constants(code: str) -> Step:
+    """The scripted model's new text of the toy's ``constants`` part (the part chosen by default)."""
+    return Step(f"Here it is:\n```python\n{code}\n```\n")
+
+
 class Harness:
-    def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None) -> None:
+    def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
+                 edit_format: str = "rewrite") -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
-        settings = fake_settings(fake, max_repairs=1, max_reasks=0)
+        settings = fake_settings(fake, max_repairs=1, max_reasks=0, edit_format=edit_format)
         folder = RunStore(tmp_path / "runs").create(str(TOY), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -45,7 +51,8 @@ class Harness:
 
     def run(self, replies: list, change: str = "set STEP to 1.0"):
         queue = list(replies)
-        self.model.overrides["CodeEdit"] = lambda body: queue.pop(0) if len(queue) > 1 else queue[0]
+        schema = "text" if self.services.settings.edit_format == "rewrite" else "CodeEdit"
+        self.model.overrides[schema] = lambda body: queue.pop(0) if len(queue) > 1 else queue[0]
         task = {"idea": idea("bigger_step"), "plan": {"runs": [{"name": "a", "change": change}]}, "first_run": 1}
         experiments = IdeaExperiments(self.services, task)  # type: ignore[arg-type]
         experiments.prepare()
@@ -81,23 +88,39 @@ def test_code_failures_are_classified_from_the_real_run(category, harness, monke
         h.services.template.manifest.limits.timeout_s = 2
     if category is Category.OUT_OF_MEMORY:
         h.services.template.manifest.limits.memory_mb = 256
-    outcome, rows = h.run([edit_reply(CODE_FAULTS[category])])
+    outcome, rows = h.run([constants(CODE_FAULTS[category])])
     assert not outcome.ok
     assert rows[0].category is category, rows
 
 
+def test_a_fault_in_search_replace_format_is_classified_the_same(harness):
+    outcome, rows = harness(edit_format="search_replace").run([edit_reply("STEP = 1.0 / 0")])
+    assert rows[0].category is Category.RUNTIME_ERROR
+
+
 def test_an_edit_that_cannot_apply_is_logged(harness):
-    outcome, rows = harness().run([edit_reply("x = 1", search=BASE_LINE, search_end="import argparse")])
+    outcome, rows = harness(edit_format="search_replace").run(
+        [edit_reply("x = 1", search=BASE_LINE, search_end="import argparse")])
     assert rows[0].category is Category.EDIT_NOT_APPLIED and "does not come after" in rows[0].message
 
 
-def test_an_edit_that_changes_nothing_is_logged(harness):
-    outcome, rows = harness().run([edit_reply(BASE_LINE)])
+def test_a_part_with_a_syntax_error_is_caught_before_it_runs(harness):
+    outcome, rows = harness().run([constants("STEP = (1.0")])
+    assert rows[0].category is Category.SYNTAX_ERROR and "'constants', its line 1" in rows[0].message
+    assert not (harness().services.folder.path / "experiments" / "bigger_step" / "run_1").exists()
+
+
+@pytest.mark.parametrize("edit_format", ["rewrite", "search_replace"])
+def test_an_edit_that_changes_nothing_is_logged(harness, edit_format):
+    reply = constants(BASE_LINE) if edit_format == "rewrite" else edit_reply(BASE_LINE)
+    outcome, rows = harness(edit_format=edit_format).run([reply])
     assert rows[0].category is Category.NO_EFFECTIVE_CHANGE
 
 
 def test_invalid_model_output_is_logged(harness):
-    outcome, rows = harness().run([Step("{not json"), Step("{not json")])
+    h = harness()
+    h.model.overrides["PartChoice"] = lambda body: Step("{not json")
+    outcome, rows = h.run([constants("STEP = 1.0")])
     assert rows[0].category is Category.LLM_OUTPUT_INVALID
 
 
@@ -112,19 +135,21 @@ def test_sandbox_infrastructure_failure_is_not_the_codes_fault(harness):
                 return BwrapSandbox().run(command, workdir, limits)
             raise SandboxUnavailable("docker engine went away")
 
-    outcome, rows = harness(sandbox=BrokenSandbox()).run([edit_reply("STEP = 1.0")])
+    outcome, rows = harness(sandbox=BrokenSandbox()).run([constants("STEP = 1.0")])
     assert rows[0].category is Category.SANDBOX_ERROR
 
 
 def test_repair_loop_broken_then_fixed(harness):
     h = harness()
-    outcome, rows = h.run([edit_reply("STEP = 1.0 / 0"), edit_reply("STEP = 1.0", search="STEP = 1.0 / 0")])
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
     assert outcome.ok and outcome.attempts == 2
     assert [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
     assert rows[0].repaired, "the failed first attempt is marked repaired"
     assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
-    repair_prompt = json.dumps(h.model.calls)
-    assert "CodeEdit" in repair_prompt
+    assert h.model.calls["PartChoice"] == 2 and h.model.calls["text"] == 2, json.dumps(h.model.calls)
+    assert "ZeroDivisionError" in prompts[2] and "Where: line 6 in 'constants': STEP = 1.0 / 0" in prompts[2]
     run_dir = h.services.folder.path / "experiments" / "bigger_step" / "run_1"
     assert (run_dir / "experiment.py").read_text().count("STEP = 1.0") == 1
     summary = summarise(h.services.failures.attempts())
@@ -147,6 +172,6 @@ def test_failure_log_schema_is_versioned_and_migrates(tmp_path):
 
 
 def test_an_edit_that_leaves_the_results_unchanged_is_not_a_success(harness):
-    outcome, rows = harness().run([edit_reply(BASE_LINE + "\nlabel_smoothing = 0.1  # never used")])
+    outcome, rows = harness().run([constants(BASE_LINE + "\nlabel_smoothing = 0.1  # never used")])
     assert not outcome.ok
     assert rows[0].category is Category.NO_EFFECTIVE_CHANGE and "identical to the baseline" in rows[0].message

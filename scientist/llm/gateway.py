@@ -181,12 +181,20 @@ class Gateway:
         """Ask for free text (re-asked once per allowed re-ask when the reply is empty)."""
         route = self.route(role)
         convo = list(messages)
+        key = prompt_hash(route.model, convo, None)
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            self.ledger.record(CallRecord(role=role, stage=stage, model=route.model, prompt_hash=key, attempt=0,
+                                          outcome=Outcome.CACHED))
+            return cached
         for attempt in range(1, self.settings.max_reasks + 2):
             reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
                                            max_tokens=max_tokens, response_format=None, schema=None)
             record.outcome = Outcome.OK if reply.content.strip() else Outcome.EMPTY
             self.ledger.record(record)
             if reply.content.strip():
+                if self.cache is not None:
+                    self.cache.put(key, reply.content)
                 return reply.content
             convo = [*convo, {"role": "user", "content": "Your reply was empty. Answer the request."}]
         raise LLMOutputInvalid("the model's replies were all empty", attempts=attempt, last_error="empty")

@@ -3,7 +3,9 @@ run in the sandbox, validated, and repaired a bounded number of times. Every att
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -19,14 +21,17 @@ from scientist.prompts import render
 from scientist.results import InvalidResults, read_final_info
 from scientist.runstore import write_atomic
 from scientist.sandbox.base import ExecResult, Limits
-from scientist.schemas import CodeEdit, anchored_code_edit
+from scientist.schemas import CodeEdit, CodeRewrite, PartChoice, UnitRewrite, anchored_code_edit, part_choice
 from scientist.services import Services
 from scientist.state import IdeaTask
+from scientist.units import (RewriteSyntaxError, apply_rewrites, code_block, code_units, mentioned_parts, outline,
+                             unit_at_line, unit_text)
 
 EDITABLE = {"experiment.py"}
 SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.pdf", "template.toml", "prompt.json",
                                    "seed_ideas.json", "executions.log")
 OUTPUT_TAIL_LINES = 25
+FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
 
 
 class RunOutcome(BaseModel):
@@ -48,6 +53,7 @@ class Failure(Exception):
         super().__init__(message)
         self.category, self.message, self.exception_type = category, message, exception_type
         self.output_tail, self.code = output_tail, code
+        self.where = where_it_failed(code, output_tail) if code and output_tail else None
 
 
 def _limits(services: Services) -> Limits:
@@ -58,6 +64,29 @@ def _limits(services: Services) -> Limits:
 def _tail(result: ExecResult) -> str:
     text = (result.stderr.strip() or result.stdout.strip()).splitlines()
     return "\n".join(text[-OUTPUT_TAIL_LINES:])
+
+
+def changes(before: str, after: str, limit: int = 80) -> str:
+    """A unified diff of what an attempt changed, cut to ``limit`` lines."""
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), "baseline", "attempt", n=1,
+                                     lineterm=""))[2:]
+    if len(diff) > limit:
+        diff = [*diff[:limit], f"... ({len(diff) - limit} more diff lines)"]
+    return "\n".join(diff)
+
+
+def where_it_failed(code: str, output: str) -> str | None:
+    """The last traceback frame in experiment.py as 'line N in <part>: <the line>'."""
+    frames = FRAME.findall(output)
+    if not frames:
+        return None
+    lineno = int(frames[-1])
+    lines = code.splitlines()
+    if not 0 < lineno <= len(lines):
+        return None
+    unit = unit_at_line(code, lineno)
+    part = f" in {unit.name!r}" if unit else ""
+    return f"line {lineno}{part}: {lines[lineno - 1].strip()[:160]}"
 
 
 class IdeaExperiments:
@@ -128,19 +157,58 @@ class IdeaExperiments:
         self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
         return means
 
-    def ask_edit(self, code: str, run: str, change: str, failure: Failure | None) -> CodeEdit:
+    def ask_edit(self, code: str, run: str, change: str, failure: Failure | None,
+                 attempt: int = 1) -> CodeEdit | CodeRewrite:
+        """The model's change for one attempt, in the configured edit format."""
         services, template = self.services, self.services.template
         lim = template.manifest.limits
-        system = render("experiments", "system", template_system=template.prompt.system,
-                        metrics=", ".join(template.metric_names) or "all of them", timeout=int(lim.timeout_s),
-                        cpus=f"{lim.cpus:g}")
-        user = render("experiments", "edit", task_description=template.prompt.task_description,
+        rewrite = services.settings.edit_format == "rewrite"
+        system = render("experiments", "system_rewrite" if rewrite else "system",
+                        template_system=template.prompt.system, metrics=", ".join(template.metric_names) or "all of them",
+                        timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
+        user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
-                      failure=f"{failure.category.value}: {failure.message}" if failure else None,
-                      output_tail=failure.output_tail if failure else "", code=code)
-        return services.gateway.structured([{"role": "system", "content": system}, {"role": "user", "content": user}],
-                                           anchored_code_edit(code), role="coding",  # type: ignore[return-value]
-                                           stage=f"experiments/{self.name}/{run}", max_tokens=1500)
+                      attempt=attempt, failure=f"{failure.category.value}: {failure.message}" if failure else None,
+                      category=failure.category.value if failure else None, where=failure.where if failure else None,
+                      output_tail=failure.output_tail if failure else "", code=code,
+                      previous_diff=changes(code, failure.code) if failure and failure.code else "",
+                      outline=outline(code) if rewrite else "",
+                      mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "")
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        stage = f"experiments/{self.name}/{run}"
+        if not rewrite:
+            return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
+                                               stage=stage, max_tokens=1500)
+        return self.ask_rewrite(messages, code, change, stage)
+
+    def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str) -> CodeRewrite:
+        """Two steps: which parts (schema-constrained), then each part's new text as a plain code block."""
+        gateway = self.services.gateway
+        choice: PartChoice = gateway.structured(messages, part_choice([u.name for u in code_units(code)]),  # type: ignore[assignment]
+                                                role="coding", stage=stage, max_tokens=300)
+        convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
+        rewrites = []
+        for part in dict.fromkeys(choice.parts):
+            ask = render("experiments", "write_part", part=part, change=change, current=unit_text(code, part))
+            reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
+                                 max_tokens=1800)
+            rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))
+            convo += [{"role": "user", "content": ask},
+                      {"role": "assistant", "content": f"```python\n{rewrites[-1].code.strip()}\n```"}]
+        return CodeRewrite(reasoning=choice.reasoning, rewrites=rewrites)
+
+    def apply(self, code: str, edit: CodeEdit | CodeRewrite) -> str:
+        """The new experiment.py, or a ``Failure`` (nothing is applied partially)."""
+        try:
+            if isinstance(edit, CodeRewrite):
+                return apply_rewrites(code, edit.rewrites)
+            return apply_edits({"experiment.py": code}, edit.edits, EDITABLE)["experiment.py"]
+        except RewriteSyntaxError as exc:
+            raise Failure(Category.SYNTAX_ERROR, exc.message, exception_type="SyntaxError", code=code) from exc
+        except EditNotApplied as exc:
+            raise Failure(Category.EDIT_NOT_APPLIED, exc.message, code=code) from exc
+        except NoEffectiveChange as exc:
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, exc.message, code=code) from exc
 
     def same_as_baseline(self, means: dict[str, dict[str, float]]) -> bool:
         """True when every non-timing metric equals the baseline's exactly: the edit changed no computation."""
@@ -149,18 +217,14 @@ class IdeaExperiments:
                     if "time" not in m.lower() and s in means and m in means[s]]
         return bool(compared) and all(a == b for a, b in compared)
 
-    def attempt(self, code: str, run: str, change: str, failure: Failure | None) -> dict[str, dict[str, float]]:
+    def attempt(self, code: str, run: str, change: str, failure: Failure | None,
+                attempt: int = 1) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit, apply it strictly, check syntax, run, validate."""
         try:
-            edit = self.ask_edit(code, run, change, failure)
+            edit = self.ask_edit(code, run, change, failure, attempt)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
-        try:
-            new_code = apply_edits({"experiment.py": code}, edit.edits, EDITABLE)["experiment.py"]
-        except EditNotApplied as exc:
-            raise Failure(Category.EDIT_NOT_APPLIED, exc.message, code=code) from exc
-        except NoEffectiveChange as exc:
-            raise Failure(Category.NO_EFFECTIVE_CHANGE, exc.message, code=code) from exc
+        new_code = self.apply(code, edit)
         problem = syntax_error(new_code, "experiment.py")
         if problem is not None:
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
@@ -177,16 +241,16 @@ class IdeaExperiments:
         if saved.is_file():
             return RunOutcome.model_validate_json(saved.read_text())
         baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
-        code, failure = baseline_code, None
+        code, failure = baseline_code, None  # every attempt edits the working baseline, told the last failure
         tries = 1 + self.services.settings.max_repairs
         for attempt in range(1, tries + 1):
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}")
             started = time.perf_counter()
             try:
-                means = self.attempt(code, run, change, failure)
+                means = self.attempt(code, run, change, failure, attempt)
             except Failure as failed:
                 self.log(run, attempt, time.perf_counter() - started, failed, self.workdir / run)
-                failure, code = failed, failed.code or code
+                failure = failed
                 continue
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
             if attempt > 1:

@@ -59,10 +59,15 @@ class ResearchModel:
                 return answer
         else:
             answer = self.answer(schema, body)
+        if isinstance(answer, str):
+            return Step(answer, prompt_tokens=100, completion_tokens=50)
         return Step(json.dumps(answer), prompt_tokens=100, completion_tokens=50)
 
-    def answer(self, schema: str, body: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, schema: str, body: dict[str, Any]) -> dict[str, Any] | str:
         last = body["messages"][-1]["content"]
+        if schema == "text" and "Write the complete new text of constants" in last:
+            value = "2.0" if "set STEP to 2.0" in last else "1.0"
+            return f"```python\nSTEP = {value}  # the value the scripted model edits\n```"
         if schema == "IdeaBatch":
             return {"ideas": [idea(n) for n in self.ideas]}
         if schema == "IdeaReflection":
@@ -76,6 +81,8 @@ class ResearchModel:
             return {"reasoning": "change the step", "edits": [
                 {"file": "experiment.py", "search": "STEP = 0.5  # the value the scripted model edits",
                  "replace": f"STEP = {value}  # the value the scripted model edits"}]}
+        if schema == "PartChoice":
+            return {"reasoning": "change the step", "parts": ["constants"]}
         if schema == "NoveltyQueries":
             return {"queries": ["toy sequence step size mean"]}
         if schema == "NoveltyDecision":

@@ -1,0 +1,98 @@
+"""Whole-unit rewrites: how a file is cut into parts, and how a rewrite is applied or refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scientist.edits import EditNotApplied, NoEffectiveChange
+from scientist.nodes.experiments import where_it_failed
+from scientist.schemas import UnitRewrite, part_choice
+from scientist.units import RewriteSyntaxError, apply_rewrites, code_units
+
+DIGITS = (Path(__file__).parents[1] / "templates" / "digits_mlp" / "experiment.py").read_text()
+SOURCE = '''"""Doc."""
+import json
+import numpy as np
+
+RATE = 0.1  # step
+EPOCHS = 3
+
+
+@staticmethod
+def helper(x):
+    return x * RATE
+
+
+def main():
+    print(json.dumps(helper(EPOCHS)))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def rw(unit: str, code: str) -> UnitRewrite:
+    return UnitRewrite(unit=unit, code=code)
+
+
+def test_a_template_is_cut_into_named_parts():
+    names = [u.name for u in code_units(DIGITS)]
+    assert names == ["imports", "constants", "def load_data", "def train_one", "def summarise", "def main",
+                     "main guard"]
+    names = [u.name for u in code_units(SOURCE)]
+    assert names == ["imports", "constants", "def helper", "def main", "main guard"]
+    helper = code_units(SOURCE)[2]
+    assert SOURCE.splitlines()[helper.start] == "@staticmethod", "a decorator belongs to its function"
+
+
+def test_the_schema_only_accepts_existing_parts():
+    schema = part_choice([u.name for u in code_units(SOURCE)])
+    schema.model_validate({"reasoning": "r", "parts": ["def main", "constants"]})
+    assert "def helper" in str(schema.model_json_schema())
+    with pytest.raises(ValueError):
+        schema.model_validate({"reasoning": "r", "parts": ["def train"]})
+
+
+def test_a_function_is_replaced_whole_and_a_helper_may_come_with_it():
+    new = apply_rewrites(SOURCE, [rw("def main", "    def twice(v):\n        return 2 * v\n\n\n"
+                                                 "    def main():\n        print(twice(helper(EPOCHS)))\n")])
+    assert "def twice(v):\n    return 2 * v" in new and "print(twice(helper(EPOCHS)))" in new
+    assert new.count("def main") == 1 and new.endswith('if __name__ == "__main__":\n    main()\n')
+    compile(new, "x.py", "exec")
+
+
+def test_a_fenced_reply_is_unwrapped_and_constants_rewritten():
+    reply = "Sure:\n```python\nRATE = 0.5  # step\nEPOCHS = 3\n```\nThis halves nothing."
+    new = apply_rewrites(SOURCE, [rw("constants", reply)])
+    assert "RATE = 0.5  # step\nEPOCHS = 3\n\n\n@staticmethod" in new
+
+
+def test_a_syntax_error_is_reported_in_the_part_the_model_wrote():
+    with pytest.raises(RewriteSyntaxError, match=r"'def main', its line 2: .*never closed.*print\(json"):
+        apply_rewrites(SOURCE, [rw("def main", "def main():\n    print(json.dumps(helper(EPOCHS))\n")])
+
+
+@pytest.mark.parametrize(("rewrites", "message"), [
+    ([rw("def main", "def start():\n    pass")], "no longer defines main"),
+    ([rw("def nope", "x = 1")], "no unit named"),
+    ([rw("constants", "RATE = 1"), rw("constants", "RATE = 2")], "rewritten twice"),
+])
+def test_rewrites_that_would_break_the_file_are_refused_whole(rewrites, message):
+    with pytest.raises(EditNotApplied, match=message):
+        apply_rewrites(SOURCE, rewrites)
+
+
+def test_an_identical_rewrite_is_no_change():
+    with pytest.raises(NoEffectiveChange):
+        apply_rewrites(SOURCE, [rw("constants", "RATE = 0.1  # step\nEPOCHS = 3")])
+
+
+def test_the_failing_line_is_found_in_the_traceback():
+    tail = ('Traceback (most recent call last):\n  File "/w/experiment.py", line 19, in <module>\n    main()\n'
+            '  File "/w/experiment.py", line 15, in main\n    print(json.dumps(helper(EPOCHS)))\n'
+            "TypeError: boom")
+    assert where_it_failed(SOURCE, tail) == "line 15 in 'def main': print(json.dumps(helper(EPOCHS)))"
+    assert where_it_failed(SOURCE, "no traceback") is None
