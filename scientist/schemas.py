@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 Score = Field(ge=1, le=10)
 
@@ -180,3 +181,6 @@ class Review(BaseModel):
     overall: int = Field(ge=1, le=10)
     confidence: int = Field(ge=1, le=5)
     decision: Literal["accept", "reject"]
+    # Not asked of the model (left out of its schema): the probability-weighted scores read from the
+    # reply's token probabilities, when the server reports them (scientist/llm/scores.py).
+    expected: SkipJsonSchema[dict[str, float] | None] = None

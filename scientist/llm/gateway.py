@@ -26,6 +26,7 @@ from scientist.config import LOCAL_MODEL, Role, Settings
 from scientist.errors import LLMOutputInvalid, ModelError, ModelUnavailable, TransientModelError
 from scientist.llm.embedded import LITELLM_MODEL, embedded_model_path, local_server
 from scientist.llm.ledger import CallRecord, Ledger, Outcome, ResponseCache, prompt_hash
+from scientist.llm.scores import expected_scores
 from scientist.prompts import render
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Reply:
 
     content: str
     finish_reason: str | None
+    logprobs: Any = None
 
 
 class Gateway:
@@ -130,6 +132,28 @@ class Gateway:
     def structured(self, messages: Messages, output: type[T], *, role: Role, stage: str,
                    max_tokens: int = 2048) -> T:
         """Ask for one ``output`` object; re-ask with the validation error a bounded number of times."""
+        return self._structured(messages, output, role=role, stage=stage, max_tokens=max_tokens)[0]
+
+    def structured_scored(self, messages: Messages, output: type[T], *, fields: dict[str, tuple[int, int]],
+                          role: Role, stage: str, max_tokens: int = 2048) -> tuple[T, dict[str, float]]:
+        """Like ``structured``, plus the expected value of each integer field ``name: (low, high)`` from the
+        model's token probabilities where the server reports them (else the field is missing)."""
+        route = self.route(role)
+        wants = route.local or bool(route.api_base) or "logprobs" in _supported_params(route.model)
+        parsed, key, reply = self._structured(messages, output, role=role, stage=stage, max_tokens=max_tokens,
+                                              logprobs=wants)
+        score_key = f"{key}#scores"
+        if reply is None:  # from the cache: the scores were cached with it
+            cached = self.cache.get(score_key) if self.cache is not None else None
+            return parsed, json.loads(cached) if cached else {}
+        scores = expected_scores(reply.content, reply.logprobs, fields) if reply.logprobs else {}
+        if self.cache is not None:
+            self.cache.put(score_key, json.dumps(scores))
+        return parsed, scores
+
+    def _structured(self, messages: Messages, output: type[T], *, role: Role, stage: str, max_tokens: int,
+                    logprobs: bool = False) -> tuple[T, str, Reply | None]:
+        """The parsed reply, its cache key and the raw reply (``None`` when it came from the cache)."""
         route = self.route(role)
         schema = _schema_of(output)
         convo = list(messages)
@@ -143,13 +167,13 @@ class Gateway:
         key = prompt_hash(route.model, convo, schema)
         cached = self._from_cache(key, output, role=role, stage=stage)
         if cached is not None:
-            return cached
+            return cached, key, None
         last_error = "no reply"
         attempts = self.settings.max_reasks + 1
         for attempt in range(1, attempts + 1):
             reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
                                            max_tokens=max_tokens, response_format=response_format,
-                                           schema=schema)
+                                           schema=schema, logprobs=logprobs)
             parsed, outcome, last_error = _validate(reply, output)
             record.outcome = outcome
             record.error = None if parsed is not None else last_error
@@ -157,7 +181,7 @@ class Gateway:
             if parsed is not None:
                 if self.cache is not None:
                     self.cache.put(key, _strip_fence(reply.content))
-                return parsed
+                return parsed, key, reply
             log.warning("%s/%s: invalid structured reply (attempt %d/%d): %s",
                         stage, role, attempt, attempts, last_error)
             convo, max_tokens = _reask(convo, reply, outcome, last_error, max_tokens)
@@ -202,7 +226,7 @@ class Gateway:
     # -- one completion with transient retries -------------------------------------------------
     def _complete(self, route: Route, messages: Messages, *, role: str, stage: str, attempt: int,
                   max_tokens: int, response_format: dict[str, Any] | None,
-                  schema: dict[str, Any] | None) -> tuple[Reply, CallRecord]:
+                  schema: dict[str, Any] | None, logprobs: bool = False) -> tuple[Reply, CallRecord]:
         litellm = load_litellm()
         phash = prompt_hash(route.model, messages, schema)
         kwargs: dict[str, Any] = {
@@ -214,6 +238,8 @@ class Gateway:
             kwargs.update(api_base=route.api_base, api_key=route.api_key)
         if response_format is not None:
             kwargs["response_format"] = response_format
+        if logprobs:
+            kwargs.update(logprobs=True, top_logprobs=10)
         for retry in range(self.settings.max_retries + 1):
             record = CallRecord(role=role, stage=stage, model=route.model, prompt_hash=phash,
                                 attempt=attempt, outcome=Outcome.OK)
@@ -245,8 +271,9 @@ class Gateway:
         record.tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         record.tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
         record.finish_reason = choice.finish_reason
+        reply = Reply(choice.message.content or "", choice.finish_reason, getattr(choice, "logprobs", None))
         if route.local:
-            return Reply(choice.message.content or "", choice.finish_reason), record
+            return reply, record
         if route.model in self._unpriced:
             record.cost_known = False
         else:
@@ -258,11 +285,20 @@ class Gateway:
                 self._unpriced.add(route.model)
                 log.warning("no price known for %s (%s); its cost is counted as 0", route.model,
                             _short(exc, 80))
-        return Reply(choice.message.content or "", choice.finish_reason), record
+        return reply, record
 
     def _backoff(self, retry: int) -> float:
         base = self.settings.retry_base_delay_s * (2 ** retry)
         return min(MAX_BACKOFF_S, base * (0.75 + random.random() / 2))
+
+
+@cache
+def _supported_params(model: str) -> frozenset[str]:
+    """The OpenAI parameters litellm says ``model`` accepts (empty when it does not know the model)."""
+    try:
+        return frozenset(load_litellm().get_supported_openai_params(model=model) or ())
+    except (ValueError, KeyError):
+        return frozenset()
 
 
 @cache

@@ -15,7 +15,7 @@ from scientist.llm.gateway import Gateway
 from scientist.prompts import render
 from scientist.review.anonymise import anonymise
 from scientist.review.condense import condense
-from scientist.review.reviewer import Reviewer, meta_review, review_form
+from scientist.review.reviewer import SCORING, Reviewer, meta_review, review_form
 from scientist.runstore import write_atomic
 from scientist.schemas import Review
 
@@ -44,6 +44,7 @@ def balanced(decisions: dict[str, bool], available: set[str], limit: int | None)
 def prompt_version(ensemble: int, reflections: int, budget_tokens: int) -> str:
     """Changes when the reviewer's instructions change, so stale cached reviews are not reused."""
     blob = render("review", "system", form=review_form()) + render("review", "reflect", draft="")
+    blob += render("review", "review", paper="", persona="") + SCORING
     blob += f"|{ensemble}|{reflections}|{budget_tokens}|{json.dumps(Review.model_json_schema(), sort_keys=True)}"
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

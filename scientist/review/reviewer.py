@@ -18,6 +18,8 @@ from scientist.prompts import render
 from scientist.schemas import Review
 
 SCORES = ("soundness", "presentation", "contribution", "overall", "confidence")
+RANGES = {"soundness": (1, 4), "presentation": (1, 4), "contribution": (1, 4), "overall": (1, 10), "confidence": (1, 5)}
+SCORING = "expected-scores-v1"  # part of the bench cache key: how a review's numbers are read
 ACCEPT_AT = 6.0
 PERSONAS = ("", "You are a reviewer who focuses on the soundness of the experiments.",
             "You are a reviewer who focuses on novelty and significance.",
@@ -60,14 +62,17 @@ class Reviewer:
                 {"role": "user", "content": render("review", "review", paper=paper, persona=persona)}]
 
     def review_once(self, paper: str, number: int) -> Review:
+        """One review (after its reflection rounds), with the expected value of each score attached."""
         messages = self._messages(paper, number)
-        review = self.gateway.structured(messages, Review, role="review", stage=f"{self.stage}/{number}",
-                                         max_tokens=1200)
+        review, expected = self.gateway.structured_scored(messages, Review, fields=RANGES, role="review",
+                                                          stage=f"{self.stage}/{number}", max_tokens=1200)
         for _ in range(self.reflections):
-            again = [*messages, {"role": "assistant", "content": review.model_dump_json()},
-                     {"role": "user", "content": render("review", "reflect", draft=review.model_dump_json(indent=1))}]
-            review = self.gateway.structured(again, Review, role="review", stage=f"{self.stage}/{number}/reflect",
-                                             max_tokens=1200)
+            draft = review.model_dump_json(exclude={"expected"})
+            again = [*messages, {"role": "assistant", "content": draft},
+                     {"role": "user", "content": render("review", "reflect", draft=draft)}]
+            review, expected = self.gateway.structured_scored(again, Review, fields=RANGES, role="review",
+                                                              stage=f"{self.stage}/{number}/reflect", max_tokens=1200)
+        review.expected = expected or None
         return review
 
     def guard(self, paper: str) -> tuple[str, bool]:
@@ -81,8 +86,13 @@ def mark_injection(review: Review) -> Review:
     return review
 
 
+def score_of(review: Review, name: str) -> float:
+    """A review's score: the probability-weighted one when known, else the integer the model wrote."""
+    return (review.expected or {}).get(name, float(getattr(review, name)))
+
+
 def meta_review(reviews: list[Review], injection: bool = False) -> MetaReview:
-    scores = {s: round(statistics.fmean(getattr(r, s) for r in reviews), 2) for s in SCORES}
+    scores = {s: round(statistics.fmean(score_of(r, s) for r in reviews), 2) for s in SCORES}
     return MetaReview(reviews=len(reviews), scores=scores,
                       decision="accept" if scores["overall"] >= ACCEPT_AT else "reject",
                       strengths=[s for r in reviews for s in r.strengths][:8],

@@ -26,6 +26,7 @@ class Step:
     prompt_tokens: int = 10
     completion_tokens: int = 5
     delay_s: float = 0.0
+    logprobs: dict | None = None  # returned as choices[0].logprobs when the request asks for them
 
 
 @dataclass
@@ -92,7 +93,8 @@ class FakeOpenAI:
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": step.finish_reason,
-                         "message": {"role": "assistant", "content": step.content}}],
+                         "message": {"role": "assistant", "content": step.content},
+                         **({"logprobs": step.logprobs} if step.logprobs and body.get("logprobs") else {})}],
             "usage": {"prompt_tokens": step.prompt_tokens, "completion_tokens": step.completion_tokens,
                       "total_tokens": step.prompt_tokens + step.completion_tokens},
         }

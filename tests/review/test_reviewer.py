@@ -122,3 +122,15 @@ def test_review_bench_on_papers_is_resumable(tmp_path):
     assert made == 4 and calls["n"] == made, "cached reviews are not paid for again"
     assert report["n"] == 4 and report["accepted"] == 2
     assert any("anonymised" in note for note in report["notes"])
+
+
+def test_the_meta_review_uses_probability_weighted_scores_when_known():
+    from scientist.review.reviewer import meta_review
+    from scientist.schemas import Review
+
+    weighed = Review.model_validate(REVIEW | {"overall": 6})
+    weighed.expected = {"overall": 5.4}
+    plain = Review.model_validate(REVIEW | {"overall": 6})
+    meta = meta_review([weighed, plain])
+    assert meta.scores["overall"] == pytest.approx(5.7) and meta.decision == "reject"
+    assert "expected" not in json.dumps(Review.model_json_schema()), "the model is never asked for it"
