@@ -35,6 +35,8 @@ def expected_scores(content: str, logprobs: Any, fields: dict[str, tuple[int, in
         starts.append(offset)
         offset += len(text)
     rebuilt = "".join(text for text, _ in tokens)
+    if content.strip() not in rebuilt and rebuilt.strip() not in content:  # a server may trim a trailing fence
+        return {}
     scores: dict[str, float] = {}
     for field, (low, high) in fields.items():
         match = re.search(rf'"{re.escape(field)}"\s*:\s*(\d+)\b', rebuilt)

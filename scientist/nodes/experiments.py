@@ -24,8 +24,16 @@ from scientist.sandbox.base import ExecResult, Limits
 from scientist.schemas import CodeEdit, CodeRewrite, PartChoice, UnitRewrite, anchored_code_edit, part_choice
 from scientist.services import Services
 from scientist.state import IdeaTask
-from scientist.units import (RewriteSyntaxError, apply_rewrites, code_block, code_units, mentioned_parts, outline,
-                             unit_at_line, unit_text)
+from scientist.units import (
+    RewriteSyntaxError,
+    apply_rewrites,
+    code_block,
+    code_units,
+    mentioned_parts,
+    outline,
+    unit_at_line,
+    unit_text,
+)
 
 EDITABLE = {"experiment.py"}
 SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.pdf", "template.toml", "prompt.json",
