@@ -47,6 +47,7 @@ class RunOutcome(BaseModel):
 
     run: str
     change: str
+    name: str | None = None  # the plan's name for the run
     ok: bool
     attempts: int
     means: dict[str, dict[str, float]] | None = None
@@ -242,7 +243,7 @@ class IdeaExperiments:
                           "not change what the experiment computes (is the new value actually used?)", code=new_code)
         return means
 
-    def planned_run(self, number: int, change: str) -> RunOutcome:
+    def planned_run(self, number: int, change: str, name: str | None = None) -> RunOutcome:
         """A planned run with bounded repair; idempotent on re-entry."""
         run = f"run_{number}"
         saved = self.workdir / run / "outcome.json"
@@ -263,9 +264,11 @@ class IdeaExperiments:
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
             if attempt > 1:
                 self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
-            return self.save(saved, RunOutcome(run=run, change=change, ok=True, attempts=attempt, means=means))
+            return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=attempt,
+                                               means=means))
         summary = f"{failure.category.value}: {failure.message}" if failure else "failed"
-        return self.save(saved, RunOutcome(run=run, change=change, ok=False, attempts=tries, failure=summary))
+        return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=tries,
+                                           failure=summary))
 
     @staticmethod
     def save(path: Path, outcome: RunOutcome) -> RunOutcome:
@@ -280,7 +283,7 @@ class IdeaExperiments:
         except Failure as failure:
             return {"idea": self.name, "baseline": None, "runs": [],
                     "status": f"baseline failed: {failure.category.value}: {failure.message}"}
-        outcomes = [self.planned_run(k, planned["change"])
+        outcomes = [self.planned_run(k, planned["change"], planned.get("name"))
                     for k, planned in enumerate(self.plan["runs"], start=self.first_run)]
         ok = sum(o.ok for o in outcomes)
         result = {"idea": self.name, "baseline": baseline, "runs": [o.model_dump(mode="json") for o in outcomes],

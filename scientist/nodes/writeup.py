@@ -41,7 +41,8 @@ def result_rows(outcome: dict[str, Any], workdir: Path) -> list[tuple[str, dict[
     if setting is None:
         return []
     runs = [("run_0", "run_0 (baseline)", baseline[setting])]
-    runs += [(run["run"], run["run"], run["means"][setting]) for run in outcome.get("runs", [])
+    runs += [(run["run"], f"{run['run']} ({run['name']})" if run.get("name") else run["run"], run["means"][setting])
+             for run in outcome.get("runs", [])
              if run.get("ok") and run.get("means") and setting in run["means"]]
     return [(label, means, _stderrs(workdir / name / "final_info.json").get(setting, {}))
             for name, label, means in runs]

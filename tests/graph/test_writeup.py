@@ -34,6 +34,7 @@ def test_nasty_latex_compiles_and_false_claims_are_flagged(scientist, research_m
     assert "\\undefinedcommand" not in tex and "\\input{/etc" not in tex and "made_up_2099" not in tex
     text = subprocess.run(["pdftotext", str(run / "paper" / "paper.pdf"), "-"], capture_output=True, text=True).stdout
     assert "50%" in text and "unbalanced braces" in text
+    assert "run 1 (step 1)" in text, "the results table names each run by the plan's name"
 
 
 def test_a_correction_that_fixes_the_claims_leaves_a_clean_check(scientist, research_model, tmp_path):
