@@ -325,7 +325,7 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
     from scientist.llm.ledger import Ledger
     from scientist.review.condense import condense
     from scientist.review.reader import read_paper
-    from scientist.review.reviewer import Reviewer, mark_injection, meta_review, review_markdown
+    from scientist.review.reviewer import Reviewer, mark_injection, meta_review, review_markdown, review_offset
     from scientist.runstore import write_atomic
 
     settings = load_settings(model=model)
@@ -344,7 +344,7 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
             made = reviewer.review_once(guarded, k)
             reviews.append(mark_injection(made) if injection else made)
             write_atomic(target / f"review_{k}.json", reviews[-1].model_dump_json(indent=2) + "\n")
-    meta = meta_review(reviews, injection)
+    meta = meta_review(reviews, injection, review_offset(settings))
     write_atomic(target / "meta_review.json", meta.model_dump_json(indent=2) + "\n")
     write_atomic(target / "review.md", review_markdown(reviews, meta))
     if as_json:
@@ -367,25 +367,40 @@ def review_bench(
 ) -> None:
     """Measure a reviewer against real conference decisions."""
     from scientist.review.labels import read_decisions, read_overall_scores
-    from scientist.review.metrics import score
+    from scientist.review.metrics import fit_offset, leave_one_out_scores, score
+    from scientist.review.reviewer import review_offset
 
     if labels is None:
         raise UsageError("--labels TSV is required (the real decisions)")
     decisions = read_decisions(labels)
     notes: list[str] = []
+    offset = 0.0
     if from_csv is not None:
         overall = read_overall_scores(from_csv)
         source = from_csv.name
     elif papers is not None:
-        overall, notes = _review_papers_for_bench(papers, decisions, limit, model)
-        source = f"scientist's reviewer ({load_settings(model=model).model_for('review')})"
+        settings = load_settings(model=model)
+        overall, notes = _review_papers_for_bench(papers, decisions, limit, settings)
+        offset = review_offset(settings)
+        source = f"scientist's reviewer ({settings.model_for('review')}, calibration offset {offset:+g})"
     else:
         raise UsageError("give --from-csv CSV (score published reviews) or --papers DIR (run the reviewer)")
     ids = sorted(set(decisions) & set(overall))
     if not ids:
         raise UsageError(f"no reviewed paper has a decision in {labels}")
-    report = score([decisions[i] for i in ids], [overall[i] for i in ids], bootstrap=bootstrap)
+    truth, raw = [decisions[i] for i in ids], [overall[i] for i in ids]
+    report = score(truth, [r + offset for r in raw], bootstrap=bootstrap)
     report.notes += notes
+    if papers is not None and len(set(truth)) == 2:
+        loo = score(truth, leave_one_out_scores(truth, raw), bootstrap=bootstrap)
+        fitted = fit_offset(truth, raw)
+        report.calibration = {"offset_applied": offset, "offset_fitted_on_these_papers": round(fitted, 3),
+                              "leave_one_out": loo.model_dump(include={"balanced_accuracy", "accuracy", "f1", "auc",
+                                                                       "fpr", "fnr", "intervals"})}
+        ba = loo.intervals["balanced_accuracy"]
+        report.notes.append(f"calibrated leave-one-out (each paper judged with the offset fitted on the others): "
+                            f"balanced accuracy {loo.balanced_accuracy:.3f} ({ba.low:.3f}-{ba.high:.3f}); "
+                            f"offset fitted on all {len(ids)}: {fitted:+.2f}")
     skipped = len(overall) - len(ids)
     if skipped:
         report.notes.append(f"{skipped} reviewed papers have no decision in the labels and were left out")
@@ -445,14 +460,14 @@ def _print_doctor(report) -> None:  # noqa: ANN001 - DoctorReport, imported lazi
 
 
 def _review_papers_for_bench(papers: Path, decisions: dict[str, bool], limit: int | None,
-                             model: str | None) -> tuple[dict[str, float], list[str]]:
+                             settings: Settings) -> tuple[dict[str, float], list[str]]:
+    """Each paper's reviewers' mean overall score (uncalibrated), and notes on how it was made."""
     from scientist.llm.gateway import Gateway
     from scientist.llm.ledger import Ledger
     from scientist.review.bench import review_papers, summary_note
 
     if not papers.is_dir():
         raise UsageError(f"--papers {papers} is not a folder")
-    settings = load_settings(model=model)
     gateway = Gateway(settings, Ledger(None))
     items = review_papers(papers, decisions, gateway=gateway, model=settings.model_for("review"),
                           cache_root=settings.cache_dir, limit=limit, ensemble=settings.reviewers,

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")
     review_budget_tokens: int = Field(3500, ge=500, le=30000, description="condensed paper length a reviewer reads")
+    review_offset: float | None = Field(
+        None, ge=-5, le=5, description="added to the reviewers' mean overall score before the accept rule "
+                                       "(overall >= 6); default: the offset measured for the review model, else 0")
     review_reflections: int = Field(1, ge=0, le=5, description="reflection rounds per review")
     concurrency: int = Field(2, ge=1, le=8, description="ideas whose experiments run at once")
     sandbox: Literal["docker", "bwrap", "process"] | None = Field(None, description="sandbox backend; default: "

@@ -29,7 +29,7 @@ def summary_markdown(state: RunState, services: Services) -> str:
              f"- template: {services.template.manifest.name}",
              f"- paper: {folder / paper['pdf'] if paper.get('pdf') else 'not compiled'}",
              f"- reviews: {folder / 'reviews' / 'review.md' if meta else 'none'}"
-             + (f" (meta-review: {meta.get('decision')}, overall {meta.get('scores', {}).get('overall')})" if meta else ""),
+             + (f" (meta-review: {meta.get('decision')}, overall {meta.get('overall')})" if meta else ""),
              f"- model calls: {ledger.calls}, tokens in {ledger.tokens_in}, out {ledger.tokens_out}, "
              f"cost ${ledger.cost_usd:.4f} (details: {services.folder.llm_calls_path})",
              f"- experiment runs failed at the first attempt: {_rate(failures.first_attempt)}",

@@ -36,6 +36,7 @@ class CalibrationReport(BaseModel):
     threshold: float = ACCEPT_THRESHOLD
     bootstrap: int
     notes: list[str] = []
+    calibration: dict[str, object] | None = None  # review-bench --papers: offsets and the leave-one-out reading
 
 
 def _point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
@@ -83,3 +84,29 @@ def score(labels: list[bool], scores: list[float], *, threshold: float = ACCEPT_
         balanced_accuracy=point["balanced_accuracy"], accuracy=point["accuracy"], f1=point["f1"],
         auc=None if np.isnan(auc) else auc, fpr=point["fpr"], fnr=point["fnr"],
         intervals=intervals, threshold=threshold, bootstrap=bootstrap)
+
+
+def fit_offset(labels: list[bool], scores: list[float], *, threshold: float = ACCEPT_THRESHOLD) -> float:
+    """The shift added to every score that maximises balanced accuracy under the accept rule.
+
+    The candidate cut points are midpoints between neighbouring distinct scores (and beyond both ends);
+    among equally good cuts the middle one is taken, so the fit does not hug one paper's score.
+    """
+    y = np.asarray(labels, dtype=bool)
+    s = np.asarray(scores, dtype=float)
+    values = np.unique(s)
+    cuts = np.concatenate([[values[0] - 1.0], (values[:-1] + values[1:]) / 2, [values[-1] + 1.0]])
+    quality = np.array([_point(y, s, cut)["balanced_accuracy"] for cut in cuts])
+    best = cuts[np.isclose(quality, quality.max())]
+    return float(threshold - best[len(best) // 2])
+
+
+def leave_one_out_scores(labels: list[bool], scores: list[float], *,
+                         threshold: float = ACCEPT_THRESHOLD) -> list[float]:
+    """Each score shifted by the offset fitted on all the other papers: an honest calibrated reading."""
+    shifted = []
+    for i in range(len(scores)):
+        rest_labels = labels[:i] + labels[i + 1:]
+        rest_scores = scores[:i] + scores[i + 1:]
+        shifted.append(scores[i] + fit_offset(rest_labels, rest_scores, threshold=threshold))
+    return shifted

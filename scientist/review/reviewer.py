@@ -10,8 +10,9 @@ import statistics
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from scientist.config import LOCAL_MODEL, Settings
 from scientist.literature.guard import neutralise
 from scientist.llm.gateway import Gateway
 from scientist.prompts import render
@@ -20,6 +21,9 @@ from scientist.schemas import Review
 SCORES = ("soundness", "presentation", "contribution", "overall", "confidence")
 RANGES = {"soundness": (1, 4), "presentation": (1, 4), "contribution": (1, 4), "overall": (1, 10), "confidence": (1, 5)}
 SCORING = "expected-scores-v1"  # part of the bench cache key: how a review's numbers are read
+# Offsets added to a model's mean overall score so the literature's accept rule (>= 6) holds for it,
+# measured with `scientist review-bench` on the ICLR 2022 development papers (docs/benchmarks.md).
+CALIBRATION: dict[str, float] = {LOCAL_MODEL: 0.0}
 ACCEPT_AT = 6.0
 PERSONAS = ("", "You are a reviewer who focuses on the soundness of the experiments.",
             "You are a reviewer who focuses on novelty and significance.",
@@ -29,10 +33,12 @@ INJECTION_WEAKNESS = "The paper contains text addressed to the reviewers (an att
 
 
 class MetaReview(BaseModel):
-    """The aggregate of an ensemble."""
+    """The aggregate of an ensemble: mean scores; the decision applies the calibrated overall."""
 
     reviews: int
     scores: dict[str, float]
+    offset: float = 0.0
+    overall: float = Field(description="the mean overall score plus the review model's calibration offset")
     decision: str
     strengths: list[str]
     weaknesses: list[str]
@@ -91,17 +97,27 @@ def score_of(review: Review, name: str) -> float:
     return (review.expected or {}).get(name, float(getattr(review, name)))
 
 
-def meta_review(reviews: list[Review], injection: bool = False) -> MetaReview:
+def review_offset(settings: Settings) -> float:
+    """The calibration offset for the review model: the setting when given, else the measured one, else 0."""
+    if settings.review_offset is not None:
+        return settings.review_offset
+    return CALIBRATION.get(settings.model_for("review"), 0.0)
+
+
+def meta_review(reviews: list[Review], injection: bool = False, offset: float = 0.0) -> MetaReview:
     scores = {s: round(statistics.fmean(score_of(r, s) for r in reviews), 2) for s in SCORES}
-    return MetaReview(reviews=len(reviews), scores=scores,
-                      decision="accept" if scores["overall"] >= ACCEPT_AT else "reject",
+    overall = round(scores["overall"] + offset, 2)
+    return MetaReview(reviews=len(reviews), scores=scores, offset=offset, overall=overall,
+                      decision="accept" if overall >= ACCEPT_AT else "reject",
                       strengths=[s for r in reviews for s in r.strengths][:8],
                       weaknesses=[w for r in reviews for w in r.weaknesses][:8], injection_attempt=injection)
 
 
 def review_markdown(reviews: list[Review], meta: MetaReview) -> str:
     lines = [f"# Reviews ({meta.reviews})", "",
-             f"**Meta-review: {meta.decision}** (mean overall {meta.scores['overall']}/10, "
+             f"**Meta-review: {meta.decision}** (overall {meta.overall}/10"
+             + (f" = reviewers' mean {meta.scores['overall']} {meta.offset:+g} calibration" if meta.offset else "")
+             + ", "
              f"soundness {meta.scores['soundness']}/4, presentation {meta.scores['presentation']}/4, "
              f"contribution {meta.scores['contribution']}/4)", ""]
     if meta.injection_attempt:

@@ -74,3 +74,18 @@ def test_review_bench_cli_from_csv_json():
     assert (round(report["balanced_accuracy"], 2), round(report["accuracy"], 2), round(report["f1"], 2),
             report["n"]) == (0.65, 0.66, 0.57, 500)
     assert report["intervals"]["balanced_accuracy"]["low"] < 0.65 < report["intervals"]["balanced_accuracy"]["high"]
+
+
+def test_an_offset_is_fitted_and_checked_leave_one_out():
+    from scientist.review.metrics import fit_offset, leave_one_out_scores, score
+
+    labels = [True, True, True, False, False, False]
+    scores = [7.6, 7.4, 7.2, 7.0, 6.8, 6.6]  # perfectly ranked, all above 6: the raw rule accepts everything
+    assert score(labels, scores, bootstrap=10).balanced_accuracy == 0.5
+    offset = fit_offset(labels, scores)
+    assert offset == pytest.approx(6.0 - 7.1)
+    assert score(labels, [s + offset for s in scores], bootstrap=10).balanced_accuracy == 1.0
+    loo = leave_one_out_scores(labels, scores)  # a left-out paper at the boundary may fall on the wrong side
+    assert score(labels, loo, bootstrap=10).balanced_accuracy >= 0.8
+    noisy = [7.0, 6.6, 7.4, 7.2, 6.8, 7.6]  # no signal: leave-one-out must not invent any
+    assert score(labels, leave_one_out_scores(labels, noisy), bootstrap=10).balanced_accuracy <= 0.5
