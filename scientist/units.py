@@ -133,7 +133,8 @@ def apply_rewrites(source: str, rewrites: list[UnitRewrite]) -> str:
         lines[unit.start:unit.end] = [chosen[unit.name]]
     new = "".join(lines)
     if new == source:
-        raise NoEffectiveChange("the rewrites leave the code byte-identical")
+        raise NoEffectiveChange(f"your new {', '.join(repr(n) for n in chosen)} is the same as the current text: "
+                                "change the lines this run needs")
     return new
 
 
