@@ -38,10 +38,11 @@ def constants(code: str) -> Step:
 
 class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
-                 edit_format: str = "rewrite") -> None:
+                 edit_format: str = "rewrite", max_repairs: int = 1) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
-        settings = fake_settings(fake, max_repairs=1, max_reasks=0, edit_format=edit_format)
+        self.fake = fake
+        settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format)
         folder = RunStore(tmp_path / "runs").create(str(TOY), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -154,6 +155,21 @@ def test_repair_loop_broken_then_fixed(harness):
     assert (run_dir / "experiment.py").read_text().count("STEP = 1.0") == 1
     summary = summarise(h.services.failures.attempts())
     assert summary.after_repair.failures == 0 and summary.first_attempt.failures == 1
+
+
+def test_a_repeated_failure_is_named_and_repairs_sample_more_freely(harness):
+    h = harness(max_repairs=2)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 2.0 / 0"), constants("STEP = 1.0")])
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, Category.RUNTIME_ERROR, None]
+    third = prompts[-1]
+    assert "Attempt 3" in third and "Earlier attempts failed with: runtime_error: float division by zero" in third
+    assert "\nWhere: line 6 in 'constants'" in third
+    assert "The same failure happened twice in a row" in third
+    assert "Earlier attempts" not in prompts[2] and "happened twice" not in prompts[2]
+    temperatures = [body["temperature"] for body in h.fake.requests]
+    assert temperatures[0] < temperatures[2] < temperatures[4], temperatures
 
 
 def test_wilson_interval():

@@ -130,9 +130,10 @@ class Gateway:
 
     # -- public calls ----------------------------------------------------------------------
     def structured(self, messages: Messages, output: type[T], *, role: Role, stage: str,
-                   max_tokens: int = 2048) -> T:
+                   max_tokens: int = 2048, temperature: float | None = None) -> T:
         """Ask for one ``output`` object; re-ask with the validation error a bounded number of times."""
-        return self._structured(messages, output, role=role, stage=stage, max_tokens=max_tokens)[0]
+        return self._structured(messages, output, role=role, stage=stage, max_tokens=max_tokens,
+                                temperature=temperature)[0]
 
     def structured_scored(self, messages: Messages, output: type[T], *, fields: dict[str, tuple[int, int]],
                           role: Role, stage: str, max_tokens: int = 2048) -> tuple[T, dict[str, float]]:
@@ -152,7 +153,7 @@ class Gateway:
         return parsed, scores
 
     def _structured(self, messages: Messages, output: type[T], *, role: Role, stage: str, max_tokens: int,
-                    logprobs: bool = False) -> tuple[T, str, Reply | None]:
+                    logprobs: bool = False, temperature: float | None = None) -> tuple[T, str, Reply | None]:
         """The parsed reply, its cache key and the raw reply (``None`` when it came from the cache)."""
         route = self.route(role)
         schema = _schema_of(output)
@@ -173,7 +174,7 @@ class Gateway:
         for attempt in range(1, attempts + 1):
             reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
                                            max_tokens=max_tokens, response_format=response_format,
-                                           schema=schema, logprobs=logprobs)
+                                           schema=schema, logprobs=logprobs, temperature=temperature)
             parsed, outcome, last_error = _validate(reply, output)
             record.outcome = outcome
             record.error = None if parsed is not None else last_error
@@ -201,7 +202,8 @@ class Gateway:
                                       prompt_hash=key, attempt=0, outcome=Outcome.CACHED))
         return parsed
 
-    def text(self, messages: Messages, *, role: Role, stage: str, max_tokens: int = 2048) -> str:
+    def text(self, messages: Messages, *, role: Role, stage: str, max_tokens: int = 2048,
+             temperature: float | None = None) -> str:
         """Ask for free text (re-asked once per allowed re-ask when the reply is empty)."""
         route = self.route(role)
         convo = list(messages)
@@ -213,7 +215,8 @@ class Gateway:
             return cached
         for attempt in range(1, self.settings.max_reasks + 2):
             reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
-                                           max_tokens=max_tokens, response_format=None, schema=None)
+                                           max_tokens=max_tokens, response_format=None, schema=None,
+                                           temperature=temperature)
             record.outcome = Outcome.OK if reply.content.strip() else Outcome.EMPTY
             self.ledger.record(record)
             if reply.content.strip():
@@ -226,12 +229,14 @@ class Gateway:
     # -- one completion with transient retries -------------------------------------------------
     def _complete(self, route: Route, messages: Messages, *, role: str, stage: str, attempt: int,
                   max_tokens: int, response_format: dict[str, Any] | None,
-                  schema: dict[str, Any] | None, logprobs: bool = False) -> tuple[Reply, CallRecord]:
+                  schema: dict[str, Any] | None, logprobs: bool = False,
+                  temperature: float | None = None) -> tuple[Reply, CallRecord]:
         litellm = load_litellm()
         phash = prompt_hash(route.model, messages, schema)
         kwargs: dict[str, Any] = {
             "model": route.model, "messages": messages, "max_tokens": max_tokens,
-            "temperature": self.settings.temperature, "timeout": self.settings.request_timeout_s,
+            "temperature": self.settings.temperature if temperature is None else temperature,
+            "timeout": self.settings.request_timeout_s,
             "num_retries": 0, "max_retries": 0,
         }
         if route.api_base:

@@ -39,6 +39,7 @@ EDITABLE = {"experiment.py"}
 SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.pdf", "template.toml", "prompt.json",
                                    "seed_ideas.json", "executions.log")
 OUTPUT_TAIL_LINES = 25
+REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so it does not repeat the last attempt
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
 
 
@@ -167,7 +168,7 @@ class IdeaExperiments:
         return means
 
     def ask_edit(self, code: str, run: str, change: str, failure: Failure | None,
-                 attempt: int = 1) -> CodeEdit | CodeRewrite:
+                 attempt: int = 1, earlier: list[str] | None = None) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format."""
         services, template = self.services, self.services.template
         lim = template.manifest.limits
@@ -178,6 +179,8 @@ class IdeaExperiments:
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
                       attempt=attempt, failure=f"{failure.category.value}: {failure.message}" if failure else None,
+                      earlier=earlier or [], repeated=bool(earlier) and failure is not None
+                      and earlier[-1] == f"{failure.category.value}: {failure.message}",
                       category=failure.category.value if failure else None, where=failure.where if failure else None,
                       output_tail=failure.output_tail if failure else "", code=code,
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
@@ -185,22 +188,24 @@ class IdeaExperiments:
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "")
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
+        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * (attempt - 1))
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
-                                               stage=stage, max_tokens=1500)
-        return self.ask_rewrite(messages, code, change, stage)
+                                               stage=stage, max_tokens=1500, temperature=temperature)
+        return self.ask_rewrite(messages, code, change, stage, temperature)
 
-    def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str) -> CodeRewrite:
+    def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str,
+                    temperature: float | None = None) -> CodeRewrite:
         """Two steps: which parts (schema-constrained), then each part's new text as a plain code block."""
         gateway = self.services.gateway
         choice: PartChoice = gateway.structured(messages, part_choice([u.name for u in code_units(code)]),  # type: ignore[assignment]
-                                                role="coding", stage=stage, max_tokens=300)
+                                                role="coding", stage=stage, max_tokens=300, temperature=temperature)
         convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
         rewrites = []
         for part in dict.fromkeys(choice.parts):
             ask = render("experiments", "write_part", part=part, change=change, current=unit_text(code, part))
             reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
-                                 max_tokens=1800)
+                                 max_tokens=1800, temperature=temperature)
             rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))
             convo += [{"role": "user", "content": ask},
                       {"role": "assistant", "content": f"```python\n{rewrites[-1].code.strip()}\n```"}]
@@ -227,10 +232,10 @@ class IdeaExperiments:
         return bool(compared) and all(a == b for a, b in compared)
 
     def attempt(self, code: str, run: str, change: str, failure: Failure | None,
-                attempt: int = 1) -> dict[str, dict[str, float]]:
+                attempt: int = 1, earlier: list[str] | None = None) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit, apply it strictly, check syntax, run, validate."""
         try:
-            edit = self.ask_edit(code, run, change, failure, attempt)
+            edit = self.ask_edit(code, run, change, failure, attempt, earlier)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
         new_code = self.apply(code, edit)
@@ -251,14 +256,17 @@ class IdeaExperiments:
             return RunOutcome.model_validate_json(saved.read_text())
         baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
         code, failure = baseline_code, None  # every attempt edits the working baseline, told the last failure
+        earlier: list[str] = []  # the failures before the last one, as the model is told them
         tries = 1 + self.services.settings.max_repairs
         for attempt in range(1, tries + 1):
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}")
             started = time.perf_counter()
             try:
-                means = self.attempt(code, run, change, failure, attempt)
+                means = self.attempt(code, run, change, failure, attempt, earlier)
             except Failure as failed:
                 self.log(run, attempt, time.perf_counter() - started, failed, self.workdir / run)
+                if failure is not None:
+                    earlier.append(f"{failure.category.value}: {failure.message}")
                 failure = failed
                 continue
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
