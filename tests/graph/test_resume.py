@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 KILL_POINTS = {
     "mid_ideation": ("IdeaReflection", 1),           # ideas proposed, reflection in flight
     "after_ideas": ("ExperimentPlan", 1),            # ideation, novelty and the ideas checkpoint done
-    "mid_experiments": ("CodeEdit", 2),              # run_1 finished, run_2's edit in flight
+    "mid_experiments": ("PartChoice", 2),            # run_1 finished, run_2's edit in flight
     "after_plots": ("PaperSections", 1),             # experiments and plots done
     "after_writeup": ("Review", 1),                  # paper compiled, first review in flight
 }
