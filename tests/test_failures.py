@@ -191,3 +191,17 @@ def test_an_edit_that_leaves_the_results_unchanged_is_not_a_success(harness):
     outcome, rows = harness().run([constants(BASE_LINE + "\nlabel_smoothing = 0.1  # never used")])
     assert not outcome.ok
     assert rows[0].category is Category.NO_EFFECTIVE_CHANGE and "identical to the baseline" in rows[0].message
+
+
+def test_a_plan_that_repeats_the_baseline_is_asked_for_again(harness):
+    from scientist.nodes.plan import plan_idea
+
+    h = harness()
+    answers = iter([{"idea": "x", "runs": [{"name": "same", "change": "set STEP to 0.5"}], "measure": "mean_value"},
+                    {"idea": "x", "runs": [{"name": "double", "change": "set STEP to 1.0"}], "measure": "mean_value"}])
+    h.model.overrides["ExperimentPlan"] = lambda body: next(answers)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][-1]["content"])
+    plan = plan_idea(idea("bigger_step"), None, h.services)
+    assert [r.change for r in plan.runs] == ["set STEP to 1.0"]
+    assert "same sets STEP to 0.5, its baseline value" in prompts[1]

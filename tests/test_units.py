@@ -97,3 +97,17 @@ def test_the_failing_line_is_found_in_the_traceback():
             "TypeError: boom")
     assert where_it_failed(SOURCE, tail) == "line 15 in 'def main': print(json.dumps(helper(EPOCHS)))"
     assert where_it_failed(SOURCE, "no traceback") is None
+
+
+def test_a_planned_run_that_repeats_a_baseline_value_is_found():
+    from scientist.nodes.plan import runs_that_repeat_the_baseline
+    from scientist.schemas import ExperimentPlan
+
+    plan = ExperimentPlan(idea="x", measure="test_accuracy", runs=[
+        {"name": "same_width", "change": "set HIDDEN_SIZES to (64,) in experiment.py"},
+        {"name": "wider", "change": "set HIDDEN_SIZES to (128,)"},
+        {"name": "same_rate", "change": "Set LEARNING_RATE to 1e-3."},
+        {"name": "loop", "change": "add Gaussian noise to each batch in train_one"}])
+    found = runs_that_repeat_the_baseline(plan, DIGITS)
+    assert found == ["same_width sets HIDDEN_SIZES to (64,), its baseline value",
+                     "same_rate sets LEARNING_RATE to 0.001, its baseline value"]

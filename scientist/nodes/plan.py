@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +17,60 @@ from scientist.services import Services
 from scientist.state import RunState
 
 
+SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:\s+in\s+\S+.*)?[.;]?\s*$", re.I)
+
+
+def baseline_constants(code: str) -> dict[str, object]:
+    """The literal values of the file's top-level UPPER_CASE constants."""
+    values: dict[str, object] = {}
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return values
+
+
+def runs_that_repeat_the_baseline(plan: ExperimentPlan, code: str) -> list[str]:
+    """Runs of the form "set NAME to VALUE" whose VALUE is what the baseline already has."""
+    constants, found = baseline_constants(code), []
+    for run in plan.runs:
+        match = SET_VALUE.search(run.change.strip())
+        if match is None or match.group(1) not in constants:
+            continue
+        try:
+            value = ast.literal_eval(match.group(2).strip().rstrip(".;"))
+        except (ValueError, SyntaxError):
+            continue
+        if value == constants[match.group(1)]:
+            found.append(f"{run.name} sets {match.group(1)} to {value!r}, its baseline value")
+    return found
+
+
 def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) -> ExperimentPlan:
-    """One structured call: the runs for one idea (at most ``settings.runs_per_idea``)."""
+    """The runs for one idea (at most ``settings.runs_per_idea``); a plan whose run repeats a baseline
+    value is asked for once more, told which."""
     template = services.template
-    user = render("plan", "plan", task_description=template.prompt.task_description,
-                  code=(template.path / "experiment.py").read_text(encoding="utf-8"),
-                  idea=json.dumps({k: idea[k] for k in ("name", "title", "hypothesis", "experiment_plan")}, indent=1),
-                  runs=services.settings.runs_per_idea, metrics=", ".join(template.metric_names) or "its metrics",
-                  feedback=feedback)
-    plan = services.gateway.structured([{"role": "system", "content": template.prompt.system},
-                                        {"role": "user", "content": user}], ExperimentPlan,
-                                       role="coding", stage="plan", max_tokens=600)
+    code = (template.path / "experiment.py").read_text(encoding="utf-8")
+
+    def ask(note: str | None) -> ExperimentPlan:
+        user = render("plan", "plan", task_description=template.prompt.task_description, code=code,
+                      idea=json.dumps({k: idea[k] for k in ("name", "title", "hypothesis", "experiment_plan")},
+                                      indent=1),
+                      runs=services.settings.runs_per_idea, metrics=", ".join(template.metric_names) or "its metrics",
+                      feedback=note)
+        return services.gateway.structured([{"role": "system", "content": template.prompt.system},
+                                            {"role": "user", "content": user}], ExperimentPlan,
+                                           role="coding", stage="plan", max_tokens=600)
+
+    plan = ask(feedback)
+    repeats = runs_that_repeat_the_baseline(plan, code)
+    if repeats:
+        again = ask("; ".join(filter(None, [feedback, "these runs change nothing: " + "; ".join(repeats)
+                                            + ". Plan values that differ from the baseline's"])))
+        if len(runs_that_repeat_the_baseline(again, code)) < len(repeats):
+            plan = again
     plan.idea = idea["name"]
     plan.runs = plan.runs[: services.settings.runs_per_idea]
     return plan
