@@ -16,7 +16,6 @@ from scientist.schemas import ExperimentPlan
 from scientist.services import Services
 from scientist.state import RunState
 
-
 SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:\s+in\s+\S+.*)?[.;]?\s*$", re.I)
 
 
