@@ -65,6 +65,11 @@ class Failure(Exception):
         self.output_tail, self.code = output_tail, code
         self.where = where_it_failed(code, output_tail) if code and output_tail else None
 
+    @property
+    def summary(self) -> str:
+        """'category: message', as the model is told it and the outcome records it."""
+        return f"{self.category.value}: {self.message}"
+
 
 def _limits(services: Services) -> Limits:
     lim = services.template.manifest.limits
@@ -178,9 +183,9 @@ class IdeaExperiments:
                         timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
-                      attempt=attempt, failure=f"{failure.category.value}: {failure.message}" if failure else None,
+                      attempt=attempt, failure=failure.summary if failure else None,
                       earlier=earlier or [], repeated=bool(earlier) and failure is not None
-                      and earlier[-1] == f"{failure.category.value}: {failure.message}",
+                      and earlier[-1] == failure.summary,
                       category=failure.category.value if failure else None, where=failure.where if failure else None,
                       output_tail=failure.output_tail if failure else "", code=code,
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
@@ -266,7 +271,7 @@ class IdeaExperiments:
             except Failure as failed:
                 self.log(run, attempt, time.perf_counter() - started, failed, self.workdir / run)
                 if failure is not None:
-                    earlier.append(f"{failure.category.value}: {failure.message}")
+                    earlier.append(failure.summary)
                 failure = failed
                 continue
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
@@ -274,7 +279,7 @@ class IdeaExperiments:
                 self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
             return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=attempt,
                                                means=means))
-        summary = f"{failure.category.value}: {failure.message}" if failure else "failed"
+        summary = failure.summary if failure else "failed"
         return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=tries,
                                            failure=summary))
 
@@ -290,7 +295,7 @@ class IdeaExperiments:
             baseline = self.baseline()
         except Failure as failure:
             return {"idea": self.name, "baseline": None, "runs": [],
-                    "status": f"baseline failed: {failure.category.value}: {failure.message}"}
+                    "status": f"baseline failed: {failure.summary}"}
         outcomes = [self.planned_run(k, planned["change"], planned.get("name"))
                     for k, planned in enumerate(self.plan["runs"], start=self.first_run)]
         ok = sum(o.ok for o in outcomes)
