@@ -106,28 +106,60 @@ def _clean(code: str) -> str:
     return textwrap.dedent(code_block(code).strip("\n")).strip("\n") + "\n"
 
 
+def _parse(name: str, code: str) -> ast.Module:
+    try:
+        return ast.parse(code)
+    except SyntaxError as exc:
+        lines = code.splitlines()
+        bad = lines[exc.lineno - 1].strip() if exc.lineno and 0 < exc.lineno <= len(lines) else ""
+        raise RewriteSyntaxError(f"your new {name!r}, its line {exc.lineno}: {exc.msg}"
+                                 + (f" (in: {bad[:120]})" if bad else "")) from exc
+
+
+def split_other_parts(name: str, code: str, existing: set[str]) -> tuple[str, dict[str, str]]:
+    """The text meant for part ``name``, and the text of other existing parts written in the same block.
+
+    A small model asked for one part often writes more (the constants and then the whole file, or
+    a new constant above its function). Each other part it wrote counts as that part's rewrite,
+    unless that part is rewritten on its own; new helpers stay where the model put them."""
+    units = code_units(code)
+    if not any(u.name != name and u.name in existing for u in units):
+        return code, {}
+    lines = code.splitlines(keepends=True)
+    own: list[str] = []
+    others: dict[str, str] = {}
+    for unit in units:
+        text = "".join(lines[unit.start:unit.end])
+        if unit.name != name and unit.name in existing:
+            others.setdefault(unit.name, text)
+        else:
+            own.append(text)
+    return "\n\n".join(t.strip("\n") for t in own) + "\n" if own else "", others
+
+
 def apply_rewrites(source: str, rewrites: list[UnitRewrite]) -> str:
     """The file with each named unit replaced; raises before changing anything on any problem."""
     units = {u.name: u for u in code_units(source)}
-    chosen: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    extra: dict[str, str] = {}
     for rewrite in rewrites:
-        unit = units.get(rewrite.unit)
-        if unit is None:
+        if rewrite.unit not in units:
             raise EditNotApplied(f"there is no unit named {rewrite.unit!r}; the units are: {', '.join(units)}")
-        if rewrite.unit in chosen:
+        if rewrite.unit in texts:
             raise EditNotApplied(f"{rewrite.unit!r} is rewritten twice; write it once, with every change")
         code = _clean(rewrite.code)
-        try:
-            tree = ast.parse(code)
-        except SyntaxError as exc:
-            lines = code.splitlines()
-            bad = lines[exc.lineno - 1].strip() if exc.lineno and 0 < exc.lineno <= len(lines) else ""
-            raise RewriteSyntaxError(f"your new {rewrite.unit!r}, its line {exc.lineno}: {exc.msg}"
-                                     + (f" (in: {bad[:120]})" if bad else "")) from exc
+        _parse(rewrite.unit, code)
+        texts[rewrite.unit], others = split_other_parts(rewrite.unit, code, set(units))
+        for name, text in others.items():
+            extra.setdefault(name, text)
+    texts |= {name: text for name, text in extra.items() if name not in texts}
+    chosen: dict[str, str] = {}
+    for name, code in texts.items():
+        unit, tree = units[name], _parse(name, code)
         if unit.defines and not any(getattr(n, "name", None) == unit.defines for n in tree.body):
-            raise EditNotApplied(f"the new {rewrite.unit!r} no longer defines {unit.defines}, which the rest of the "
+            raise EditNotApplied(f"the new {name!r} no longer defines {unit.defines}, which the rest of the "
                                  f"file uses; keep the {unit.kind} {unit.defines} in it")
-        chosen[rewrite.unit] = code
+        chosen[name] = keep_left_out(source, unit, code, tree) if unit.kind in ("constants", "imports") else code
     lines = source.splitlines(keepends=True)
     for unit in sorted((units[n] for n in chosen), key=lambda u: u.start, reverse=True):
         lines[unit.start:unit.end] = [chosen[unit.name]]
@@ -136,6 +168,31 @@ def apply_rewrites(source: str, rewrites: list[UnitRewrite]) -> str:
         raise NoEffectiveChange(f"your new {', '.join(repr(n) for n in chosen)} is the same as the current text: "
                                 "change the lines this run needs")
     return new
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    """The names an import or assignment statement binds."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def keep_left_out(source: str, unit: Unit, code: str, tree: ast.Module) -> str:
+    """A rewrite of ``constants`` or ``imports`` that leaves a statement out keeps it: the part is
+    read as "these lines change", never as "delete the others" (a small model rewriting one constant
+    often writes only that one, and every reader of the others would then fail with a NameError).
+    Kept statements go first, except constants computed from a name the new text sets."""
+    new_names = set().union(*(_bound(n) for n in tree.body)) if tree.body else set()
+    old = [n for n in ast.parse(source).body if unit.start < n.lineno <= unit.end]
+    left_out = [n for n in old if _bound(n) and not _bound(n) <= new_names]
+    if not left_out:
+        return code
+    before, after = [], []
+    for node in left_out:
+        reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        (after if reads & new_names else before).append(ast.get_source_segment(source, node) or ast.unparse(node))
+    return "".join(line + "\n" for line in before) + code + "".join(line + "\n" for line in after)
 
 
 def unit_text(source: str, name: str) -> str:

@@ -8,12 +8,14 @@ import json
 import re
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
+from scientist.code_check import Problem, missing_library_names, undefined_names, unused_additions
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
 from scientist.failures import Attempt, Category, classify_execution
@@ -41,6 +43,10 @@ SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.
 OUTPUT_TAIL_LINES = 25
 REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so it does not repeat the last attempt
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
+NONEXISTENT = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
+                         r"|module '(?P<amodule>[\w.]+)' has no attribute '(?P<attr>\w+)'"
+                         r"|No module named '(?P<missing>[\w.]+)'")
+IMPORT_PROBLEMS = {"ImportError", "ModuleNotFoundError"}
 
 
 class RunOutcome(BaseModel):
@@ -59,16 +65,55 @@ class Failure(Exception):
     """One failed attempt: its category and what the model is told."""
 
     def __init__(self, category: Category, message: str, *, exception_type: str | None = None,
-                 output_tail: str = "", code: str | None = None) -> None:
+                 output_tail: str = "", code: str | None = None, where: str | None = None) -> None:
         super().__init__(message)
         self.category, self.message, self.exception_type = category, message, exception_type
         self.output_tail, self.code = output_tail, code
-        self.where = where_it_failed(code, output_tail) if code and output_tail else None
+        self.where = where or (where_it_failed(code, output_tail) if code and output_tail else None)
 
     @property
     def summary(self) -> str:
         """'category: message', as the model is told it and the outcome records it."""
         return f"{self.category.value}: {self.message}"
+
+    def nonexistent(self) -> list[str]:
+        """Library names this failure shows do not exist ('scipy.optimize.RMSProp')."""
+        return [m["missing"] or (f"{m['module']}.{m['name']}" if m["name"] else f"{m['amodule']}.{m['attr']}")
+                for m in NONEXISTENT.finditer(self.message)]
+
+
+@dataclass
+class History:
+    """What the next attempt at a run is told: the last failure, the ones before it, names to avoid."""
+
+    attempt: int = 1
+    last: Failure | None = None
+    earlier: list[str] = field(default_factory=list)
+    avoid: list[str] = field(default_factory=list)
+
+    def failed(self, failure: Failure) -> None:
+        if self.last is not None:
+            self.earlier.append(self.last.summary)
+        self.last = failure
+        self.avoid += [name for name in failure.nonexistent() if name not in self.avoid]
+        self.attempt += 1
+
+    @property
+    def repeated(self) -> bool:
+        return bool(self.earlier) and self.last is not None and self.earlier[-1] == self.last.summary
+
+
+def checked(code: str, problems: list[Problem]) -> None:
+    """Raise the ``Failure`` a run of ``code`` would end in, from problems found before running it."""
+    if not problems:
+        return
+    first = problems[0]
+    category = Category.IMPORT_ERROR if first.exception_type in IMPORT_PROBLEMS else Category.RUNTIME_ERROR
+    unit = unit_at_line(code, first.line)
+    where = f"line {first.line}" + (f" in {unit.name!r}" if unit else "") + ": " + \
+        (code.splitlines()[first.line - 1].strip()[:160] if 0 < first.line <= len(code.splitlines()) else "")
+    raise Failure(category, "; ".join(p.describe(code) for p in problems[:5]) + " (found before running)",
+                  exception_type=first.exception_type, code=code, where=where)
 
 
 def _limits(services: Services) -> Limits:
@@ -172,10 +217,10 @@ class IdeaExperiments:
         self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
         return means
 
-    def ask_edit(self, code: str, run: str, change: str, failure: Failure | None,
-                 attempt: int = 1, earlier: list[str] | None = None) -> CodeEdit | CodeRewrite:
+    def ask_edit(self, code: str, run: str, change: str, history: History) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format."""
         services, template = self.services, self.services.template
+        failure, attempt = history.last, history.attempt
         lim = template.manifest.limits
         rewrite = services.settings.edit_format == "rewrite"
         system = render("experiments", "system_rewrite" if rewrite else "system",
@@ -184,8 +229,7 @@ class IdeaExperiments:
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
                       attempt=attempt, failure=failure.summary if failure else None,
-                      earlier=earlier or [], repeated=bool(earlier) and failure is not None
-                      and earlier[-1] == failure.summary,
+                      earlier=history.earlier, repeated=history.repeated, avoid=history.avoid,
                       category=failure.category.value if failure else None, where=failure.where if failure else None,
                       output_tail=failure.output_tail if failure else "", code=code,
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
@@ -229,6 +273,26 @@ class IdeaExperiments:
         except NoEffectiveChange as exc:
             raise Failure(Category.NO_EFFECTIVE_CHANGE, exc.message, code=code) from exc
 
+    def keep(self, run: str, code: str, problem: str) -> None:
+        """The run folder of an attempt stopped before running: its code and why it did not run."""
+        run_dir = self.workdir / run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        (run_dir / "experiment.py").write_text(code, encoding="utf-8")
+        (run_dir / "stderr.txt").write_text(f"not run: {problem}\n", encoding="utf-8")
+
+    def check_names(self, code: str, run: str) -> None:
+        """Fail now, with every such name, if the code reads a name nothing defines or uses a library
+        name that does not exist (one short sandbox run that only imports)."""
+        try:
+            checked(code, undefined_names(code)
+                    or missing_library_names(code, self.services.sandbox, self.workdir, _limits(self.services)))
+        except SandboxUnavailable as exc:
+            raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
+        except Failure as failure:
+            self.keep(run, code, failure.message)
+            raise
+
     def same_as_baseline(self, means: dict[str, dict[str, float]]) -> bool:
         """True when every non-timing metric equals the baseline's exactly: the edit changed no computation."""
         baseline = read_final_info(self.workdir / "run_0" / "final_info.json")
@@ -236,21 +300,25 @@ class IdeaExperiments:
                     if "time" not in m.lower() and s in means and m in means[s]]
         return bool(compared) and all(a == b for a, b in compared)
 
-    def attempt(self, code: str, run: str, change: str, failure: Failure | None,
-                attempt: int = 1, earlier: list[str] | None = None) -> dict[str, dict[str, float]]:
-        """One attempt: ask for an edit, apply it strictly, check syntax, run, validate."""
+    def attempt(self, code: str, run: str, change: str, history: History) -> dict[str, dict[str, float]]:
+        """One attempt: ask for an edit, apply it strictly, check syntax and names, run, validate."""
         try:
-            edit = self.ask_edit(code, run, change, failure, attempt, earlier)
+            edit = self.ask_edit(code, run, change, history)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
         new_code = self.apply(code, edit)
         problem = syntax_error(new_code, "experiment.py")
         if problem is not None:
+            self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
+        self.check_names(new_code, run)
         means = self.execute(new_code, run)[1]
         if self.same_as_baseline(means):
+            unused = unused_additions(code, new_code)
             raise Failure(Category.NO_EFFECTIVE_CHANGE, "the results are identical to the baseline's: the edit did "
-                          "not change what the experiment computes (is the new value actually used?)", code=new_code)
+                          "not change what the experiment computes" + (
+                              f"; you added {', '.join(unused)} but nothing reads {'them' if len(unused) > 1 else 'it'}"
+                              if unused else " (is the new value actually used?)"), code=new_code)
         return means
 
     def planned_run(self, number: int, change: str, name: str | None = None) -> RunOutcome:
@@ -260,26 +328,23 @@ class IdeaExperiments:
         if saved.is_file():
             return RunOutcome.model_validate_json(saved.read_text())
         baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
-        code, failure = baseline_code, None  # every attempt edits the working baseline, told the last failure
-        earlier: list[str] = []  # the failures before the last one, as the model is told them
+        history = History()  # every attempt edits the working baseline, told what went wrong before
         tries = 1 + self.services.settings.max_repairs
         for attempt in range(1, tries + 1):
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}")
             started = time.perf_counter()
             try:
-                means = self.attempt(code, run, change, failure, attempt, earlier)
+                means = self.attempt(baseline_code, run, change, history)
             except Failure as failed:
                 self.log(run, attempt, time.perf_counter() - started, failed, self.workdir / run)
-                if failure is not None:
-                    earlier.append(failure.summary)
-                failure = failed
+                history.failed(failed)
                 continue
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
             if attempt > 1:
                 self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
             return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=attempt,
                                                means=means))
-        summary = failure.summary if failure else "failed"
+        summary = history.last.summary if history.last else "failed"
         return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=tries,
                                            failure=summary))
 
