@@ -140,6 +140,29 @@ def test_sandbox_infrastructure_failure_is_not_the_codes_fault(harness):
     assert rows[0].category is Category.SANDBOX_ERROR
 
 
+def test_an_undefined_name_is_found_before_the_run(harness):
+    h = harness()
+    outcome, rows = h.run([constants("STEP = RATE * 2"), constants("STEP = 1.0")])
+    assert outcome.ok and [(r.attempt, r.category, r.exception_type) for r in rows] == [
+        (1, Category.RUNTIME_ERROR, "NameError"), (2, None, None)]
+    assert "name 'RATE' is not defined (line 6: STEP = RATE * 2) (found before running)" == rows[0].message
+    log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert log == ["run_0", "run_1"], "the failed attempt never ran"
+
+
+def test_a_library_name_that_does_not_exist_is_named_in_every_later_attempt(harness):
+    h = harness(max_repairs=2)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    outcome, rows = h.run([constants("from json import nope\nSTEP = 1.0"), constants("STEP = 1.0 / 0"),
+                           constants("STEP = 1.0")])
+    assert [(r.category, r.exception_type) for r in rows] == [
+        (Category.IMPORT_ERROR, "ImportError"), (Category.RUNTIME_ERROR, "ZeroDivisionError"), (None, None)]
+    assert "cannot import name 'nope' from 'json'" in rows[0].message
+    avoid = "do not import or call them: json.nope."
+    assert avoid in prompts[2] and avoid in prompts[4] and avoid not in prompts[0]
+
+
 def test_repair_loop_broken_then_fixed(harness):
     h = harness()
     prompts = []

@@ -111,3 +111,26 @@ def test_a_planned_run_that_repeats_a_baseline_value_is_found():
     found = runs_that_repeat_the_baseline(plan, DIGITS)
     assert found == ["same_width sets HIDDEN_SIZES to (64,), its baseline value",
                      "same_rate sets LEARNING_RATE to 0.001, its baseline value"]
+
+
+def test_constants_or_imports_left_out_of_a_rewrite_are_kept():
+    new = apply_rewrites(SOURCE, [rw("constants", "RATE = 0.5  # step")])
+    assert "RATE = 0.5  # step" in new and "EPOCHS = 3" in new, "EPOCHS was left out, not deleted"
+    assert new.count("RATE =") == 1
+    derived = SOURCE.replace("EPOCHS = 3", "EPOCHS = 3\nSTEPS = EPOCHS * 10")
+    new = apply_rewrites(derived, [rw("constants", "EPOCHS = 5")])
+    assert new.index("EPOCHS = 5") < new.index("STEPS = EPOCHS * 10"), "a kept constant computed from a new one"
+    new = apply_rewrites(SOURCE, [rw("imports", "import numpy as np\nimport scipy")])
+    assert "import json" in new and "import scipy" in new
+    compile(new, "x.py", "exec")
+
+
+def test_other_parts_written_in_the_same_block_count_as_their_rewrites():
+    whole = SOURCE.replace("RATE = 0.1", "RATE = 0.7").replace("x * RATE", "x * RATE * 2")
+    new = apply_rewrites(SOURCE, [rw("constants", whole)])
+    assert new.count("def helper") == 1 and new.count("def main") == 1 and new.count("__main__") == 1
+    assert "RATE = 0.7" in new and "return x * RATE * 2" in new
+    new = apply_rewrites(SOURCE, [rw("def main", "NOISE = 0.3\n\n\ndef main():\n    print(NOISE)\n")])
+    assert new.index("NOISE = 0.3") < new.index("@staticmethod"), "a new constant goes with the constants"
+    own = apply_rewrites(SOURCE, [rw("constants", whole), rw("def helper", "def helper(x):\n    return -x\n")])
+    assert "return -x" in own and "RATE * 2" not in own, "a part rewritten on its own wins"
