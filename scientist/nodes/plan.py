@@ -32,11 +32,18 @@ def baseline_constants(code: str) -> dict[str, object]:
 
 
 def runs_that_repeat_the_baseline(plan: ExperimentPlan, code: str) -> list[str]:
-    """Runs of the form "set NAME to VALUE" whose VALUE is what the baseline already has."""
+    """Runs of the form "set NAME to VALUE" whose VALUE is what the baseline already has, or whose
+    NAME is no constant of the baseline ("set epsilon to 0.05 in loss_and_grads" made the 1.5B
+    model add an unused variable ``epsilon``)."""
     constants, found = baseline_constants(code), []
     for run in plan.runs:
         match = SET_VALUE.search(run.change.strip())
-        if match is None or match.group(1) not in constants:
+        if match is None:
+            continue
+        if match.group(1) not in constants:
+            if not match.group(1).isupper():
+                found.append(f"{run.name} sets {match.group(1)}, which experiment.py does not have as a constant: "
+                             "name the function that changes and what it computes instead")
             continue
         try:
             value = ast.literal_eval(match.group(2).strip().rstrip(".;"))
@@ -66,8 +73,8 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
     plan = ask(feedback)
     repeats = runs_that_repeat_the_baseline(plan, code)
     if repeats:
-        again = ask("; ".join(filter(None, [feedback, "these runs change nothing: " + "; ".join(repeats)
-                                            + ". Plan values that differ from the baseline's"])))
+        again = ask("; ".join(filter(None, [feedback, "these runs cannot be made as written: " + "; ".join(repeats)
+                                            + ". Plan changes that differ from the baseline and that the code can take"])))
         if len(runs_that_repeat_the_baseline(again, code)) < len(repeats):
             plan = again
     plan.idea = idea["name"]
