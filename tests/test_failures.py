@@ -227,4 +227,17 @@ def test_a_plan_that_repeats_the_baseline_is_asked_for_again(harness):
     h.model.on_request = lambda schema, body: prompts.append(body["messages"][-1]["content"])
     plan = plan_idea(idea("bigger_step"), None, h.services)
     assert [r.change for r in plan.runs] == ["set STEP to 1.0"]
-    assert "same sets STEP to 0.5, its baseline value" in prompts[1]
+    assert "same: STEP is already 0.5 in the baseline" in prompts[1]
+
+
+def test_a_run_still_wrong_after_the_second_plan_becomes_the_ideas_own_change(harness):
+    from scientist.nodes.plan import plan_idea
+
+    h = harness()
+    answers = iter([{"idea": "x", "runs": [{"name": "same", "change": "set step_size to 2 in the loop"}],
+                     "measure": "mean_value"},
+                    {"idea": "x", "runs": [{"name": "echo", "change": "experiment.py has no constant step_size"}],
+                     "measure": "mean_value"}])
+    h.model.overrides["ExperimentPlan"] = lambda body: next(answers)
+    plan = plan_idea(idea("bigger_step"), None, h.services)
+    assert [r.change for r in plan.runs] == ["Change STEP in experiment.py and compare mean_value."]

@@ -100,20 +100,19 @@ def test_the_failing_line_is_found_in_the_traceback():
 
 
 def test_a_planned_run_that_repeats_a_baseline_value_is_found():
-    from scientist.nodes.plan import runs_that_repeat_the_baseline
+    from scientist.nodes.plan import runs_that_change_nothing
     from scientist.schemas import ExperimentPlan
 
     plan = ExperimentPlan(idea="x", measure="test_accuracy", runs=[
         {"name": "same_width", "change": "set HIDDEN_SIZES to (64,) in experiment.py"},
         {"name": "wider", "change": "set HIDDEN_SIZES to (128,)"},
-        {"name": "same_rate", "change": "Set LEARNING_RATE to 1e-3."},
+        {"name": "same_rate", "change": "set EPOCHS to 80 and Set LEARNING_RATE to 1e-3."},
         {"name": "new_constant", "change": "set NOISE_STD to 0.1"},
         {"name": "no_such_name", "change": "set epsilon to 0.05 in loss_and_grads function"}])
-    found = runs_that_repeat_the_baseline(plan, DIGITS)
-    assert found == ["same_width sets HIDDEN_SIZES to (64,), its baseline value",
-                     "same_rate sets LEARNING_RATE to 0.001, its baseline value",
-                     "no_such_name sets epsilon, which experiment.py does not have as a constant: name the function "
-                     "that changes and what it computes instead"]
+    found = runs_that_change_nothing(plan, DIGITS)
+    assert found == {"same_width": "HIDDEN_SIZES is already (64,) in the baseline",
+                     "same_rate": "LEARNING_RATE is already 0.001 in the baseline",
+                     "no_such_name": "experiment.py has no constant epsilon"}
 
 
 def test_constants_or_imports_left_out_of_a_rewrite_are_kept():

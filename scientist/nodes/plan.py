@@ -16,6 +16,7 @@ from scientist.schemas import ExperimentPlan
 from scientist.services import Services
 from scientist.state import RunState
 
+CLAUSES = re.compile(r";|,?\s+and\s+(?=set\b)", re.I)  # "set A to 1 and set B to 2" is two changes
 SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:\s+in\s+\S+.*)?[.;]?\s*$", re.I)
 
 
@@ -31,32 +32,33 @@ def baseline_constants(code: str) -> dict[str, object]:
     return values
 
 
-def runs_that_repeat_the_baseline(plan: ExperimentPlan, code: str) -> list[str]:
-    """Runs of the form "set NAME to VALUE" whose VALUE is what the baseline already has, or whose
-    NAME is no constant of the baseline ("set epsilon to 0.05 in loss_and_grads" made the 1.5B
-    model add an unused variable ``epsilon``)."""
-    constants, found = baseline_constants(code), []
+def runs_that_change_nothing(plan: ExperimentPlan, code: str) -> dict[str, str]:
+    """Runs that cannot be made as written, by name, with the reason: a "set NAME to VALUE" whose VALUE
+    the baseline already has, or whose lower-case NAME is no constant of the code ("set epsilon to 0.05
+    in loss_and_grads" made the 1.5B model add an unused variable ``epsilon``)."""
+    constants, found = baseline_constants(code), {}
     for run in plan.runs:
-        match = SET_VALUE.search(run.change.strip())
-        if match is None:
-            continue
-        if match.group(1) not in constants:
-            if not match.group(1).isupper():
-                found.append(f"{run.name} sets {match.group(1)}, which experiment.py does not have as a constant: "
-                             "name the function that changes and what it computes instead")
-            continue
-        try:
-            value = ast.literal_eval(match.group(2).strip().rstrip(".;"))
-        except (ValueError, SyntaxError):
-            continue
-        if value == constants[match.group(1)]:
-            found.append(f"{run.name} sets {match.group(1)} to {value!r}, its baseline value")
+        for clause in CLAUSES.split(run.change):
+            match = SET_VALUE.search(clause.strip())
+            if match is None or (match.group(1) not in constants and match.group(1).isupper()):
+                continue
+            if match.group(1) not in constants:
+                found[run.name] = f"experiment.py has no constant {match.group(1)}"
+                continue
+            try:
+                value = ast.literal_eval(match.group(2).strip().rstrip(".;"))
+            except (ValueError, SyntaxError):
+                continue
+            if value == constants[match.group(1)]:
+                found[run.name] = f"{match.group(1)} is already {value!r} in the baseline"
     return found
 
 
 def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) -> ExperimentPlan:
-    """The runs for one idea (at most ``settings.runs_per_idea``); a plan whose run repeats a baseline
-    value is asked for once more, told which."""
+    """The runs for one idea (at most ``settings.runs_per_idea``). A plan with a run that changes
+    nothing is asked for once more, told why; a run still wrong after that (or echoing the reason
+    back, as the 1.5B model does) becomes the idea's own experiment text, the change as the idea
+    states it."""
     template = services.template
     code = (template.path / "experiment.py").read_text(encoding="utf-8")
 
@@ -71,14 +73,19 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
                                            role="coding", stage="plan", max_tokens=600)
 
     plan = ask(feedback)
-    repeats = runs_that_repeat_the_baseline(plan, code)
-    if repeats:
-        again = ask("; ".join(filter(None, [feedback, "these runs cannot be made as written: " + "; ".join(repeats)
-                                            + ". Plan changes that differ from the baseline and that the code can take"])))
-        if len(runs_that_repeat_the_baseline(again, code)) < len(repeats):
-            plan = again
-    plan.idea = idea["name"]
     plan.runs = plan.runs[: services.settings.runs_per_idea]
+    wrong = runs_that_change_nothing(plan, code)
+    if wrong:
+        reasons = "; ".join(f"{name}: {why}" for name, why in wrong.items())
+        again = ask("; ".join(filter(None, [feedback, f"some runs change nothing ({reasons}); plan the idea's "
+                                            "own change"])))
+        again.runs = again.runs[: services.settings.runs_per_idea]
+        echoed = [r.name for r in again.runs if any(why in r.change for why in wrong.values())]
+        plan, wrong = again, runs_that_change_nothing(again, code) | dict.fromkeys(echoed, "echo")
+        for run in plan.runs:
+            if run.name in wrong:
+                run.change = str(idea["experiment_plan"])
+    plan.idea = idea["name"]
     return plan
 
 
