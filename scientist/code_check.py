@@ -70,7 +70,7 @@ def undefined_names(source: str) -> list[Problem]:
             if symbol.is_global() and symbol.is_referenced():
                 wanted.add(symbol.get_name())
     return [Problem("NameError", f"name {name!r} is not defined", _first_use(tree, name))
-            for name in sorted(wanted - known, key=lambda n: _first_use(tree, n))]
+            for name in sorted(wanted - known, key=lambda n: (_first_use(tree, n), n))]
 
 
 def _module_bindings(source: str) -> set[str]:
