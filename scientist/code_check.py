@@ -73,6 +73,141 @@ def undefined_names(source: str) -> list[Problem]:
             for name in sorted(wanted - known, key=lambda n: (_first_use(tree, n), n))]
 
 
+CATCHES_NAME_ERROR = {"NameError", "UnboundLocalError", "Exception", "BaseException"}
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _reads_now(node: ast.AST) -> list[ast.Name]:
+    """The names ``node`` reads from its scope when it runs: not inside the bodies of functions or
+    lambdas it defines (their decorators and defaults do run), nor a comprehension's own variables."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        now = [*getattr(node, "decorator_list", []), *node.args.defaults, *filter(None, node.args.kw_defaults)]
+        return [name for item in now for name in _reads_now(item)]
+    if isinstance(node, ast.ClassDef):  # its body has its own names; only what builds the class is read here
+        now = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+        return [name for item in now for name in _reads_now(item)]
+    if isinstance(node, ast.Name):
+        return [node] if isinstance(node.ctx, ast.Load) else []
+    inner = [name for child in ast.iter_child_nodes(node) for name in _reads_now(child)]
+    if isinstance(node, COMPREHENSIONS):
+        own = set().union(*(_binds(g.target) for g in node.generators))
+        inner = [name for name in inner if name.id not in own]
+    return sorted(inner, key=lambda n: (n.lineno, n.col_offset))
+
+
+def _binds(node: ast.AST) -> set[str]:
+    """The names ``node`` binds in its own scope."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(item.name)
+            continue
+        if isinstance(item, (ast.Lambda, *COMPREHENSIONS)):
+            continue
+        if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
+            names.add(item.id)
+        elif isinstance(item, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in item.names}
+        elif isinstance(item, ast.ExceptHandler) and item.name:
+            names.add(item.name)
+        stack.extend(ast.iter_child_nodes(item))
+    return names
+
+
+class _ReadBeforeBound:
+    """Walks statements in the order they run and reports a watched name read before anything binds it.
+    Branches are joined permissively (a name bound in either branch counts as bound after it)."""
+
+    def __init__(self, watched: set[str], bound: set[str]) -> None:
+        self.watched, self.bound = watched, set(bound)
+        self.found: dict[str, int] = {}
+        self.excused = 0  # inside a try whose handler catches NameError: a read there is a deliberate probe
+
+    def read(self, node: ast.AST | None) -> None:
+        if node is None or self.excused:
+            return
+        self.bound |= {n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr)
+                       and isinstance(n.target, ast.Name)}
+        for name in _reads_now(node):
+            if name.id in self.watched and name.id not in self.bound:
+                self.found.setdefault(name.id, name.lineno)
+
+    def run(self, statements: list[ast.stmt]) -> None:
+        for stmt in statements:
+            self.statement(stmt)
+
+    def statement(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.If | ast.While):
+            self.read(stmt.test)
+            self.run(stmt.body)
+            self.run(stmt.orelse)
+        elif isinstance(stmt, ast.For | ast.AsyncFor):
+            self.read(stmt.iter)
+            self.bound |= _binds(stmt.target)
+            self.run(stmt.body)
+            self.run(stmt.orelse)
+        elif isinstance(stmt, ast.With | ast.AsyncWith):
+            for item in stmt.items:
+                self.read(item.context_expr)
+                self.bound |= _binds(item.optional_vars) if item.optional_vars else set()
+            self.run(stmt.body)
+        elif isinstance(stmt, ast.Match):
+            self.read(stmt.subject)
+            for case in stmt.cases:
+                self.bound |= {n for p in ast.walk(case.pattern) for n in
+                               [getattr(p, "name", None), getattr(p, "rest", None)] if isinstance(n, str)}
+                self.read(case.guard)
+                self.run(case.body)
+        elif isinstance(stmt, ast.Try):
+            probe = any(h.type is None or any(isinstance(n, ast.Name) and n.id in CATCHES_NAME_ERROR
+                                              for n in ast.walk(h.type)) for h in stmt.handlers)
+            self.excused += probe
+            self.run(stmt.body)
+            self.excused -= probe
+            for handler in stmt.handlers:
+                self.bound |= {handler.name} if handler.name else set()
+                self.run(handler.body)
+            self.run(stmt.orelse)
+            self.run(stmt.finalbody)
+        else:
+            if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and not self.excused \
+                    and stmt.target.id in self.watched and stmt.target.id not in self.bound:
+                self.found.setdefault(stmt.target.id, stmt.lineno)
+            self.read(stmt)
+            self.bound |= _binds(stmt)
+
+
+def _function_locals(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    declared = {name for n in ast.walk(function) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
+    return set().union(*(_binds(stmt) for stmt in function.body)) - declared if function.body else set()
+
+
+def read_before_bound(source: str) -> list[Problem]:
+    """Names read before the statement that binds them runs: at module level (a NameError), and in a
+    function that assigns a module constant's name (``LEARNING_RATE = LEARNING_RATE * 0.5`` inside a
+    function is an UnboundLocalError: assigning makes the name local to the whole function)."""
+    tree = ast.parse(source)
+    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
+        return []
+    module = _ReadBeforeBound(_module_bindings(source), set(dir(builtins)) | MODULE_NAMES)
+    module.run(tree.body)
+    problems = [Problem("NameError", f"name {name!r} is not defined yet where it is read (it is set later)", line)
+                for name, line in module.found.items()]
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+        args = function.args
+        params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        check = _ReadBeforeBound(_function_locals(function) - params, params)
+        check.run(function.body)
+        problems += [Problem("UnboundLocalError", f"cannot access local variable {name!r} where it is not "
+                             f"associated with a value ({function.name} assigns {name}, so {name} is local to "
+                             f"all of {function.name}; give the new value another name)", line)
+                     for name, line in check.found.items()]
+    return sorted(problems, key=lambda p: p.line)
+
+
 def _module_bindings(source: str) -> set[str]:
     top = symtable.symtable(source, "experiment.py", "exec")
     return {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from scientist.code_check import library_references, missing_library_names, undefined_names, unused_additions
+from scientist.code_check import (
+    library_references,
+    missing_library_names,
+    read_before_bound,
+    undefined_names,
+    unused_additions,
+)
 from scientist.sandbox.base import Limits
 from scientist.sandbox.probe import bwrap_status
 
@@ -76,3 +82,49 @@ def test_library_names_that_do_not_exist_are_found_in_the_sandbox(tmp_path):
     assert missing_library_names(code.replace("sqrt", "norm").replace(", nope", "").replace(
         "import not_a_module_anywhere\n", ""), BwrapSandbox(), tmp_path, Limits(timeout_s=60)) == []
     assert list(tmp_path.iterdir()) == [], "the check leaves nothing in the work directory"
+
+
+def test_names_read_before_they_are_bound_are_found():
+    code = ("import numpy as np\nRATE = 0.01 * BASE\nBASE = 1.0\n\n\n"
+            "def optimise(x):\n    for t in range(10):\n        RATE = RATE * 0.5\n        total += t\n    return x\n")
+    problems = [(p.exception_type, p.line, p.message.split(" (")[0]) for p in read_before_bound(code)]
+    assert problems == [("NameError", 2, "name 'BASE' is not defined yet where it is read"),
+                        ("UnboundLocalError", 8, "cannot access local variable 'RATE' where it is not associated with a value"),
+                        ("UnboundLocalError", 9, "cannot access local variable 'total' where it is not associated with a value")]
+    fine = '''import numpy as np
+RATE = 0.1
+
+
+class Box:
+    size = RATE
+
+    @property
+    def shape(self):
+        return self.size
+
+    @shape.setter
+    def shape(self, value):
+        self.size = value
+
+
+def optimise(x, *args, **kw):
+    rate = RATE * 0.5
+    for t in range(10):
+        if t == 0:
+            best = x
+        else:
+            best = min(best, x)
+    try:
+        probe = UNDEFINED_ON_PURPOSE
+    except NameError:
+        probe = None
+    while (chunk := len(args)) > 5:
+        break
+    late = lambda: later
+    later = 2
+    match kw:
+        case {"a": found}:
+            best = found
+    return rate, best, probe, chunk, late, [i for i in args], {k: v for k, v in kw.items()}
+'''
+    assert read_before_bound(fine) == []

@@ -15,7 +15,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from scientist.code_check import Problem, missing_library_names, undefined_names, unused_additions
+from scientist.code_check import (
+    Problem,
+    missing_library_names,
+    read_before_bound,
+    undefined_names,
+    unused_additions,
+)
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
 from scientist.failures import Attempt, Category, classify_execution
@@ -285,7 +291,7 @@ class IdeaExperiments:
         """Fail now, with every such name, if the code reads a name nothing defines or uses a library
         name that does not exist (one short sandbox run that only imports)."""
         try:
-            checked(code, undefined_names(code)
+            checked(code, undefined_names(code) or read_before_bound(code)
                     or missing_library_names(code, self.services.sandbox, self.workdir, _limits(self.services)))
         except SandboxUnavailable as exc:
             raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
