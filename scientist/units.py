@@ -116,25 +116,46 @@ def _parse(name: str, code: str) -> ast.Module:
                                  + (f" (in: {bad[:120]})" if bad else "")) from exc
 
 
-def split_other_parts(name: str, code: str, existing: set[str]) -> tuple[str, dict[str, str]]:
+def _owner(node: ast.stmt, name: str, units: dict[str, Unit]) -> str:
+    """The existing part a top-level statement of the model's text for part ``name`` belongs to."""
+    kind = _kind(node)
+    if kind in ("def", "class"):
+        owner = f"{kind} {node.name}"  # type: ignore[attr-defined]
+        return owner if owner in units else name
+    if kind in ("main guard", "imports"):
+        return kind if kind in units and units[kind].kind == kind else name
+    if kind == "constants":
+        targets = {t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target])}  # type: ignore[attr-defined]
+        holders = [u.name for u in units.values() if u.kind == "constants" and targets <= set(u.names)]
+        if holders:
+            return name if name in holders else holders[0]
+        return name if units[name].kind == "constants" or "constants" not in units else "constants"
+    return name
+
+
+def split_other_parts(name: str, code: str, units: dict[str, Unit]) -> tuple[str, dict[str, str]]:
     """The text meant for part ``name``, and the text of other existing parts written in the same block.
 
-    A small model asked for one part often writes more (the constants and then the whole file, or
-    a new constant above its function). Each other part it wrote counts as that part's rewrite,
-    unless that part is rewritten on its own; new helpers stay where the model put them."""
-    units = code_units(code)
-    if not any(u.name != name and u.name in existing for u in units):
+    A small model asked for one part often writes more: the constants and then the whole file, a
+    new constant above its function, or a constant that lives further down the file (``FUNCTIONS =
+    {...}`` after the functions it names) copied into the constants at the top. Each statement goes
+    to the part it belongs to, and counts as that part's rewrite unless that part is rewritten on its
+    own; new helpers stay where the model put them."""
+    tree = ast.parse(code)
+    body = tree.body[1:] if tree.body and isinstance(tree.body[0], ast.Expr) \
+        and isinstance(tree.body[0].value, ast.Constant) else tree.body
+    owners = [_owner(node, name, units) for node in body]
+    if all(owner == name for owner in owners):
         return code, {}
     lines = code.splitlines(keepends=True)
-    own: list[str] = []
-    others: dict[str, str] = {}
-    for unit in units:
-        text = "".join(lines[unit.start:unit.end])
-        if unit.name != name and unit.name in existing:
-            others.setdefault(unit.name, text)
-        else:
-            own.append(text)
-    return "\n\n".join(t.strip("\n") for t in own) + "\n" if own else "", others
+    pieces: dict[str, list[str]] = {}
+    for node, owner in zip(body, owners, strict=True):
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        text = "".join(lines[first - 1:node.end_lineno]).strip("\n")
+        spaced = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.If)
+        pieces.setdefault(owner, []).append(f"\n\n{text}\n\n" if spaced else text + "\n")
+    texts = {owner: re.sub(r"\n{3,}", "\n\n\n", "".join(parts)).strip("\n") + "\n" for owner, parts in pieces.items()}
+    return texts.pop(name, ""), texts
 
 
 def apply_rewrites(source: str, rewrites: list[UnitRewrite]) -> str:
@@ -149,7 +170,7 @@ def apply_rewrites(source: str, rewrites: list[UnitRewrite]) -> str:
             raise EditNotApplied(f"{rewrite.unit!r} is rewritten twice; write it once, with every change")
         code = _clean(rewrite.code)
         _parse(rewrite.unit, code)
-        texts[rewrite.unit], others = split_other_parts(rewrite.unit, code, set(units))
+        texts[rewrite.unit], others = split_other_parts(rewrite.unit, code, units)
         for name, text in others.items():
             extra.setdefault(name, text)
     texts |= {name: text for name, text in extra.items() if name not in texts}

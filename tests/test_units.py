@@ -136,3 +136,14 @@ def test_other_parts_written_in_the_same_block_count_as_their_rewrites():
     assert new.index("NOISE = 0.3") < new.index("@staticmethod"), "a new constant goes with the constants"
     own = apply_rewrites(SOURCE, [rw("constants", whole), rw("def helper", "def helper(x):\n    return -x\n")])
     assert "return -x" in own and "RATE * 2" not in own, "a part rewritten on its own wins"
+
+
+def test_a_constant_that_lives_further_down_goes_back_to_its_own_part():
+    source = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    top = source[source.index("DIM = 10"):source.index("# ----")]
+    moved = top.replace("LEARNING_RATE = 1e-2", "LEARNING_RATE = 3e-2") + (
+        'FUNCTIONS = {"rosenbrock": (rosen, rosen_der), "rastrigin": (rastrigin, rastrigin_der)}\n')
+    new = apply_rewrites(source, [rw("constants", moved)])
+    assert new.count("FUNCTIONS = {") == 1 and "LEARNING_RATE = 3e-2" in new
+    assert new.index("def rastrigin_der") < new.index("FUNCTIONS = {"), "FUNCTIONS stays after the functions it names"
+    assert '"quadratic"' not in new.split("FUNCTIONS = {")[1].split("}")[0], "its new text replaces the old one"
