@@ -140,7 +140,7 @@ def test_other_parts_written_in_the_same_block_count_as_their_rewrites():
 
 def test_a_constant_that_lives_further_down_goes_back_to_its_own_part():
     source = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
-    top = source[source.index("DIM = 10"):source.index("# ----")]
+    top = source[source.index("DIM = 10"):source.index("# ----", source.index("DIM = 10"))]
     moved = top.replace("LEARNING_RATE = 1e-2", "LEARNING_RATE = 3e-2") + (
         'FUNCTIONS = {"rosenbrock": (rosen, rosen_der), "rastrigin": (rastrigin, rastrigin_der)}\n')
     new = apply_rewrites(source, [rw("constants", moved)])
