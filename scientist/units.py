@@ -231,8 +231,32 @@ def unit_at_line(source: str, lineno: int) -> Unit | None:
     return next((u for u in units if u.start < lineno <= u.end), None)
 
 
-def mentioned_parts(source: str, text: str) -> list[str]:
-    """Units whose function name, or a constant they set or read, appears in ``text`` (a hint for the model)."""
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
-    return [u.name for u in code_units(source)
-            if (u.defines and u.defines in words) or (u.kind != "main guard" and words & set(u.names))]
+MEASUREMENT = re.compile(r"[,;]?\s*\b(?:and\s+|then\s+)?(?:compare|measure|report|relate|fit|show|check)\b.*$",
+                         re.I | re.S)
+COMMON = {"with", "from", "into", "each", "every", "over", "than", "that", "this", "those", "these", "instead",
+          "implement", "baseline", "same", "using", "change", "their", "other", "only", "more", "less", "when",
+          "then", "where", "which", "while", "after", "before", "between", "against", "without", "experiment",
+          "value", "values", "code", "function", "make", "makes", "new", "used", "uses"}
+
+
+def mentioned_parts(source: str, text: str, limit: int = 2) -> list[str]:
+    """Parts a change is about (a hint for the model): those whose function name, or a constant they
+    set or read, the change names; then up to ``limit`` functions whose code or comments share at
+    least two of the change's words. The measurement clause ("..., and compare test accuracy") is
+    left out: naming ``accuracy`` there once sent the 1.5B model to edit ``def accuracy``."""
+    change = MEASUREMENT.sub("", text)
+    units = code_units(source)
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
+    named = [u.name for u in units
+             if (u.defines and u.defines in words) or (u.kind != "main guard" and words & set(u.names))]
+    content = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]{3,}", change)} - COMMON
+    lines = source.lower().splitlines()
+    scored = []
+    for unit in units:
+        if unit.kind not in ("def", "class") or unit.name in named:
+            continue
+        body = "\n".join(lines[unit.start:unit.end])
+        hits = {w for w in content if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body)}
+        if len(hits) >= 2:
+            scored.append((-len(hits), unit.start, unit.name))
+    return named + [name for _, _, name in sorted(scored)[:limit]]

@@ -147,3 +147,12 @@ def test_a_constant_that_lives_further_down_goes_back_to_its_own_part():
     assert new.count("FUNCTIONS = {") == 1 and "LEARNING_RATE = 3e-2" in new
     assert new.index("def rastrigin_der") < new.index("FUNCTIONS = {"), "FUNCTIONS stays after the functions it names"
     assert '"quadratic"' not in new.split("FUNCTIONS = {")[1].split("}")[0], "its new text replaces the old one"
+
+
+def test_the_parts_a_change_is_about_leave_out_what_it_measures():
+    from scientist.units import mentioned_parts
+
+    change = ("Implement label smoothing by mixing the one-hot training targets with the uniform distribution, "
+              "and compare test accuracy against the baseline.")
+    assert mentioned_parts(DIGITS, change) == ["def train_one"], "not def accuracy, which only the measurement names"
+    assert mentioned_parts(DIGITS, "set HIDDEN_SIZES to (32, 32)") == ["constants", "def train_one"]
