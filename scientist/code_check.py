@@ -47,8 +47,10 @@ class Problem:
 
 
 def _first_use(tree: ast.AST, name: str) -> int:
-    lines = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
-    return min(lines, default=0)
+    """The first line that reads ``name`` (a line binding it, as a loop in another function may, is no use)."""
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
+    reads = [n.lineno for n in names if isinstance(n.ctx, ast.Load)]
+    return min(reads or [n.lineno for n in names], default=0)
 
 
 def undefined_names(source: str) -> list[Problem]:

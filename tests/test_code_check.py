@@ -51,6 +51,8 @@ def test_names_that_nothing_defines_are_found_with_their_line():
     fixed = CODE.replace("SEEDS", "[1, 2]").replace("missing_helper()", "0")
     assert undefined_names(fixed) == [], "builtins, locals, comprehensions, globals and class names are defined"
     assert undefined_names("from math import *\nprint(pi)\n") == [], "a star import cannot be judged"
+    elsewhere = "def a():\n    for t in range(3):\n        pass\n\n\ndef b():\n    return t\n"
+    assert [p.line for p in undefined_names(elsewhere)] == [7], "the line that reads it, not a loop elsewhere"
 
 
 def test_library_references_follow_module_aliases_only():
