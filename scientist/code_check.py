@@ -53,11 +53,16 @@ def _first_use(tree: ast.AST, name: str) -> int:
     return min(reads or [n.lineno for n in names], default=0)
 
 
+def _star_import(tree: ast.AST) -> bool:
+    """``from m import *`` anywhere: the names it binds cannot be known without importing ``m``."""
+    return any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
+
+
 def undefined_names(source: str) -> list[Problem]:
     """Global names the file reads but never binds (as a NameError would report them). ``[]`` for a
     file that does ``from m import *`` (its names cannot be known without importing)."""
     tree = ast.parse(source)
-    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
+    if _star_import(tree):
         return []
     top = symtable.symtable(source, "experiment.py", "exec")
     known = _module_bindings(source) | set(dir(builtins)) | MODULE_NAMES
@@ -92,12 +97,12 @@ def _reads_now(node: ast.AST) -> list[ast.Name]:
         return [node] if isinstance(node.ctx, ast.Load) else []
     inner = [name for child in ast.iter_child_nodes(node) for name in _reads_now(child)]
     if isinstance(node, COMPREHENSIONS):
-        own = set().union(*(_binds(g.target) for g in node.generators))
+        own = set().union(*(binds(g.target) for g in node.generators))
         inner = [name for name in inner if name.id not in own]
     return sorted(inner, key=lambda n: (n.lineno, n.col_offset))
 
 
-def _binds(node: ast.AST) -> set[str]:
+def binds(node: ast.AST) -> set[str]:
     """The names ``node`` binds in its own scope."""
     names: set[str] = set()
     stack = [node]
@@ -147,13 +152,13 @@ class _ReadBeforeBound:
             self.run(stmt.orelse)
         elif isinstance(stmt, ast.For | ast.AsyncFor):
             self.read(stmt.iter)
-            self.bound |= _binds(stmt.target)
+            self.bound |= binds(stmt.target)
             self.run(stmt.body)
             self.run(stmt.orelse)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
             for item in stmt.items:
                 self.read(item.context_expr)
-                self.bound |= _binds(item.optional_vars) if item.optional_vars else set()
+                self.bound |= binds(item.optional_vars) if item.optional_vars else set()
             self.run(stmt.body)
         elif isinstance(stmt, ast.Match):
             self.read(stmt.subject)
@@ -178,12 +183,12 @@ class _ReadBeforeBound:
                     and stmt.target.id in self.watched and stmt.target.id not in self.bound:
                 self.found.setdefault(stmt.target.id, stmt.lineno)
             self.read(stmt)
-            self.bound |= _binds(stmt)
+            self.bound |= binds(stmt)
 
 
 def _function_locals(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     declared = {name for n in ast.walk(function) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
-    return set().union(*(_binds(stmt) for stmt in function.body)) - declared if function.body else set()
+    return set().union(*(binds(stmt) for stmt in function.body)) - declared if function.body else set()
 
 
 def read_before_bound(source: str) -> list[Problem]:
@@ -191,7 +196,7 @@ def read_before_bound(source: str) -> list[Problem]:
     function that assigns a module constant's name (``LEARNING_RATE = LEARNING_RATE * 0.5`` inside a
     function is an UnboundLocalError: assigning makes the name local to the whole function)."""
     tree = ast.parse(source)
-    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
+    if _star_import(tree):
         return []
     module = _ReadBeforeBound(_module_bindings(source), set(dir(builtins)) | MODULE_NAMES)
     module.run(tree.body)

@@ -16,6 +16,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from scientist.code_check import binds
 from scientist.edits import EditNotApplied, NoEffectiveChange
 from scientist.schemas import UnitRewrite
 
@@ -191,22 +192,14 @@ def apply_rewrites(source: str, rewrites: list[UnitRewrite]) -> str:
     return new
 
 
-def _bound(node: ast.stmt) -> set[str]:
-    """The names an import or assignment statement binds."""
-    if isinstance(node, ast.Import | ast.ImportFrom):
-        return {(a.asname or a.name).split(".")[0] for a in node.names}
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-
-
 def keep_left_out(source: str, unit: Unit, code: str, tree: ast.Module) -> str:
     """A rewrite of ``constants`` or ``imports`` that leaves a statement out keeps it: the part is
     read as "these lines change", never as "delete the others" (a small model rewriting one constant
     often writes only that one, and every reader of the others would then fail with a NameError).
     Kept statements go first, except constants computed from a name the new text sets."""
-    new_names = set().union(*(_bound(n) for n in tree.body)) if tree.body else set()
+    new_names = set().union(*(binds(n) for n in tree.body)) if tree.body else set()
     old = [n for n in ast.parse(source).body if unit.start < n.lineno <= unit.end]
-    left_out = [n for n in old if _bound(n) and not _bound(n) <= new_names]
+    left_out = [n for n in old if binds(n) and not binds(n) <= new_names]
     if not left_out:
         return code
     before, after = [], []

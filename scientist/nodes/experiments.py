@@ -115,11 +115,8 @@ def checked(code: str, problems: list[Problem]) -> None:
         return
     first = problems[0]
     category = Category.IMPORT_ERROR if first.exception_type in IMPORT_PROBLEMS else Category.RUNTIME_ERROR
-    unit = unit_at_line(code, first.line)
-    where = f"line {first.line}" + (f" in {unit.name!r}" if unit else "") + ": " + \
-        (code.splitlines()[first.line - 1].strip()[:160] if 0 < first.line <= len(code.splitlines()) else "")
     raise Failure(category, "; ".join(p.describe(code) for p in problems[:5]) + " (found before running)",
-                  exception_type=first.exception_type, code=code, where=where)
+                  exception_type=first.exception_type, code=code, where=line_in_part(code, first.line))
 
 
 def _limits(services: Services) -> Limits:
@@ -141,18 +138,20 @@ def changes(before: str, after: str, limit: int = 80) -> str:
     return "\n".join(diff)
 
 
-def where_it_failed(code: str, output: str) -> str | None:
-    """The last traceback frame in experiment.py as 'line N in <part>: <the line>'."""
-    frames = FRAME.findall(output)
-    if not frames:
-        return None
-    lineno = int(frames[-1])
+def line_in_part(code: str, lineno: int) -> str | None:
+    """Line ``lineno`` of ``code`` as 'line N in <part>: <the line>'."""
     lines = code.splitlines()
     if not 0 < lineno <= len(lines):
         return None
     unit = unit_at_line(code, lineno)
     part = f" in {unit.name!r}" if unit else ""
     return f"line {lineno}{part}: {lines[lineno - 1].strip()[:160]}"
+
+
+def where_it_failed(code: str, output: str) -> str | None:
+    """The last traceback frame in experiment.py as 'line N in <part>: <the line>'."""
+    frames = FRAME.findall(output)
+    return line_in_part(code, int(frames[-1])) if frames else None
 
 
 class IdeaExperiments:
