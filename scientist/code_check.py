@@ -20,9 +20,9 @@ import json
 import logging
 import symtable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from scientist.sandbox import program
 from scientist.sandbox.base import Limits, Sandbox
 
 log = logging.getLogger(__name__)
@@ -269,11 +269,6 @@ def library_references(source: str) -> list[dict[str, object]]:
     return list(first.values())
 
 
-def resolver_script() -> str:
-    """The program the sandbox runs to resolve the names (package data: it imports nothing of ours)."""
-    return resources.files("scientist.sandbox").joinpath("resolve_names.py").read_text(encoding="utf-8")
-
-
 def missing_library_names(source: str, sandbox: Sandbox, workdir: Path, limits: Limits) -> list[Problem]:
     """Library names the file uses that do not exist where it will run. ``[]`` when the check itself
     cannot run (the experiment's own run then reports whatever is wrong)."""
@@ -281,7 +276,7 @@ def missing_library_names(source: str, sandbox: Sandbox, workdir: Path, limits: 
     if not references:
         return []
     quick = limits.model_copy(update={"timeout_s": min(limits.timeout_s, CHECK_TIMEOUT_S)})
-    result = sandbox.run(["python", "-c", resolver_script(), json.dumps(references)], workdir, quick)
+    result = sandbox.run(["python", "-c", program("resolve_names.py"), json.dumps(references)], workdir, quick)
     lines = result.stdout.strip().splitlines()
     if not result.ok or not lines:
         log.warning("name check did not run (%s); the run itself will show any missing name", result.one_line())

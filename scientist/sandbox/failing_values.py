@@ -1,0 +1,150 @@
+"""Run inside the sandbox by scientist.failing_values: run a script, and if it raises, say what the
+failing line was working with.
+
+argv[1] is the script, the rest its arguments. The script runs as __main__ with those arguments. If
+it raises, its traceback goes to stderr as usual and the last line on stdout is MARK followed by a
+JSON object {"line": N, "values": {expression: description}}: the names (and name["key"],
+name.attr) that the failing statement of the innermost frame in the script reads, each described by
+type, dtype and shape or a short repr. It imports only the standard library.
+"""
+
+import ast
+import json
+import os
+import runpy
+import sys
+import traceback
+import types
+
+MARK = "SCIENTIST_FAILING_VALUES "
+MAX_VALUES = 12
+MAX_REPR = 80
+COMPOUND_HEADERS = {ast.For: ("target", "iter"), ast.AsyncFor: ("target", "iter"), ast.While: ("test",),
+                    ast.If: ("test",), ast.With: ("items",), ast.AsyncWith: ("items",)}
+MISSING = object()
+
+
+def short(text: str) -> str:
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 3] + "..."
+
+
+def describe(value: object, depth: int = 0) -> str | None:
+    """'ndarray float64 shape (450, 10)', 'list of length 3, first item ...', '0.05'; None for code."""
+    if isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)):
+        return None
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if isinstance(shape, tuple) and dtype is not None:
+        return f"{type(value).__name__} {dtype} shape {shape}"
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return short(repr(value))
+    if isinstance(value, (list, tuple)):
+        first = describe(value[0], depth + 1) if value and depth < 2 else None
+        return f"{type(value).__name__} of length {len(value)}" + (f", first item {first}" if first else "")
+    if isinstance(value, dict):
+        return short(f"dict with keys {list(value)[:8]!r}")
+    return type(value).__name__
+
+
+def statement_at(tree: ast.AST, line: int) -> ast.stmt | None:
+    """The innermost statement spanning ``line``."""
+    found = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            if found is None or node.lineno >= found.lineno:
+                found = node
+    return found
+
+
+def read_expressions(statement: ast.stmt) -> list[ast.expr]:
+    """What the statement reads: for a compound statement only its header (not its body)."""
+    headers = COMPOUND_HEADERS.get(type(statement))
+    if headers is not None:
+        roots = []
+        for name in headers:
+            part = getattr(statement, name)
+            roots += [item.context_expr for item in part] if isinstance(part, list) else [part]
+        return roots
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Try)):
+        return []
+    return [statement]
+
+
+def lookup(node: ast.expr, frame: types.FrameType) -> object:
+    """The value of a name, name["constant"] or name.attr in the frame, or MISSING."""
+    if isinstance(node, ast.Name):
+        for scope in (frame.f_locals, frame.f_globals):
+            if node.id in scope:
+                return scope[node.id]
+        return MISSING
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        base = lookup(node.value, frame)
+        if isinstance(base, (dict, list, tuple)):
+            try:
+                return base[node.slice.value]
+            except (KeyError, IndexError, TypeError):
+                return MISSING
+        return MISSING
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        base = lookup(node.value, frame)
+        if base is MISSING or isinstance(base, types.ModuleType):
+            return MISSING
+        return getattr(base, node.attr, MISSING)
+    return MISSING
+
+
+def values_read(statement: ast.stmt, frame: types.FrameType) -> dict[str, str]:
+    """Each name, name["constant"] and name.attr the statement reads, in source order."""
+    nodes = [node for root in read_expressions(statement) for node in ast.walk(root)
+             if isinstance(node, (ast.Name, ast.Subscript, ast.Attribute))
+             and not (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))]
+    found: dict[str, str] = {}
+    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset)):
+        text = ast.unparse(node)
+        if text in found:
+            continue
+        try:
+            value = lookup(node, frame)
+            described = None if value is MISSING else describe(value)
+        except Exception as exc:  # a value's own __repr__ or property raised: say so, go on
+            described = f"(could not be described: {type(exc).__name__})"
+        if described is not None:
+            found[text] = described
+            if len(found) >= MAX_VALUES:
+                break
+    return found
+
+
+def report(exc: BaseException, script: str) -> dict | None:
+    frame, line = None, None
+    for tb_frame, tb_line in traceback.walk_tb(exc.__traceback__):
+        if os.path.abspath(tb_frame.f_code.co_filename) == script:
+            frame, line = tb_frame, tb_line
+    if frame is None or line is None:
+        return None
+    with open(script, encoding="utf-8") as handle:
+        statement = statement_at(ast.parse(handle.read()), line)
+    if statement is None:
+        return None
+    return {"line": line, "values": values_read(statement, frame)}
+
+
+def main() -> int:
+    script = os.path.abspath(sys.argv[1])
+    sys.argv = sys.argv[1:]
+    sys.path.insert(0, os.path.dirname(script))
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit:
+        raise
+    except Exception as exc:
+        traceback.print_exc()
+        found = report(exc, script)
+        if found is not None:
+            sys.stdout.write("\n" + MARK + json.dumps(found) + "\n")
+            sys.stdout.flush()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The values a failing line read, from a real rerun in the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from scientist.failing_values import failing_values
+from scientist.sandbox.base import Limits
+from scientist.sandbox.probe import bwrap_status
+
+pytestmark = pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
+
+SCRIPT = '''import argparse
+import numpy as np
+
+EPSILON = 0.1
+
+
+def loss(params, x, y):
+    probs = np.tanh(x @ params["w"])
+    return float(np.mean((1 - EPSILON) * y - probs))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out_dir")
+    out_dir = parser.parse_args().out_dir
+    rng = np.random.default_rng(0)
+    print(out_dir, loss({"w": rng.normal(size=(4, 10))}, np.ones((6, 4)), np.arange(6)))
+'''
+
+
+def rerun(tmp_path, script: str):
+    from scientist.sandbox.bwrap import BwrapSandbox
+
+    (tmp_path / "experiment.py").write_text(script)
+    return failing_values(BwrapSandbox(), tmp_path, ["experiment.py", "--out_dir", "run_1"],
+                          Limits(timeout_s=60, memory_mb=1024), first_wall_s=1.0)
+
+
+def test_the_failing_statement_values_are_described_with_shapes(tmp_path):
+    found = rerun(tmp_path, SCRIPT)
+    assert found is not None and found.line == 9
+    assert found.values == {"EPSILON": "0.1", "y": "ndarray int64 shape (6,)",
+                            "probs": "ndarray float64 shape (6, 10)"}
+    assert found.describe().startswith("EPSILON = 0.1; y = ndarray int64 shape (6,)")
+
+
+def test_subscripts_and_loop_headers_are_read_but_not_loop_bodies(tmp_path):
+    script = SCRIPT.replace('    probs = np.tanh(x @ params["w"])\n',
+                            '    for row in x @ params["v"]:\n        probs = row\n')
+    found = rerun(tmp_path, script)
+    assert found is not None and found.line == 8
+    assert found.values == {"x": "ndarray float64 shape (6, 4)", "params": "dict with keys ['w']"}
+
+
+def test_a_script_that_does_not_fail_reports_nothing(tmp_path):
+    assert rerun(tmp_path, SCRIPT.replace("* y -", "* y[:, None] -")) is None
