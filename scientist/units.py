@@ -224,20 +224,17 @@ def unit_at_line(source: str, lineno: int) -> Unit | None:
     return next((u for u in units if u.start < lineno <= u.end), None)
 
 
-MEASUREMENT = re.compile(r"[,;]?\s*\b(?:and\s+|then\s+)?(?:compare|measure|report|relate|fit|show|check)\b.*$",
-                         re.I | re.S)
 COMMON = {"with", "from", "into", "each", "every", "over", "than", "that", "this", "those", "these", "instead",
           "implement", "baseline", "same", "using", "change", "their", "other", "only", "more", "less", "when",
           "then", "where", "which", "while", "after", "before", "between", "against", "without", "experiment",
           "value", "values", "code", "function", "make", "makes", "new", "used", "uses"}
 
 
-def mentioned_parts(source: str, text: str, limit: int = 2) -> list[str]:
+def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
     """Parts a change is about (a hint for the model): those whose function name, or a constant they
     set or read, the change names; then up to ``limit`` functions whose code or comments share at
-    least two of the change's words. The measurement clause ("..., and compare test accuracy") is
-    left out: naming ``accuracy`` there once sent the 1.5B model to edit ``def accuracy``."""
-    change = MEASUREMENT.sub("", text)
+    least two of the change's words. Give it the change without its measurement clause
+    (``change_text.code_change``)."""
     units = code_units(source)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
     named = [u.name for u in units

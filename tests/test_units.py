@@ -150,9 +150,26 @@ def test_a_constant_that_lives_further_down_goes_back_to_its_own_part():
 
 
 def test_the_parts_a_change_is_about_leave_out_what_it_measures():
+    from scientist.change_text import code_change
     from scientist.units import mentioned_parts
 
     change = ("Implement label smoothing by mixing the one-hot training targets with the uniform distribution, "
               "and compare test accuracy against the baseline.")
-    assert mentioned_parts(DIGITS, change) == ["def train_one"], "not def accuracy, which only the measurement names"
+    assert code_change(change) == ("Implement label smoothing by mixing the one-hot training targets with the "
+                                   "uniform distribution")
+    assert mentioned_parts(DIGITS, code_change(change)) == ["def train_one"], "not def accuracy"
     assert mentioned_parts(DIGITS, "set HIDDEN_SIZES to (32, 32)") == ["constants", "def train_one"]
+
+
+def test_a_change_keeps_what_the_code_must_do_and_one_setting_of_a_sweep():
+    from scientist.change_text import code_change, one_setting
+
+    assert code_change("Train on 10% of the training split (same test split) and fit a power law to the error "
+                       "curve; compare the baseline against stronger L2") == ("Train on 10% of the training "
+                                                                             "split (same test split)")
+    assert code_change("set RIDGE to 1e-05") == "set RIDGE to 1e-05"
+    whole = "Compare hidden layer configurations (64,) and (32, 32). Report test accuracy."
+    assert code_change(whole) == whole, "a change that is all measurement is kept whole"
+    assert one_setting("Split the budget into k in {1, 2, 4, 8} restarts, sigma ∈ {0.1, 0.3, 0.5} and "
+                       "std in {1e-4}") == "Split the budget into k = 4 restarts, sigma = 0.3 and std = 1e-4"
+    assert one_setting("k in {1, 2, 4, 8}", run_index=1) == "k = 8", "the next run takes the next value"

@@ -15,6 +15,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
+from scientist.change_text import code_change
 from scientist.code_check import (
     Problem,
     missing_library_names,
@@ -24,6 +25,7 @@ from scientist.code_check import (
 )
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
+from scientist.failing_values import failing_values
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.prompts import render
 from scientist.results import InvalidResults, read_final_info
@@ -71,10 +73,11 @@ class Failure(Exception):
     """One failed attempt: its category and what the model is told."""
 
     def __init__(self, category: Category, message: str, *, exception_type: str | None = None,
-                 output_tail: str = "", code: str | None = None, where: str | None = None) -> None:
+                 output_tail: str = "", code: str | None = None, where: str | None = None,
+                 values: str | None = None) -> None:
         super().__init__(message)
         self.category, self.message, self.exception_type = category, message, exception_type
-        self.output_tail, self.code = output_tail, code
+        self.output_tail, self.code, self.values = output_tail, code, values
         self.where = where or (where_it_failed(code, output_tail) if code and output_tail else None)
 
     @property
@@ -197,14 +200,26 @@ class IdeaExperiments:
         (run_dir / "stderr.txt").write_text(result.stderr, encoding="utf-8")
         category, exc_type, message = classify_execution(result)
         if category is not None:
+            values = self.values_at_failure(run, result) if category is Category.RUNTIME_ERROR else None
             raise Failure(category, message or category.value, exception_type=exc_type,
-                          output_tail=_tail(result), code=code)
+                          output_tail=_tail(result), code=code, values=values)
         try:
             return result, read_final_info(run_dir / "final_info.json", self.metrics)
         except InvalidResults as exc:
             missing = not (run_dir / "final_info.json").is_file()
             raise Failure(Category.MISSING_RESULTS if missing else Category.INVALID_RESULTS, exc.message,
                           output_tail=_tail(result), code=code) from exc
+
+    def values_at_failure(self, run: str, result: ExecResult) -> str | None:
+        """The values the failing line read, from a rerun under the sandbox's value harness; kept in
+        the run folder as failing_values.txt."""
+        found = failing_values(self.services.sandbox, self.workdir, ["experiment.py", "--out_dir", run],
+                               _limits(self.services), result.wall_s)
+        if found is None or not found.values:
+            return None
+        (self.workdir / run / "failing_values.txt").write_text(f"line {found.line}: {found.describe()}\n",
+                                                               encoding="utf-8")
+        return found.describe()
 
     def baseline(self) -> dict[str, dict[str, float]]:
         """run_0: the template's code unchanged (not run again when its results exist)."""
@@ -231,11 +246,13 @@ class IdeaExperiments:
         system = render("experiments", "system_rewrite" if rewrite else "system",
                         template_system=template.prompt.system, metrics=", ".join(template.metric_names) or "all of them",
                         timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
+        change = code_change(change)
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
                       attempt=attempt, failure=failure.summary if failure else None,
                       earlier=history.earlier, repeated=history.repeated, avoid=history.avoid,
                       category=failure.category.value if failure else None, where=failure.where if failure else None,
+                      values=failure.values if failure else None,
                       output_tail=failure.output_tail if failure else "", code=code,
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",

@@ -10,6 +10,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from scientist.change_text import one_setting
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import ExperimentPlan
@@ -58,7 +59,7 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
     """The runs for one idea (at most ``settings.runs_per_idea``). A plan with a run that changes
     nothing is asked for once more, told why; a run still wrong after that (or echoing the reason
     back, as the 1.5B model does) becomes the idea's own experiment text, the change as the idea
-    states it."""
+    states it. A sweep in a run ('k in {1, 2, 4}') is narrowed to one value ('k = 2')."""
     template = services.template
     code = (template.path / "experiment.py").read_text(encoding="utf-8")
 
@@ -85,6 +86,8 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
         for run in plan.runs:
             if run.name in wrong:
                 run.change = str(idea["experiment_plan"])
+    for index, run in enumerate(plan.runs):
+        run.change = one_setting(run.change, index)
     plan.idea = idea["name"]
     return plan
 
