@@ -229,6 +229,39 @@ def unused_additions(before: str, after: str) -> list[str]:
     return sorted(_module_bindings(after) - _module_bindings(before) - read)
 
 
+def _string_constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level ``NAME = "text"`` assignments (the last one wins, as when the file runs)."""
+    found = {}
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)):
+            found.update({t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)})
+    return found
+
+
+def _selector_branches(tree: ast.AST, constants: dict[str, str]) -> set[tuple[str, str]]:
+    """Each ``NAME == "option"`` test of a module string constant: (NAME, option)."""
+    found = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.In))
+                and isinstance(node.left, ast.Name) and node.left.id in constants):
+            right = node.comparators[0]
+            options = right.elts if isinstance(right, (ast.Tuple, ast.List, ast.Set)) else [right]
+            found |= {(node.left.id, o.value) for o in options
+                      if isinstance(o, ast.Constant) and isinstance(o.value, str)}
+    return found
+
+
+def unselected_branches(before: str, after: str) -> list[str]:
+    """Branches ``after`` adds for a new option of a selector constant that still selects another:
+    'OPTIMIZER == "rmsprop" (OPTIMIZER is "adam")'. The new code never runs."""
+    old, new = ast.parse(before), ast.parse(after)
+    constants = _string_constants(new)
+    added = _selector_branches(new, constants) - _selector_branches(old, _string_constants(old))
+    return [f"{name} == {option!r} ({name} is {constants[name]!r})" for name, option in sorted(added)
+            if constants[name] != option]
+
+
 def _imports(tree: ast.AST) -> tuple[list[dict[str, object]], dict[str, str]]:
     """Each import to resolve, and the module each imported alias names."""
     wanted: list[dict[str, object]] = []

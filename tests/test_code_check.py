@@ -9,6 +9,7 @@ from scientist.code_check import (
     missing_library_names,
     read_before_bound,
     undefined_names,
+    unselected_branches,
     unused_additions,
 )
 from scientist.sandbox.base import Limits
@@ -68,6 +69,18 @@ def test_added_names_nothing_reads_are_listed():
     after = "import json\nimport math\nRATE = 1\nsigma = 0.1\n\ndef noisy():\n    return 1\n\ndef f():\n    return RATE\n"
     assert unused_additions(before, after) == ["math", "noisy", "sigma"]
     assert unused_additions(before, after.replace("return RATE", "return RATE * sigma * noisy() * math.pi")) == []
+
+
+def test_a_new_option_the_selector_constant_does_not_select_is_listed():
+    before = ('OPTIMIZER = "adam"\n\ndef step(g):\n    if OPTIMIZER == "gd":\n        return g\n'
+              '    return 2 * g\n')
+    after = before.replace('    return 2 * g', '    elif OPTIMIZER in ("rmsprop", "adagrad"):\n        return g / 3\n'
+                           '    return 2 * g')
+    assert unselected_branches(before, after) == ["OPTIMIZER == 'adagrad' (OPTIMIZER is 'adam')",
+                                                  "OPTIMIZER == 'rmsprop' (OPTIMIZER is 'adam')"]
+    assert unselected_branches(before, after.replace('= "adam"', '= "rmsprop"')) == [
+        "OPTIMIZER == 'adagrad' (OPTIMIZER is 'rmsprop')"]
+    assert unselected_branches(before, before.replace('"gd"', '"sgd"')) == ["OPTIMIZER == 'sgd' (OPTIMIZER is 'adam')"]
 
 
 @pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")

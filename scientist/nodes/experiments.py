@@ -21,6 +21,7 @@ from scientist.code_check import (
     missing_library_names,
     read_before_bound,
     undefined_names,
+    unselected_branches,
     unused_additions,
 )
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
@@ -139,6 +140,15 @@ def changes(before: str, after: str, limit: int = 80) -> str:
     if len(diff) > limit:
         diff = [*diff[:limit], f"... ({len(diff) - limit} more diff lines)"]
     return "\n".join(diff)
+
+
+def why_unchanged(before: str, after: str) -> str:
+    """What an edit added that cannot change the results: names nothing reads, branches nothing selects."""
+    unused, unselected = unused_additions(before, after), unselected_branches(before, after)
+    reasons = [f"you added {', '.join(unused)} but nothing reads {'them' if len(unused) > 1 else 'it'}"] if unused else []
+    reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
+                for branch in unselected]
+    return "; " + "; ".join(reasons) if reasons else " (is the new value actually used?)"
 
 
 def line_in_part(code: str, lineno: int) -> str | None:
@@ -336,11 +346,8 @@ class IdeaExperiments:
         self.check_names(new_code, run)
         means = self.execute(new_code, run)[1]
         if self.same_as_baseline(means):
-            unused = unused_additions(code, new_code)
             raise Failure(Category.NO_EFFECTIVE_CHANGE, "the results are identical to the baseline's: the edit did "
-                          "not change what the experiment computes" + (
-                              f"; you added {', '.join(unused)} but nothing reads {'them' if len(unused) > 1 else 'it'}"
-                              if unused else " (is the new value actually used?)"), code=new_code)
+                          "not change what the experiment computes" + why_unchanged(code, new_code), code=new_code)
         return means
 
     def planned_run(self, number: int, change: str, name: str | None = None) -> RunOutcome:
