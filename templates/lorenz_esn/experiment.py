@@ -6,6 +6,8 @@ time (in Lyapunov times, until the normalised error first exceeds 0.4) and the o
 mean and standard error over seeds.
 
 Run:  python experiment.py --out_dir run_0
+Everything below the defaults is ordinary, editable research code: the reservoir, the features the
+readout sees, the training and the forecasting loops are all here to change.
 """
 
 import argparse
@@ -58,6 +60,11 @@ def step(state, u, w, w_in):
     return (1 - LEAK) * state + LEAK * np.tanh(w @ state + w_in @ u)
 
 
+def readout_features(states):
+    """What the linear readout sees of each reservoir state (rows of ``states``, or one state): the state itself."""
+    return states
+
+
 def run_seed(seed):
     rng = np.random.default_rng(seed)
     data = lorenz_trajectory(WARMUP + TRAIN + TEST + 1, seed)
@@ -68,16 +75,16 @@ def run_seed(seed):
         state = step(state, data[t], w, w_in)
         if t >= WARMUP:
             states.append(state)
-    x = np.array(states)
+    x = readout_features(np.array(states))
     y = data[WARMUP + 1:WARMUP + TRAIN + 1]
-    w_out = np.linalg.solve(x.T @ x + RIDGE * np.eye(RESERVOIR), x.T @ y).T
+    w_out = np.linalg.solve(x.T @ x + RIDGE * np.eye(x.shape[1]), x.T @ y).T
 
     # one-step error on the test segment (teacher forced)
     s = state.copy()
     one_step = []
     for t in range(WARMUP + TRAIN, WARMUP + TRAIN + TEST):
         s = step(s, data[t], w, w_in)
-        one_step.append(w_out @ s)
+        one_step.append(w_out @ readout_features(s))
     target = data[WARMUP + TRAIN + 1:WARMUP + TRAIN + TEST + 1]
     nrmse = float(np.sqrt(np.mean((np.array(one_step) - target) ** 2)))
 
@@ -86,7 +93,7 @@ def run_seed(seed):
     forecast = []
     for _ in range(TEST):
         s = step(s, u, w, w_in)
-        u = w_out @ s
+        u = w_out @ readout_features(s)
         forecast.append(u)
     forecast = np.array(forecast)
     err = np.linalg.norm(forecast - target, axis=1) / np.sqrt(np.mean(np.sum(target**2, axis=1)))
