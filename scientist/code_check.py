@@ -46,11 +46,38 @@ class Problem:
         return f"{self.message} (line {self.line}: {text})" if text else self.message
 
 
-def _first_use(tree: ast.AST, name: str) -> int:
-    """The first line that reads ``name`` (a line binding it, as a loop in another function may, is no use)."""
-    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
-    reads = [n.lineno for n in names if isinstance(n.ctx, ast.Load)]
-    return min(reads or [n.lineno for n in names], default=0)
+def _global_reads(tree: ast.Module) -> dict[str, int]:
+    """The first line each name is read where it is not local (a function's parameters and the names
+    it binds, a comprehension's targets): where a NameError for it would be raised. A loop variable
+    of another function is no use to the model as 'the line'."""
+    first: dict[str, int] = {}
+
+    def visit(node: ast.AST, local: frozenset[str]) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            for outer in [*args.defaults, *(d for d in args.kw_defaults if d is not None),
+                          *getattr(node, "decorator_list", [])]:
+                visit(outer, local)
+            params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+            body = node.body if isinstance(node.body, list) else [node.body]
+            inner = local | params | (_function_locals(node) if isinstance(node.body, list) else set())
+            for stmt in body:
+                visit(stmt, frozenset(inner))
+            return
+        if isinstance(node, COMPREHENSIONS):
+            own = local | set().union(*(binds(g.target) for g in node.generators))
+            visit(node.generators[0].iter, local)
+            for child in ast.iter_child_nodes(node):
+                if child is not node.generators[0].iter:
+                    visit(child, frozenset(own))
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
+            first[node.id] = min(first.get(node.id, node.lineno), node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, local)
+
+    visit(tree, frozenset())
+    return first
 
 
 def _star_import(tree: ast.AST) -> bool:
@@ -76,8 +103,9 @@ def undefined_names(source: str) -> list[Problem]:
                 known.add(symbol.get_name())
             if symbol.is_global() and symbol.is_referenced():
                 wanted.add(symbol.get_name())
-    return [Problem("NameError", f"name {name!r} is not defined", _first_use(tree, name))
-            for name in sorted(wanted - known, key=lambda n: (_first_use(tree, n), n))]
+    reads = _global_reads(tree)
+    return [Problem("NameError", f"name {name!r} is not defined", reads.get(name, 0))
+            for name in sorted(wanted - known, key=lambda n: (reads.get(n, 0), n))]
 
 
 CATCHES_NAME_ERROR = {"NameError", "UnboundLocalError", "Exception", "BaseException"}

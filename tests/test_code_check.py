@@ -54,6 +54,8 @@ def test_names_that_nothing_defines_are_found_with_their_line():
     assert undefined_names("from math import *\nprint(pi)\n") == [], "a star import cannot be judged"
     elsewhere = "def a():\n    for t in range(3):\n        pass\n\n\ndef b():\n    return t\n"
     assert [p.line for p in undefined_names(elsewhere)] == [7], "the line that reads it, not a loop elsewhere"
+    read_elsewhere = "def a():\n    for t in range(3):\n        print(t)\n\n\nprint([t for t in 'ab'], t)\n"
+    assert [p.line for p in undefined_names(read_elsewhere)] == [6], "not where another scope reads its own t"
 
 
 def test_library_references_follow_module_aliases_only():
