@@ -41,9 +41,11 @@ def rerun(tmp_path, script: str):
 def test_the_failing_statement_values_are_described_with_shapes(tmp_path):
     found = rerun(tmp_path, SCRIPT)
     assert found is not None and found.line == 9
-    assert found.values == {"EPSILON": "0.1", "y": "ndarray int64 shape (6,)",
-                            "probs": "ndarray float64 shape (6, 10)"}
-    assert found.describe().startswith("EPSILON = 0.1; y = ndarray int64 shape (6,)")
+    assert found.values == {"1 - EPSILON": "0.9", "EPSILON": "0.1", "(1 - EPSILON) * y": "ndarray float64 shape (6,)",
+                            "y": "ndarray int64 shape (6,)", "(1 - EPSILON) * y - probs": "(raises ValueError)",
+                            "probs": "ndarray float64 shape (6, 10)"}, "operands too, and only the innermost raise"
+    assert found.describe().startswith("(1 - EPSILON) * y - probs = (raises ValueError); (1 - EPSILON) * y = "
+                                       "ndarray float64 shape (6,); 1 - EPSILON = 0.9"), "outer expressions first"
 
 
 def test_subscripts_and_loop_headers_are_read_but_not_loop_bodies(tmp_path):
@@ -51,7 +53,15 @@ def test_subscripts_and_loop_headers_are_read_but_not_loop_bodies(tmp_path):
                             '    for row in x @ params["v"]:\n        probs = row\n')
     found = rerun(tmp_path, script)
     assert found is not None and found.line == 8
-    assert found.values == {"x": "ndarray float64 shape (6, 4)", "params": "dict with keys ['w']"}
+    assert found.values == {"params['v']": "(raises KeyError)", "x": "ndarray float64 shape (6, 4)",
+                            "params": "dict with keys ['w']"}
+
+
+def test_operands_that_call_the_scripts_own_functions_are_not_run_again(tmp_path):
+    script = SCRIPT.replace("    return float(np.mean((1 - EPSILON) * y - probs))",
+                            "    return float(np.mean(helper(y) - probs))\n\n\ndef helper(v):\n    return v")
+    found = rerun(tmp_path, script)
+    assert found is not None and "helper(y)" not in found.values and "probs" in found.values
 
 
 def test_a_script_that_does_not_fail_reports_nothing(tmp_path):

@@ -186,7 +186,7 @@ def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
     outcome, rows = h.run([constants("SIZES = (3, 4)\nSTEP = SIZES[2] * 0.5"), constants("STEP = 1.0")])
     assert outcome.ok and rows[0].exception_type == "IndexError"
-    assert "Values the failing line was working with: SIZES = tuple of length 2, first item 3\n" in prompts[2]
+    assert "Values the failing line was working with: SIZES[2] = (raises IndexError); SIZES = (3, 4)\n" in prompts[2]
     run_dir = h.services.folder.path / "experiments" / "bigger_step" / "run_1"
     assert not (run_dir / "failing_values.txt").exists(), "the successful attempt replaced the failed one's folder"
 

@@ -4,20 +4,27 @@ failing line was working with.
 argv[1] is the script, the rest its arguments. The script runs as __main__ with those arguments. If
 it raises, its traceback goes to stderr as usual and the last line on stdout is MARK followed by a
 JSON object {"line": N, "values": {expression: description}}: the names (and name["key"],
-name.attr) that the failing statement of the innermost frame in the script reads, each described by
-type, dtype and shape or a short repr. It imports only the standard library.
+name.attr) that the failing statement of the innermost frame in the script reads, and the short
+operands of its operators and calls (evaluated again in that frame, unless they call a function of
+the script), each described by type, dtype and shape or a short repr. It imports only the standard
+library.
 """
 
 import ast
 import json
 import os
 import runpy
+import signal
 import sys
 import traceback
 import types
 
 MARK = "SCIENTIST_FAILING_VALUES "
-MAX_VALUES = 12
+MAX_VALUES = 16
+MAX_EXPRESSION = 70  # characters of an operand worth evaluating
+EVAL_SECONDS = 2.0
+RAISES = "(raises "
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 MAX_REPR = 80
 COMPOUND_HEADERS = {ast.For: ("target", "iter"), ast.AsyncFor: ("target", "iter"), ast.While: ("test",),
                     ast.If: ("test",), ast.With: ("items",), ast.AsyncWith: ("items",)}
@@ -30,12 +37,15 @@ def short(text: str) -> str:
 
 def describe(value: object, depth: int = 0) -> str | None:
     """'ndarray float64 shape (450, 10)', 'list of length 3, first item ...', '0.05'; None for code."""
-    if isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)):
+    if isinstance(value, (types.ModuleType, type)) or (callable(value) and not hasattr(value, "shape")):
         return None
     shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
     if isinstance(shape, tuple) and dtype is not None:
         return f"{type(value).__name__} {dtype} shape {shape}"
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return short(repr(value))
+    if isinstance(value, (list, tuple)) and len(value) <= 8 and all(
+            isinstance(v, (bool, int, float, str)) for v in value):
         return short(repr(value))
     if isinstance(value, (list, tuple)):
         first = describe(value[0], depth + 1) if value and depth < 2 else None
@@ -92,26 +102,83 @@ def lookup(node: ast.expr, frame: types.FrameType) -> object:
     return MISSING
 
 
-def values_read(statement: ast.stmt, frame: types.FrameType) -> dict[str, str]:
-    """Each name, name["constant"] and name.attr the statement reads, in source order."""
-    nodes = [node for root in read_expressions(statement) for node in ast.walk(root)
-             if isinstance(node, (ast.Name, ast.Subscript, ast.Attribute))
-             and not (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))]
+def _script_function(value: object, script: str) -> bool:
+    code = getattr(value, "__code__", None)
+    return code is not None and os.path.abspath(code.co_filename) == script
+
+
+def evaluable(node: ast.expr, frame: types.FrameType, script: str) -> bool:
+    """An operand worth evaluating after the crash: short, and calling nothing the script defines (a
+    training loop could run for minutes); calls into libraries are fine, the process is ending."""
+    if isinstance(node, ast.Constant) or len(ast.unparse(node)) > MAX_EXPRESSION:
+        return False
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, *COMPREHENSIONS)):
+            return False
+        if isinstance(inner, ast.Call):
+            try:
+                function = evaluate(inner.func, frame)
+            except Exception:
+                return False
+            if _script_function(function, script):
+                return False
+    return True
+
+
+def evaluate(node: ast.expr, frame: types.FrameType) -> object:
+    """The value of ``node`` in the frame, within EVAL_SECONDS."""
+    code = compile(ast.Expression(body=node), "<failing line>", "eval")
+    signal.setitimer(signal.ITIMER_REAL, EVAL_SECONDS)
+    try:
+        return eval(code, frame.f_globals, dict(frame.f_locals))  # noqa: S307 - the crashed script's own expression
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def operands(root: ast.AST) -> list[ast.expr]:
+    """The operands of each operator, comparison and call in ``root``: where shapes meet."""
+    found: list[ast.expr] = []
+    for node in ast.walk(root):
+        if isinstance(node, ast.BinOp):
+            found += [node.left, node.right]
+        elif isinstance(node, ast.Compare):
+            found += [node.left, *node.comparators]
+        elif isinstance(node, ast.Call):
+            found += [*node.args, *(k.value for k in node.keywords)]
+    return found
+
+
+def values_read(statement: ast.stmt, frame: types.FrameType, script: str = "") -> dict[str, str]:
+    """Each name, name["constant"] and name.attr the statement reads, and each short operand of its
+    operators and calls, in source order."""
+    nodes = []
+    for root in read_expressions(statement):
+        nodes += [node for node in ast.walk(root) if isinstance(node, (ast.Name, ast.Subscript, ast.Attribute))
+                  and not (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))]
+        nodes += operands(root)
     found: dict[str, str] = {}
-    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset)):
+    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset, -(n.end_col_offset or 0))):
         text = ast.unparse(node)
         if text in found:
             continue
         try:
             value = lookup(node, frame)
+            if value is MISSING and evaluable(node, frame, script):
+                value = evaluate(node, frame)
             described = None if value is MISSING else describe(value)
-        except Exception as exc:  # a value's own __repr__ or property raised: say so, go on
-            described = f"(could not be described: {type(exc).__name__})"
+        except Exception as exc:  # the expression (or a value's own __repr__) raised: say so, go on
+            described = f"{RAISES}{type(exc).__name__})"
         if described is not None:
             found[text] = described
-            if len(found) >= MAX_VALUES:
-                break
-    return found
+    raising = [text for text, described in found.items() if described.startswith(RAISES)]
+    for outer in raising:  # only the innermost expression that raises says where
+        if any(inner != outer and inner in outer for inner in raising):
+            del found[outer]
+    return dict(list(found.items())[:MAX_VALUES])
+
+
+def _too_slow(_signum: int, _frame: object) -> None:
+    raise TimeoutError("took too long to evaluate")
 
 
 def report(exc: BaseException, script: str) -> dict | None:
@@ -125,7 +192,8 @@ def report(exc: BaseException, script: str) -> dict | None:
         statement = statement_at(ast.parse(handle.read()), line)
     if statement is None:
         return None
-    return {"line": line, "values": values_read(statement, frame)}
+    signal.signal(signal.SIGALRM, _too_slow)
+    return {"line": line, "values": values_read(statement, frame, script)}
 
 
 def main() -> int:
