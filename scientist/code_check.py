@@ -257,6 +257,51 @@ def unused_additions(before: str, after: str) -> list[str]:
     return sorted(_module_bindings(after) - _module_bindings(before) - read)
 
 
+def _functions(tree: ast.AST) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Each function and method by its (qualified) name."""
+    found = {}
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            found |= {f"{node.name}.{name}": f for name, f in _functions(node).items()}
+    return found
+
+
+def _assigned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, int]:
+    """Names the function's own body assigns with ``=`` (first line each), nested functions aside."""
+    found: dict[str, int] = {}
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                    if isinstance(name, ast.Name):
+                        found[name.id] = min(found.get(name.id, node.lineno), node.lineno)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def unread_new_locals(before: str, after: str) -> list[Problem]:
+    """Local variables ``after`` adds to a function that nothing in the function reads: a computed
+    value that is never used (``x_noisy = x + noise`` while training still reads ``x``). Names the
+    function already assigned are left alone: a value the edit stopped using is not a new mistake."""
+    old = _functions(ast.parse(before))
+    problems = []
+    for name, function in _functions(ast.parse(after)).items():
+        known = _assigned(old[name]) if name in old else {}
+        declared = {n for node in ast.walk(function) if isinstance(node, ast.Global | ast.Nonlocal) for n in node.names}
+        read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        problems += [Problem("NoEffectiveChange", f"{var!r} is computed in {name} but nothing reads it", line)
+                     for var, line in _assigned(function).items()
+                     if var not in known and var not in read and var not in declared and not var.startswith("_")]
+    return sorted(problems, key=lambda p: p.line)
+
+
 def _string_constants(tree: ast.Module) -> dict[str, str]:
     """Module-level ``NAME = "text"`` assignments (the last one wins, as when the file runs)."""
     found = {}

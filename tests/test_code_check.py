@@ -9,6 +9,7 @@ from scientist.code_check import (
     missing_library_names,
     read_before_bound,
     undefined_names,
+    unread_new_locals,
     unselected_branches,
     unused_additions,
 )
@@ -71,6 +72,19 @@ def test_added_names_nothing_reads_are_listed():
     after = "import json\nimport math\nRATE = 1\nsigma = 0.1\n\ndef noisy():\n    return 1\n\ndef f():\n    return RATE\n"
     assert unused_additions(before, after) == ["math", "noisy", "sigma"]
     assert unused_additions(before, after.replace("return RATE", "return RATE * sigma * noisy() * math.pi")) == []
+
+
+def test_new_local_values_nothing_reads_are_found():
+    before = ("def train(x, rng):\n    targets = x * 2\n    return targets.sum()\n\n\n"
+              "class M:\n    def fit(self, x):\n        return x\n")
+    after = ("def train(x, rng):\n    noise = rng.normal(size=x.shape)\n    x_noisy = x + noise\n"
+             "    targets = x * 2\n    smooth = 0.9 * targets\n    _, last = divmod(3, 2)\n    return last + smooth.sum()\n\n\n"
+             "class M:\n    def fit(self, x):\n        scale = 2\n        return x\n")
+    problems = unread_new_locals(before, after)
+    assert [(p.message, p.line) for p in problems] == [("'x_noisy' is computed in train but nothing reads it", 3),
+                                                       ("'scale' is computed in M.fit but nothing reads it", 12)]
+    stopped = before.replace("return targets.sum()", "smooth = 0.9 * x\n    return smooth.sum()")
+    assert unread_new_locals(before, stopped) == [], "targets, no longer read, was there before the edit"
 
 
 def test_a_new_option_the_selector_constant_does_not_select_is_listed():

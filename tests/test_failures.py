@@ -180,6 +180,16 @@ def test_repair_loop_broken_then_fixed(harness):
     assert summary.after_repair.failures == 0 and summary.first_attempt.failures == 1
 
 
+def test_a_new_value_nothing_reads_is_found_before_the_run(harness):
+    h = harness()
+    dead = "def bigger(step):\n    doubled = 2 * step\n    return step\n\n\nSTEP = bigger(1.0)"
+    outcome, rows = h.run([constants(dead), constants("STEP = 1.0")])
+    assert outcome.ok and [r.category for r in rows] == [Category.NO_EFFECTIVE_CHANGE, None]
+    assert rows[0].message.startswith("'doubled' is computed in bigger but nothing reads it (line ")
+    log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert log == ["run_0", "run_1"], "the dead-code attempt never ran"
+
+
 def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     h = harness()
     prompts = []

@@ -21,6 +21,7 @@ from scientist.code_check import (
     missing_library_names,
     read_before_bound,
     undefined_names,
+    unread_new_locals,
     unselected_branches,
     unused_additions,
 )
@@ -325,6 +326,17 @@ class IdeaExperiments:
             self.keep(run, code, failure.message)
             raise
 
+    def check_unread(self, code: str, new_code: str, run: str) -> None:
+        """Fail now if the edit computes a new local value that nothing reads: it cannot be the change
+        (the 1.5B model wrote ``x_train_augmented = x_train + noise`` and kept training on ``x_train``;
+        the noise draws alone changed the results, so the run passed as a success)."""
+        dead = unread_new_locals(code, new_code)
+        if dead:
+            message = "; ".join(p.describe(new_code) for p in dead[:5]) + " (found before running)"
+            self.keep(run, new_code, message)
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, message, code=new_code,
+                          where=line_in_part(new_code, dead[0].line))
+
     def same_as_baseline(self, means: dict[str, dict[str, float]]) -> bool:
         """True when every non-timing metric equals the baseline's exactly: the edit changed no computation."""
         baseline = read_final_info(self.workdir / "run_0" / "final_info.json")
@@ -344,6 +356,7 @@ class IdeaExperiments:
             self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
         self.check_names(new_code, run)
+        self.check_unread(code, new_code, run)
         means = self.execute(new_code, run)[1]
         if self.same_as_baseline(means):
             raise Failure(Category.NO_EFFECTIVE_CHANGE, "the results are identical to the baseline's: the edit did "
