@@ -100,7 +100,7 @@ def test_the_failing_line_is_found_in_the_traceback():
 
 
 def test_a_planned_run_that_repeats_a_baseline_value_is_found():
-    from scientist.nodes.plan import runs_that_change_nothing
+    from scientist.nodes.plan import runs_to_replan
     from scientist.schemas import ExperimentPlan
 
     plan = ExperimentPlan(idea="x", measure="test_accuracy", runs=[
@@ -109,10 +109,16 @@ def test_a_planned_run_that_repeats_a_baseline_value_is_found():
         {"name": "same_rate", "change": "set EPOCHS to 80 and Set LEARNING_RATE to 1e-3."},
         {"name": "new_constant", "change": "set NOISE_STD to 0.1"},
         {"name": "no_such_name", "change": "set epsilon to 0.05 in loss_and_grads function"}])
-    found = runs_that_change_nothing(plan, DIGITS)
+    found = runs_to_replan(plan, DIGITS)
     assert found == {"same_width": "HIDDEN_SIZES is already (64,) in the baseline",
                      "same_rate": "LEARNING_RATE is already 0.001 in the baseline",
                      "no_such_name": "experiment.py has no constant epsilon"}
+    idea = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS."
+    settings_only = ExperimentPlan(idea="x", measure="m", runs=[
+        {"name": "constants", "change": "set LEARNING_RATE to 0.01 and set EPOCHS to 50"},
+        {"name": "schedule", "change": "in train_one, decay LEARNING_RATE along a cosine; set EPOCHS to 50"}])
+    assert list(runs_to_replan(settings_only, DIGITS, idea)) == ["constants"]
+    assert runs_to_replan(settings_only, DIGITS, "Sweep LEARNING_RATE over {1e-4, 1e-2}.") == {}
 
 
 def test_constants_or_imports_left_out_of_a_rewrite_are_kept():

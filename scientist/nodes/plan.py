@@ -18,6 +18,9 @@ from scientist.services import Services
 from scientist.state import RunState
 
 CLAUSES = re.compile(r";|,?\s+and\s+(?=set\b)", re.I)  # "set A to 1 and set B to 2" is two changes
+# An idea that begins with one of these adds computation: setting constants alone does not test it.
+NEW_COMPUTATION = {"add", "implement", "append", "augment", "inject", "introduce", "mix", "split", "replace",
+                   "apply", "anneal", "clip", "normalise", "normalize", "regularise", "regularize", "combine"}
 SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:\s+in\s+\S+.*)?[.;]?\s*$", re.I)
 
 
@@ -33,14 +36,21 @@ def baseline_constants(code: str) -> dict[str, object]:
     return values
 
 
-def runs_that_change_nothing(plan: ExperimentPlan, code: str) -> dict[str, str]:
-    """Runs that cannot be made as written, by name, with the reason: a "set NAME to VALUE" whose VALUE
-    the baseline already has, or whose lower-case NAME is no constant of the code ("set epsilon to 0.05
-    in loss_and_grads" made the 1.5B model add an unused variable ``epsilon``)."""
+def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict[str, str]:
+    """Runs that cannot be made as written, or do not test the idea, by name, with the reason: a
+    "set NAME to VALUE" whose VALUE the baseline already has, or whose lower-case NAME is no constant
+    of the code ("set epsilon to 0.05 in loss_and_grads" made the 1.5B model add an unused variable
+    ``epsilon``); and a run that only sets constants when the idea adds computation ("Add a cosine
+    decay of the learning rate ..." was planned as "set LEARNING_RATE to 0.001 and set STEPS to 5000")."""
     constants, found = baseline_constants(code), {}
+    adds = idea_text.split(maxsplit=1)[0].lower() in NEW_COMPUTATION if idea_text.strip() else False
     for run in plan.runs:
-        for clause in CLAUSES.split(run.change):
-            match = SET_VALUE.search(clause.strip())
+        clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
+        if adds and clauses and all(SET_VALUE.search(clause) for clause in clauses):
+            found[run.name] = (f"the idea adds computation ({idea_text.split(maxsplit=1)[0]} ...): a run that only "
+                               "sets constants does not test it; say which function changes and what it computes")
+        for clause in clauses:
+            match = SET_VALUE.search(clause)
             if match is None or (match.group(1) not in constants and match.group(1).isupper()):
                 continue
             if match.group(1) not in constants:
@@ -75,17 +85,18 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
 
     plan = ask(feedback)
     plan.runs = plan.runs[: services.settings.runs_per_idea]
-    wrong = runs_that_change_nothing(plan, code)
+    text = str(idea.get("experiment_plan") or "")
+    wrong = runs_to_replan(plan, code, text)
     if wrong:
         reasons = "; ".join(f"{name}: {why}" for name, why in wrong.items())
         again = ask("; ".join(filter(None, [feedback, f"some runs change nothing ({reasons}); plan the idea's "
                                             "own change"])))
         again.runs = again.runs[: services.settings.runs_per_idea]
         echoed = [r.name for r in again.runs if any(why in r.change for why in wrong.values())]
-        plan, wrong = again, runs_that_change_nothing(again, code) | dict.fromkeys(echoed, "echo")
+        plan, wrong = again, runs_to_replan(again, code, text) | dict.fromkeys(echoed, "echo")
         for run in plan.runs:
             if run.name in wrong:
-                run.change = str(idea["experiment_plan"])
+                run.change = text
     for index, run in enumerate(plan.runs):
         run.change = one_setting(run.change, index)
     plan.idea = idea["name"]
