@@ -180,6 +180,18 @@ def test_repair_loop_broken_then_fixed(harness):
     assert summary.after_repair.failures == 0 and summary.first_attempt.failures == 1
 
 
+def test_a_reply_repeating_failed_code_is_asked_for_once_more_within_the_attempt(harness):
+    h = harness(max_repairs=1)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
+    assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
+    assert "exactly the code of attempt 1, which failed" in prompts[-1]
+    assert not any("exactly the code of attempt" in p for p in prompts[:-2])
+    temperatures = [body["temperature"] for body in h.fake.requests]
+    assert temperatures[-1] > temperatures[-3], "the second ask samples more freely"
+
+
 def test_a_new_value_nothing_reads_is_found_before_the_run(harness):
     h = harness()
     dead = "def bigger(step):\n    doubled = 2 * step\n    return step\n\n\nSTEP = bigger(1.0)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 import shutil
 import time
@@ -46,6 +47,8 @@ from scientist.units import (
     unit_at_line,
     unit_text,
 )
+
+log = logging.getLogger(__name__)
 
 EDITABLE = {"experiment.py"}
 SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.pdf", "template.toml", "prompt.json",
@@ -101,10 +104,13 @@ class History:
     last: Failure | None = None
     earlier: list[str] = field(default_factory=list)
     avoid: list[str] = field(default_factory=list)
+    failed_code: dict[str, int] = field(default_factory=dict)  # code an attempt ran (or checked) -> attempt
 
     def failed(self, failure: Failure) -> None:
         if self.last is not None:
             self.earlier.append(self.last.summary)
+        if failure.code is not None:
+            self.failed_code.setdefault(failure.code, self.attempt)
         self.last = failure
         self.avoid += [name for name in failure.nonexistent() if name not in self.avoid]
         self.attempt += 1
@@ -248,8 +254,21 @@ class IdeaExperiments:
         self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
         return means
 
-    def ask_edit(self, code: str, run: str, change: str, history: History) -> CodeEdit | CodeRewrite:
-        """The model's change for one attempt, in the configured edit format."""
+    def new_code(self, code: str, run: str, change: str, history: History) -> str:
+        """The attempt's new experiment.py. A reply that is the code of an attempt that already failed
+        is asked for once more, more freely and told so: the 1.5B model wrote the same failing code
+        three attempts running."""
+        new_code = self.apply(code, self.ask_edit(code, run, change, history))
+        same = history.failed_code.get(new_code)
+        if same is None:
+            return new_code
+        log.info("%s: the reply repeats attempt %d's code; asking once more", run, same)
+        return self.apply(code, self.ask_edit(code, run, change, history, repeats=same))
+
+    def ask_edit(self, code: str, run: str, change: str, history: History,
+                 repeats: int | None = None) -> CodeEdit | CodeRewrite:
+        """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
+        attempt whose failed code the first reply repeated)."""
         services, template = self.services, self.services.template
         failure, attempt = history.last, history.attempt
         lim = template.manifest.limits
@@ -267,10 +286,11 @@ class IdeaExperiments:
                       output_tail=failure.output_tail if failure else "", code=code,
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
-                      mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "")
+                      mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
-        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * (attempt - 1))
+        step = (attempt - 1) + (2 if repeats else 0)
+        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                                stage=stage, max_tokens=1500, temperature=temperature)
@@ -347,10 +367,9 @@ class IdeaExperiments:
     def attempt(self, code: str, run: str, change: str, history: History) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit, apply it strictly, check syntax and names, run, validate."""
         try:
-            edit = self.ask_edit(code, run, change, history)
+            new_code = self.new_code(code, run, change, history)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
-        new_code = self.apply(code, edit)
         problem = syntax_error(new_code, "experiment.py")
         if problem is not None:
             self.keep(run, new_code, problem)
