@@ -302,14 +302,18 @@ def unread_new_locals(before: str, after: str) -> list[Problem]:
     return sorted(problems, key=lambda p: p.line)
 
 
-def _string_constants(tree: ast.Module) -> dict[str, str]:
-    """Module-level ``NAME = "text"`` assignments (the last one wins, as when the file runs)."""
-    found = {}
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-                and isinstance(node.value.value, str)):
-            found.update({t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)})
-    return found
+def module_constants(source: str) -> dict[str, object]:
+    """The literal values of the file's top-level ``NAME = <literal>`` assignments (the last one wins,
+    as when the file runs)."""
+    values: dict[str, object] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            values.update({t.id: value for t in node.targets if isinstance(t, ast.Name)})
+    return values
 
 
 def _selector_branches(tree: ast.AST, constants: dict[str, str]) -> set[tuple[str, str]]:
@@ -328,9 +332,11 @@ def _selector_branches(tree: ast.AST, constants: dict[str, str]) -> set[tuple[st
 def unselected_branches(before: str, after: str) -> list[str]:
     """Branches ``after`` adds for a new option of a selector constant that still selects another:
     'OPTIMIZER == "rmsprop" (OPTIMIZER is "adam")'. The new code never runs."""
-    old, new = ast.parse(before), ast.parse(after)
-    constants = _string_constants(new)
-    added = _selector_branches(new, constants) - _selector_branches(old, _string_constants(old))
+    def strings(source: str) -> dict[str, str]:
+        return {name: value for name, value in module_constants(source).items() if isinstance(value, str)}
+
+    constants = strings(after)
+    added = _selector_branches(ast.parse(after), constants) - _selector_branches(ast.parse(before), strings(before))
     return [f"{name} == {option!r} ({name} is {constants[name]!r})" for name, option in sorted(added)
             if constants[name] != option]
 

@@ -126,8 +126,15 @@ def checked(code: str, problems: list[Problem]) -> None:
         return
     first = problems[0]
     category = Category.IMPORT_ERROR if first.exception_type in IMPORT_PROBLEMS else Category.RUNTIME_ERROR
-    raise Failure(category, "; ".join(p.describe(code) for p in problems[:5]) + " (found before running)",
-                  exception_type=first.exception_type, code=code, where=line_in_part(code, first.line))
+    raise found_before_running(code, problems, category, first.exception_type)
+
+
+def found_before_running(code: str, problems: list[Problem], category: Category,
+                         exception_type: str | None = None) -> Failure:
+    """The ``Failure`` for problems found in ``code`` before it ran: each of them (up to 5), and
+    where the first one is."""
+    return Failure(category, "; ".join(p.describe(code) for p in problems[:5]) + " (found before running)",
+                   exception_type=exception_type, code=code, where=line_in_part(code, problems[0].line))
 
 
 def _limits(services: Services) -> Limits:
@@ -352,10 +359,9 @@ class IdeaExperiments:
         the noise draws alone changed the results, so the run passed as a success)."""
         dead = unread_new_locals(code, new_code)
         if dead:
-            message = "; ".join(p.describe(new_code) for p in dead[:5]) + " (found before running)"
-            self.keep(run, new_code, message)
-            raise Failure(Category.NO_EFFECTIVE_CHANGE, message, code=new_code,
-                          where=line_in_part(new_code, dead[0].line))
+            failure = found_before_running(new_code, dead, Category.NO_EFFECTIVE_CHANGE)
+            self.keep(run, new_code, failure.message)
+            raise failure
 
     def same_as_baseline(self, means: dict[str, dict[str, float]]) -> bool:
         """True when every non-timing metric equals the baseline's exactly: the edit changed no computation."""

@@ -11,6 +11,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from scientist.change_text import one_setting
+from scientist.code_check import module_constants
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import ExperimentPlan
@@ -24,30 +25,18 @@ NEW_COMPUTATION = {"add", "implement", "append", "augment", "inject", "introduce
 SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:\s+in\s+\S+.*)?[.;]?\s*$", re.I)
 
 
-def baseline_constants(code: str) -> dict[str, object]:
-    """The literal values of the file's top-level UPPER_CASE constants."""
-    values: dict[str, object] = {}
-    for node in ast.parse(code).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                values[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-    return values
-
-
 def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict[str, str]:
     """Runs that cannot be made as written, or do not test the idea, by name, with the reason: a
     "set NAME to VALUE" whose VALUE the baseline already has, or whose lower-case NAME is no constant
     of the code ("set epsilon to 0.05 in loss_and_grads" made the 1.5B model add an unused variable
     ``epsilon``); and a run that only sets constants when the idea adds computation ("Add a cosine
     decay of the learning rate ..." was planned as "set LEARNING_RATE to 0.001 and set STEPS to 5000")."""
-    constants, found = baseline_constants(code), {}
-    adds = idea_text.split(maxsplit=1)[0].lower() in NEW_COMPUTATION if idea_text.strip() else False
+    constants, found = module_constants(code), {}
+    verb = idea_text.split(maxsplit=1)[0] if idea_text.strip() else ""
     for run in plan.runs:
         clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
-        if adds and clauses and all(SET_VALUE.search(clause) for clause in clauses):
-            found[run.name] = (f"the idea adds computation ({idea_text.split(maxsplit=1)[0]} ...): a run that only "
+        if verb.lower() in NEW_COMPUTATION and clauses and all(SET_VALUE.search(clause) for clause in clauses):
+            found[run.name] = (f"the idea adds computation ({verb} ...): a run that only "
                                "sets constants does not test it; say which function changes and what it computes")
         for clause in clauses:
             match = SET_VALUE.search(clause)
