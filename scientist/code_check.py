@@ -248,13 +248,46 @@ def _module_bindings(source: str) -> set[str]:
     return {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
 
 
+def _module_reads(source: str) -> set[str]:
+    """Module-level names the file reads: at module level, or in a function or comprehension where the
+    name is global (a comprehension's own ``k`` in ``{k: v for k, v in ...}`` does not read a module
+    ``k``). Attribute names count too (``self.k``, ``module.k``)."""
+    top = symtable.symtable(source, "experiment.py", "exec")
+    read = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    stack = list(top.get_children())
+    while stack:
+        table = stack.pop()
+        stack.extend(table.get_children())
+        read |= {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
+    return read | {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
+
+
 def unused_additions(before: str, after: str) -> list[str]:
     """Module-level names ``after`` adds to ``before`` (a constant, an import, a helper) that nothing
     in ``after`` reads: the usual reason an edit leaves the results unchanged."""
+    return sorted(_module_bindings(after) - _module_bindings(before) - _module_reads(after))
+
+
+def inert_edit(before: str, after: str) -> list[str] | None:
+    """``None`` when ``after`` computes something ``before`` does not. Otherwise what the edit added
+    that nothing reads (``[]``: it changed only comments, docstrings or layout): without those
+    top-level statements the two files are the same program, and a run would only repeat the baseline
+    (the 1.5B model added ``k = 4`` for "k restarts", and the only ``k`` read was a comprehension's)."""
+    unused = set(unused_additions(before, after))
     tree = ast.parse(after)
-    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    read |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    return sorted(_module_bindings(after) - _module_bindings(before) - read)
+    tree.body = [node for node in tree.body if not (binds(node) and binds(node) <= unused)]
+    return sorted(unused) if _program(tree) == _program(ast.parse(before)) else None
+
+
+def _program(tree: ast.Module) -> str:
+    """The module without its docstrings: what running it computes, for comparing two files."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and body \
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def _functions(tree: ast.AST) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:

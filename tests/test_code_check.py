@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scientist.code_check import (
+    inert_edit,
     library_references,
     missing_library_names,
     read_before_bound,
@@ -72,6 +73,22 @@ def test_added_names_nothing_reads_are_listed():
     after = "import json\nimport math\nRATE = 1\nsigma = 0.1\n\ndef noisy():\n    return 1\n\ndef f():\n    return RATE\n"
     assert unused_additions(before, after) == ["math", "noisy", "sigma"]
     assert unused_additions(before, after.replace("return RATE", "return RATE * sigma * noisy() * math.pi")) == []
+
+
+def test_a_comprehension_variable_does_not_read_a_module_constant():
+    before = "def f(xs):\n    return {k: v for k, v in xs}\n"
+    after = "K = 4\nk = 4\n" + before
+    assert unused_additions(before, after) == ["K", "k"]
+    assert inert_edit(before, after) == ["K", "k"]
+
+
+def test_an_edit_is_inert_when_it_only_adds_unread_names_or_changes_comments():
+    before = '"""Doc."""\nRATE = 0.1\n\n\ndef f():\n    """What f does."""\n    return RATE\n'
+    assert inert_edit(before, before.replace("What f does", "Another text") + "# note\n") == []
+    assert inert_edit(before, before.replace("RATE = 0.1", "RATE = 0.1\nimport math\nSIGMA = 2")) == ["SIGMA", "math"]
+    assert inert_edit(before, before.replace("return RATE", "return RATE * 2")) is None
+    assert inert_edit(before, before.replace("RATE = 0.1", "RATE = 0.1\nSIGMA = 2").replace("return RATE",
+                                                                                          "return RATE * SIGMA")) is None
 
 
 def test_new_local_values_nothing_reads_are_found():

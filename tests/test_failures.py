@@ -172,19 +172,36 @@ def test_repair_loop_broken_then_fixed(harness):
     assert [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
     assert rows[0].repaired, "the failed first attempt is marked repaired"
     assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
-    assert h.model.calls["PartChoice"] == 2 and h.model.calls["text"] == 2, json.dumps(h.model.calls)
-    assert "ZeroDivisionError" in prompts[2] and "Where: line 6 in 'constants': STEP = 1.0 / 0" in prompts[2]
+    assert h.model.calls["PartChoice"] == 1 and h.model.calls["text"] == 2, json.dumps(h.model.calls)
+    fix = prompts[2]  # the crash was in a part the attempt changed: that part of its code is fixed in place
+    assert "ZeroDivisionError" in fix and "Where: line 6 in 'constants': STEP = 1.0 / 0" in fix
+    assert "Its experiment.py (it fails):" in fix and "Fix the mistake in constants" in fix
     run_dir = h.services.folder.path / "experiments" / "bigger_step" / "run_1"
     assert (run_dir / "experiment.py").read_text().count("STEP = 1.0") == 1
     summary = summarise(h.services.failures.attempts())
     assert summary.after_repair.failures == 0 and summary.first_attempt.failures == 1
 
 
+def test_fixes_in_place_stop_after_two_and_the_next_attempt_starts_from_the_baseline(harness):
+    h = harness(max_repairs=3)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 2.0 / 0"), constants("STEP = 3.0 / 0"),
+                           constants("STEP = 1.0")])
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR] * 3 + [None]
+    assert h.model.calls["PartChoice"] == 2, "attempts 2 and 3 fixed in place; attempt 4 chose its parts afresh"
+    assert "STEP = 1.0 / 0" in prompts[2] and "STEP = 2.0 / 0" in prompts[3], "each fix sees the code it fixes"
+    assert "Baseline experiment.py (it runs)" in prompts[4] and "Fix the mistake" not in prompts[4]
+    temperatures = [body["temperature"] for body in h.fake.requests]
+    assert temperatures[2] < temperatures[3], "the second fix samples more freely"
+
+
 def test_a_reply_repeating_failed_code_is_asked_for_once_more_within_the_attempt(harness):
     h = harness(max_repairs=1)
     prompts = []
     h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
-    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
+    # a crash in a part the attempt did not change (the toy's sum over the values): no fix in place
+    outcome, rows = h.run([constants("STEP = 'a'"), constants("STEP = 'a'"), constants("STEP = 1.0")])
     assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
     assert "exactly the code of attempt 1, which failed" in prompts[-1]
     assert not any("exactly the code of attempt" in p for p in prompts[:-2])
@@ -217,11 +234,11 @@ def test_a_repeated_failure_is_named_and_repairs_sample_more_freely(harness):
     h = harness(max_repairs=2)
     prompts = []
     h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
-    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 2.0 / 0"), constants("STEP = 1.0")])
+    outcome, rows = h.run([constants("STEP = 'a'"), constants("STEP = 'b'"), constants("STEP = 1.0")])
     assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, Category.RUNTIME_ERROR, None]
     third = prompts[-1]
-    assert "Attempt 3" in third and "Earlier attempts failed with: runtime_error: float division by zero" in third
-    assert "\nWhere: line 6 in 'constants'" in third
+    assert "Attempt 3" in third and "Earlier attempts failed with: runtime_error: unsupported operand" in third
+    assert "\nWhere: line 15 in 'code at line 8': final_info = " in third
     assert "The same failure happened twice in a row" in third
     assert "Earlier attempts" not in prompts[2] and "happened twice" not in prompts[2]
     temperatures = [body["temperature"] for body in h.fake.requests]
@@ -244,9 +261,21 @@ def test_failure_log_schema_is_versioned_and_migrates(tmp_path):
 
 
 def test_an_edit_that_leaves_the_results_unchanged_is_not_a_success(harness):
-    outcome, rows = harness().run([constants(BASE_LINE + "\nlabel_smoothing = 0.1  # never used")])
+    outcome, rows = harness().run([constants("STEP = 0.25 * 2")])
     assert not outcome.ok
     assert rows[0].category is Category.NO_EFFECTIVE_CHANGE and "identical to the baseline" in rows[0].message
+
+
+def test_an_edit_that_only_adds_what_nothing_reads_is_found_before_the_run(harness):
+    h = harness()
+    outcome, rows = h.run([constants(BASE_LINE + "\nK = 4  # never used"),
+                           constants("# a comment only\n" + BASE_LINE)])
+    assert not outcome.ok and [r.category for r in rows] == [Category.NO_EFFECTIVE_CHANGE] * 2
+    assert rows[0].message == ("the edit does not change what the experiment computes: you added K but nothing "
+                               "reads it (found before running)")
+    assert "it changes only comments or layout" in rows[1].message
+    log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert log == ["run_0"], "neither attempt ran"
 
 
 def test_a_plan_that_repeats_the_baseline_is_asked_for_again(harness):

@@ -3,28 +3,33 @@ run in the sandbox, validated, and repaired a bounded number of times. Every att
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
-import re
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
+from scientist.attempts import (
+    Failure,
+    History,
+    changes,
+    checked,
+    found_before_running,
+    frame_lines,
+    part_to_fix,
+    why_unchanged,
+)
 from scientist.change_text import code_change
 from scientist.code_check import (
-    Problem,
+    inert_edit,
     missing_library_names,
     read_before_bound,
     undefined_names,
     unread_new_locals,
-    unselected_branches,
-    unused_additions,
 )
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
@@ -44,7 +49,6 @@ from scientist.units import (
     code_units,
     mentioned_parts,
     outline,
-    unit_at_line,
     unit_text,
 )
 
@@ -55,11 +59,6 @@ SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.
                                    "seed_ideas.json", "executions.log")
 OUTPUT_TAIL_LINES = 25
 REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so it does not repeat the last attempt
-FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
-NONEXISTENT = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
-                         r"|module '(?P<amodule>[\w.]+)' has no attribute '(?P<attr>\w+)'"
-                         r"|No module named '(?P<missing>[\w.]+)'")
-IMPORT_PROBLEMS = {"ImportError", "ModuleNotFoundError"}
 
 
 class RunOutcome(BaseModel):
@@ -74,69 +73,6 @@ class RunOutcome(BaseModel):
     failure: str | None = None
 
 
-class Failure(Exception):
-    """One failed attempt: its category and what the model is told."""
-
-    def __init__(self, category: Category, message: str, *, exception_type: str | None = None,
-                 output_tail: str = "", code: str | None = None, where: str | None = None,
-                 values: str | None = None) -> None:
-        super().__init__(message)
-        self.category, self.message, self.exception_type = category, message, exception_type
-        self.output_tail, self.code, self.values = output_tail, code, values
-        self.where = where or (where_it_failed(code, output_tail) if code and output_tail else None)
-
-    @property
-    def summary(self) -> str:
-        """'category: message', as the model is told it and the outcome records it."""
-        return f"{self.category.value}: {self.message}"
-
-    def nonexistent(self) -> list[str]:
-        """Library names this failure shows do not exist ('scipy.optimize.RMSProp')."""
-        return [m["missing"] or (f"{m['module']}.{m['name']}" if m["name"] else f"{m['amodule']}.{m['attr']}")
-                for m in NONEXISTENT.finditer(self.message)]
-
-
-@dataclass
-class History:
-    """What the next attempt at a run is told: the last failure, the ones before it, names to avoid."""
-
-    attempt: int = 1
-    last: Failure | None = None
-    earlier: list[str] = field(default_factory=list)
-    avoid: list[str] = field(default_factory=list)
-    failed_code: dict[str, int] = field(default_factory=dict)  # code an attempt ran (or checked) -> attempt
-
-    def failed(self, failure: Failure) -> None:
-        if self.last is not None:
-            self.earlier.append(self.last.summary)
-        if failure.code is not None:
-            self.failed_code.setdefault(failure.code, self.attempt)
-        self.last = failure
-        self.avoid += [name for name in failure.nonexistent() if name not in self.avoid]
-        self.attempt += 1
-
-    @property
-    def repeated(self) -> bool:
-        return bool(self.earlier) and self.last is not None and self.earlier[-1] == self.last.summary
-
-
-def checked(code: str, problems: list[Problem]) -> None:
-    """Raise the ``Failure`` a run of ``code`` would end in, from problems found before running it."""
-    if not problems:
-        return
-    first = problems[0]
-    category = Category.IMPORT_ERROR if first.exception_type in IMPORT_PROBLEMS else Category.RUNTIME_ERROR
-    raise found_before_running(code, problems, category, first.exception_type)
-
-
-def found_before_running(code: str, problems: list[Problem], category: Category,
-                         exception_type: str | None = None) -> Failure:
-    """The ``Failure`` for problems found in ``code`` before it ran: each of them (up to 5), and
-    where the first one is."""
-    return Failure(category, "; ".join(p.describe(code) for p in problems[:5]) + " (found before running)",
-                   exception_type=exception_type, code=code, where=line_in_part(code, problems[0].line))
-
-
 def _limits(services: Services) -> Limits:
     lim = services.template.manifest.limits
     return Limits(timeout_s=lim.timeout_s, memory_mb=lim.memory_mb, cpus=lim.cpus)
@@ -145,40 +81,6 @@ def _limits(services: Services) -> Limits:
 def _tail(result: ExecResult) -> str:
     text = (result.stderr.strip() or result.stdout.strip()).splitlines()
     return "\n".join(text[-OUTPUT_TAIL_LINES:])
-
-
-def changes(before: str, after: str, limit: int = 80) -> str:
-    """A unified diff of what an attempt changed, cut to ``limit`` lines."""
-    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), "baseline", "attempt", n=1,
-                                     lineterm=""))[2:]
-    if len(diff) > limit:
-        diff = [*diff[:limit], f"... ({len(diff) - limit} more diff lines)"]
-    return "\n".join(diff)
-
-
-def why_unchanged(before: str, after: str) -> str:
-    """What an edit added that cannot change the results: names nothing reads, branches nothing selects."""
-    unused, unselected = unused_additions(before, after), unselected_branches(before, after)
-    reasons = [f"you added {', '.join(unused)} but nothing reads {'them' if len(unused) > 1 else 'it'}"] if unused else []
-    reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
-                for branch in unselected]
-    return "; " + "; ".join(reasons) if reasons else " (is the new value actually used?)"
-
-
-def line_in_part(code: str, lineno: int) -> str | None:
-    """Line ``lineno`` of ``code`` as 'line N in <part>: <the line>'."""
-    lines = code.splitlines()
-    if not 0 < lineno <= len(lines):
-        return None
-    unit = unit_at_line(code, lineno)
-    part = f" in {unit.name!r}" if unit else ""
-    return f"line {lineno}{part}: {lines[lineno - 1].strip()[:160]}"
-
-
-def where_it_failed(code: str, output: str) -> str | None:
-    """The last traceback frame in experiment.py as 'line N in <part>: <the line>'."""
-    frames = FRAME.findall(output)
-    return line_in_part(code, int(frames[-1])) if frames else None
 
 
 class IdeaExperiments:
@@ -226,7 +128,7 @@ class IdeaExperiments:
         if category is not None:
             values = self.values_at_failure(run, result) if category is Category.RUNTIME_ERROR else None
             raise Failure(category, message or category.value, exception_type=exc_type,
-                          output_tail=_tail(result), code=code, values=values)
+                          output_tail=_tail(result), code=code, values=values, lines=frame_lines(result.stderr))
         try:
             return result, read_final_info(run_dir / "final_info.json", self.metrics)
         except InvalidResults as exc:
@@ -261,10 +163,13 @@ class IdeaExperiments:
         self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
         return means
 
-    def new_code(self, code: str, run: str, change: str, history: History) -> str:
-        """The attempt's new experiment.py. A reply that is the code of an attempt that already failed
-        is asked for once more, more freely and told so: the 1.5B model wrote the same failing code
-        three attempts running."""
+    def new_code(self, code: str, run: str, change: str, history: History, fix: str | None = None) -> str:
+        """The attempt's new experiment.py: the change made to the baseline ``code``, or with ``fix``,
+        that part of the last attempt's code rewritten to repair it. A reply that is the code of an
+        attempt that already failed is asked for once more, more freely and told so: the 1.5B model
+        wrote the same failing code three attempts running."""
+        if fix is not None and history.last is not None and history.last.code:
+            return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix))
         new_code = self.apply(code, self.ask_edit(code, run, change, history))
         same = history.failed_code.get(new_code)
         if same is None:
@@ -302,6 +207,25 @@ class IdeaExperiments:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                                stage=stage, max_tokens=1500, temperature=temperature)
         return self.ask_rewrite(messages, code, change, stage, temperature)
+
+    def ask_fix(self, code: str, run: str, change: str, history: History, part: str) -> CodeRewrite:
+        """One part of the last attempt's code, rewritten to repair the failure located in it."""
+        services, template, failure = self.services, self.services.template, history.last
+        assert failure is not None and failure.code is not None
+        lim = template.manifest.limits
+        system = render("experiments", "system_rewrite", template_system=template.prompt.system,
+                        metrics=", ".join(template.metric_names) or "all of them", timeout=int(lim.timeout_s),
+                        cpus=f"{lim.cpus:g}")
+        user = render("experiments", "fix", task_description=template.prompt.task_description,
+                      idea_title=self.idea["title"], run_name=run, change=code_change(change),
+                      attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
+                      where=failure.where, values=failure.values, output_tail=failure.output_tail,
+                      code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid)
+        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * history.fixes)
+        reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
+                                      role="coding", stage=f"experiments/{self.name}/{run}", max_tokens=1800,
+                                      temperature=temperature)
+        return CodeRewrite(reasoning=f"fix {part}", rewrites=[UnitRewrite(unit=part, code=code_block(reply))])
 
     def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str,
                     temperature: float | None = None) -> CodeRewrite:
@@ -370,16 +294,25 @@ class IdeaExperiments:
                     if "time" not in m.lower() and s in means and m in means[s]]
         return bool(compared) and all(a == b for a, b in compared)
 
-    def attempt(self, code: str, run: str, change: str, history: History) -> dict[str, dict[str, float]]:
-        """One attempt: ask for an edit, apply it strictly, check syntax and names, run, validate."""
+    def attempt(self, code: str, run: str, change: str, history: History,
+                fix: str | None = None) -> dict[str, dict[str, float]]:
+        """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed),
+        apply it strictly, check syntax and names, run, validate."""
         try:
-            new_code = self.new_code(code, run, change, history)
+            new_code = self.new_code(code, run, change, history, fix)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
         problem = syntax_error(new_code, "experiment.py")
         if problem is not None:
             self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
+        inert = inert_edit(code, new_code)
+        if inert is not None:
+            added = f": you added {', '.join(inert)} but nothing reads {'them' if len(inert) > 1 else 'it'}" if inert \
+                else ": it changes only comments or layout" if new_code != code else ": it is the baseline's code"
+            message = f"the edit does not change what the experiment computes{added} (found before running)"
+            self.keep(run, new_code, message)
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, message, code=new_code)
         self.check_names(new_code, run)
         self.check_unread(code, new_code, run)
         means = self.execute(new_code, run)[1]
@@ -395,16 +328,19 @@ class IdeaExperiments:
         if saved.is_file():
             return RunOutcome.model_validate_json(saved.read_text())
         baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
-        history = History()  # every attempt edits the working baseline, told what went wrong before
+        history = History()  # an attempt edits the working baseline, or fixes the last attempt's crash in place
         tries = 1 + self.services.settings.max_repairs
+        rewrite = self.services.settings.edit_format == "rewrite"
         for attempt in range(1, tries + 1):
-            self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}")
+            fix = part_to_fix(baseline_code, history) if rewrite else None
+            self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
+                                   + (f" (fixing {fix} of attempt {attempt - 1})" if fix else ""))
             started = time.perf_counter()
             try:
-                means = self.attempt(baseline_code, run, change, history)
+                means = self.attempt(baseline_code, run, change, history, fix)
             except Failure as failed:
                 self.log(run, attempt, time.perf_counter() - started, failed, self.workdir / run)
-                history.failed(failed)
+                history.failed(failed, fixed_in_place=fix is not None)
                 continue
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
             if attempt > 1:

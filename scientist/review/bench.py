@@ -36,7 +36,7 @@ def balanced(decisions: dict[str, bool], available: set[str], limit: int | None)
     """Paper ids alternating accepted and rejected (sorted, so the choice is reproducible)."""
     accepted = sorted(i for i in available if decisions.get(i) is True)
     rejected = sorted(i for i in available if decisions.get(i) is False)
-    order = [x for pair in zip(accepted, rejected) for x in pair]
+    order = [x for pair in zip(accepted, rejected, strict=False) for x in pair]
     order += accepted[len(rejected):] + rejected[len(accepted):]
     return order[:limit] if limit else order
 

@@ -1,0 +1,154 @@
+"""What an attempt at a run failed with, and what the next attempt is told: the failure, the
+attempts before it, names that do not exist, and where in the code it went wrong."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from scientist.code_check import Problem, unselected_branches, unused_additions
+from scientist.failures import Category
+from scientist.units import code_units, unit_at_line, unit_text
+
+FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
+NONEXISTENT = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
+                         r"|module '(?P<amodule>[\w.]+)' has no attribute '(?P<attr>\w+)'"
+                         r"|No module named '(?P<missing>[\w.]+)'")
+IMPORT_PROBLEMS = {"ImportError", "ModuleNotFoundError"}
+MAX_FIXES = 2  # attempts in a row that fix the last attempt's code in place, before starting from the baseline again
+
+
+class Failure(Exception):
+    """One failed attempt: its category and what the model is told."""
+
+    def __init__(self, category: Category, message: str, *, exception_type: str | None = None,
+                 output_tail: str = "", code: str | None = None, where: str | None = None,
+                 values: str | None = None, lines: tuple[int, ...] | None = None) -> None:
+        super().__init__(message)
+        self.category, self.message, self.exception_type = category, message, exception_type
+        self.output_tail, self.code, self.values = output_tail, code, values
+        self.where = where or (where_it_failed(code, output_tail) if code and output_tail else None)
+        # experiment.py lines of the failure, innermost first (the traceback's frames, or the line a check named)
+        self.lines = lines if lines is not None else frame_lines(output_tail)
+
+    @property
+    def summary(self) -> str:
+        """'category: message', as the model is told it and the outcome records it."""
+        return f"{self.category.value}: {self.message}"
+
+    def nonexistent(self) -> list[str]:
+        """Library names this failure shows do not exist ('scipy.optimize.RMSProp')."""
+        return [m["missing"] or (f"{m['module']}.{m['name']}" if m["name"] else f"{m['amodule']}.{m['attr']}")
+                for m in NONEXISTENT.finditer(self.message)]
+
+
+@dataclass
+class History:
+    """What the next attempt at a run is told: the last failure, the ones before it, names to avoid."""
+
+    attempt: int = 1
+    last: Failure | None = None
+    earlier: list[str] = field(default_factory=list)
+    avoid: list[str] = field(default_factory=list)
+    failed_code: dict[str, int] = field(default_factory=dict)  # code an attempt ran (or checked) -> attempt
+    fixes: int = 0  # attempts in a row, up to the last, that fixed the attempt before them in place
+
+    def failed(self, failure: Failure, fixed_in_place: bool = False) -> None:
+        if self.last is not None:
+            self.earlier.append(self.last.summary)
+        if failure.code is not None:
+            self.failed_code.setdefault(failure.code, self.attempt)
+        self.last = failure
+        self.fixes = self.fixes + 1 if fixed_in_place else 0
+        self.avoid += [name for name in failure.nonexistent() if name not in self.avoid]
+        self.attempt += 1
+
+    @property
+    def repeated(self) -> bool:
+        return bool(self.earlier) and self.last is not None and self.earlier[-1] == self.last.summary
+
+
+def frame_lines(output: str) -> tuple[int, ...]:
+    """The experiment.py lines of a traceback's frames, innermost first."""
+    return tuple(int(line) for line in reversed(FRAME.findall(output)))
+
+
+def part_to_fix(baseline: str, history: History) -> str | None:
+    """The part of the last attempt's code to fix in place, or ``None`` to start again from the baseline.
+
+    When the last attempt crashed (or a check found a name that would crash it) in a part it had
+    changed, the next attempt rewrites that one part of that code, shown the error and the values the
+    line read: the small model repairs a located bug in code in front of it far better than it makes
+    the whole change again from the baseline (where it wrote the same failing code three attempts
+    running). The innermost frame in a changed part is the one to fix (a crash in an unchanged helper
+    called with the new values is fixed where the new values are made). At most ``MAX_FIXES`` in a
+    row: a fix that fails that often is the wrong approach, and the next attempt starts afresh."""
+    failure = history.last
+    if (failure is None or failure.category is not Category.RUNTIME_ERROR or not failure.code
+            or failure.code == baseline or history.fixes >= MAX_FIXES):
+        return None
+    try:
+        old = {unit.name: unit_text(baseline, unit.name) for unit in code_units(baseline)}
+    except SyntaxError:
+        return None
+    for line in failure.lines:
+        unit = unit_at_line(failure.code, line)
+        if unit is not None and old.get(unit.name) != unit_text(failure.code, unit.name):
+            return unit.name
+    return None
+
+
+def checked(code: str, problems: list[Problem]) -> None:
+    """Raise the ``Failure`` a run of ``code`` would end in, from problems found before running it."""
+    if not problems:
+        return
+    first = problems[0]
+    category = Category.IMPORT_ERROR if first.exception_type in IMPORT_PROBLEMS else Category.RUNTIME_ERROR
+    raise found_before_running(code, problems, category, first.exception_type)
+
+
+def found_before_running(code: str, problems: list[Problem], category: Category,
+                         exception_type: str | None = None) -> Failure:
+    """The ``Failure`` for problems found in ``code`` before it ran: each of them (up to 5), and
+    where the first one is."""
+    return Failure(category, "; ".join(p.describe(code) for p in problems[:5]) + " (found before running)",
+                   exception_type=exception_type, code=code, where=line_in_part(code, problems[0].line),
+                   lines=(problems[0].line,))
+
+
+
+def changes(before: str, after: str, limit: int = 80) -> str:
+    """A unified diff of what an attempt changed, cut to ``limit`` lines."""
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), "baseline", "attempt", n=1,
+                                     lineterm=""))[2:]
+    if len(diff) > limit:
+        diff = [*diff[:limit], f"... ({len(diff) - limit} more diff lines)"]
+    return "\n".join(diff)
+
+
+def why_unchanged(before: str, after: str) -> str:
+    """What an edit added that cannot change the results: names nothing reads, branches nothing selects."""
+    unused, unselected = unused_additions(before, after), unselected_branches(before, after)
+    reasons = [f"you added {', '.join(unused)} but nothing reads {'them' if len(unused) > 1 else 'it'}"] if unused else []
+    reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
+                for branch in unselected]
+    return "; " + "; ".join(reasons) if reasons else " (is the new value actually used?)"
+
+
+def line_in_part(code: str, lineno: int) -> str | None:
+    """Line ``lineno`` of ``code`` as 'line N in <part>: <the line>'."""
+    lines = code.splitlines()
+    if not 0 < lineno <= len(lines):
+        return None
+    unit = unit_at_line(code, lineno)
+    part = f" in {unit.name!r}" if unit else ""
+    return f"line {lineno}{part}: {lines[lineno - 1].strip()[:160]}"
+
+
+def where_it_failed(code: str, output: str) -> str | None:
+    """The last traceback frame in experiment.py as 'line N in <part>: <the line>'."""
+    frames = FRAME.findall(output)
+    return line_in_part(code, int(frames[-1])) if frames else None
+
+

@@ -1,0 +1,68 @@
+"""Which part of a failed attempt the next attempt fixes in place (``attempts.part_to_fix``)."""
+
+from __future__ import annotations
+
+from scientist.attempts import MAX_FIXES, Failure, History, frame_lines, part_to_fix
+from scientist.failures import Category
+
+BASELINE = '''import numpy as np
+
+SCALE = 2.0
+
+
+def helper(x):
+    return x.sum()
+
+
+def train(x):
+    return helper(x * SCALE)
+
+
+if __name__ == "__main__":
+    print(train(np.ones(3)))
+'''
+CHANGED = BASELINE.replace("return helper(x * SCALE)", "noisy = x[:, None] * SCALE\n    return helper(noisy, 1)")
+
+
+def traceback(*lines: int) -> str:
+    frames = "".join(f'  File "/work/run/experiment.py", line {n}, in f\n    code\n' for n in lines)
+    return f"Traceback (most recent call last):\n{frames}TypeError: helper() takes 1 positional argument\n"
+
+
+def crashed(code: str, *lines: int, category: Category = Category.RUNTIME_ERROR) -> History:
+    history = History()
+    history.failed(Failure(category, "boom", code=code, output_tail=traceback(*lines)))
+    return history
+
+
+def test_frames_are_read_innermost_first():
+    assert frame_lines(traceback(15, 11, 7)) == (7, 11, 15)
+
+
+def test_a_crash_in_an_unchanged_helper_is_fixed_in_the_changed_caller():
+    # main guard (line 16) -> train (changed, line 12) -> helper (unchanged, line 7)
+    assert part_to_fix(BASELINE, crashed(CHANGED, 16, 12, 7)) == "def train"
+
+
+def test_no_fix_in_place_when_no_changed_part_is_in_the_traceback():
+    assert part_to_fix(BASELINE, crashed(CHANGED, 16)) is None  # only the unchanged main guard
+    assert part_to_fix(BASELINE, crashed(BASELINE, 15, 11, 7)) is None  # the attempt changed nothing
+
+
+def test_only_crashes_are_fixed_in_place_and_only_so_many_in_a_row():
+    assert part_to_fix(BASELINE, crashed(CHANGED, 12, category=Category.TIMEOUT)) is None
+    assert part_to_fix(BASELINE, crashed(CHANGED, 12, category=Category.NO_EFFECTIVE_CHANGE)) is None
+    history = crashed(CHANGED, 12)
+    for _ in range(MAX_FIXES):
+        assert part_to_fix(BASELINE, history) == "def train"
+        history.failed(Failure(Category.RUNTIME_ERROR, "boom", code=CHANGED, output_tail=traceback(12)),
+                       fixed_in_place=True)
+    assert part_to_fix(BASELINE, history) is None, "after MAX_FIXES fixes in a row, start from the baseline"
+    history.failed(Failure(Category.RUNTIME_ERROR, "boom", code=CHANGED, output_tail=traceback(12)))
+    assert part_to_fix(BASELINE, history) == "def train", "an attempt from the baseline resets the count"
+
+
+def test_a_name_a_check_found_is_fixed_where_it_is_read():
+    history = History()
+    history.failed(Failure(Category.RUNTIME_ERROR, "name 'noisy' is not defined", code=CHANGED, lines=(12,)))
+    assert part_to_fix(BASELINE, history) == "def train"
