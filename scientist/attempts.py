@@ -7,7 +7,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from scientist.code_check import Problem, unselected_branches, unused_additions
+from scientist.code_check import Problem, inert_edit, unselected_branches, unused_additions
 from scientist.failures import Category
 from scientist.units import code_units, unit_at_line, unit_text
 
@@ -134,6 +134,16 @@ def why_unchanged(before: str, after: str) -> str:
     reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
                 for branch in unselected]
     return "; " + "; ".join(reasons) if reasons else " (is the new value actually used?)"
+
+
+def inert_reason(before: str, after: str) -> str | None:
+    """Why ``after`` computes nothing ``before`` does not, or ``None`` when it changes the computation."""
+    inert = inert_edit(before, after)
+    if inert is None:
+        return None
+    if inert:
+        return f"you added {', '.join(inert)} but nothing reads {'them' if len(inert) > 1 else 'it'}"
+    return "it changes only comments or layout" if after != before else "it is the baseline's code"
 
 
 def line_in_part(code: str, lineno: int) -> str | None:

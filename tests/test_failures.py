@@ -268,12 +268,17 @@ def test_an_edit_that_leaves_the_results_unchanged_is_not_a_success(harness):
 
 def test_an_edit_that_only_adds_what_nothing_reads_is_found_before_the_run(harness):
     h = harness()
-    outcome, rows = h.run([constants(BASE_LINE + "\nK = 4  # never used"),
-                           constants("# a comment only\n" + BASE_LINE)])
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    unread, comment = constants(BASE_LINE + "\nK = 4  # never used"), constants("# a comment only\n" + BASE_LINE)
+    outcome, rows = h.run([unread, unread, comment, comment])  # each attempt asks once more, told why
     assert not outcome.ok and [r.category for r in rows] == [Category.NO_EFFECTIVE_CHANGE] * 2
     assert rows[0].message == ("the edit does not change what the experiment computes: you added K but nothing "
                                "reads it (found before running)")
     assert "it changes only comments or layout" in rows[1].message
+    assert h.model.calls["PartChoice"] == 4, json.dumps(h.model.calls)
+    assert "Your first answer to this attempt changed nothing the experiment computes (you added K but nothing " \
+           "reads it)" in prompts[2]
     log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
     assert log == ["run_0"], "neither attempt ran"
 

@@ -20,12 +20,12 @@ from scientist.attempts import (
     checked,
     found_before_running,
     frame_lines,
+    inert_reason,
     part_to_fix,
     why_unchanged,
 )
 from scientist.change_text import code_change
 from scientist.code_check import (
-    inert_edit,
     missing_library_names,
     read_before_bound,
     undefined_names,
@@ -165,12 +165,24 @@ class IdeaExperiments:
 
     def new_code(self, code: str, run: str, change: str, history: History, fix: str | None = None) -> str:
         """The attempt's new experiment.py: the change made to the baseline ``code``, or with ``fix``,
-        that part of the last attempt's code rewritten to repair it. A reply that is the code of an
-        attempt that already failed is asked for once more, more freely and told so: the 1.5B model
-        wrote the same failing code three attempts running."""
+        that part of the last attempt's code rewritten to repair it. A reply that cannot be the change
+        without running it is asked for once more, more freely and told why: one that is the code of
+        an attempt that already failed (the 1.5B model wrote the same failing code three attempts
+        running), or one that changes nothing the experiment computes (it often rewrites the parts it
+        chose word for word)."""
         if fix is not None and history.last is not None and history.last.code:
             return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix))
-        new_code = self.apply(code, self.ask_edit(code, run, change, history))
+        try:
+            new_code = self.apply(code, self.ask_edit(code, run, change, history))
+        except Failure as failure:
+            if failure.category is not Category.NO_EFFECTIVE_CHANGE:
+                raise
+            log.info("%s: the reply changes nothing (%s); asking once more", run, failure.message)
+            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=failure.message))
+        unchanged = inert_reason(code, new_code)
+        if unchanged is not None:
+            log.info("%s: the reply changes nothing the experiment computes; asking once more", run)
+            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=unchanged))
         same = history.failed_code.get(new_code)
         if same is None:
             return new_code
@@ -178,7 +190,7 @@ class IdeaExperiments:
         return self.apply(code, self.ask_edit(code, run, change, history, repeats=same))
 
     def ask_edit(self, code: str, run: str, change: str, history: History,
-                 repeats: int | None = None) -> CodeEdit | CodeRewrite:
+                 repeats: int | None = None, unchanged: str | None = None) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
         attempt whose failed code the first reply repeated)."""
         services, template = self.services, self.services.template
@@ -198,10 +210,11 @@ class IdeaExperiments:
                       output_tail=failure.output_tail if failure else "", code=code,
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
-                      mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats)
+                      mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
+                      unchanged=unchanged)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
-        step = (attempt - 1) + (2 if repeats else 0)
+        step = (attempt - 1) + (2 if repeats or unchanged else 0)
         temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
@@ -306,11 +319,9 @@ class IdeaExperiments:
         if problem is not None:
             self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
-        inert = inert_edit(code, new_code)
+        inert = inert_reason(code, new_code)
         if inert is not None:
-            added = f": you added {', '.join(inert)} but nothing reads {'them' if len(inert) > 1 else 'it'}" if inert \
-                else ": it changes only comments or layout" if new_code != code else ": it is the baseline's code"
-            message = f"the edit does not change what the experiment computes{added} (found before running)"
+            message = f"the edit does not change what the experiment computes: {inert} (found before running)"
             self.keep(run, new_code, message)
             raise Failure(Category.NO_EFFECTIVE_CHANGE, message, code=new_code)
         self.check_names(new_code, run)
