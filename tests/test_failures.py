@@ -228,6 +228,10 @@ def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     assert "Values the failing line was working with: SIZES[2] = (raises IndexError); SIZES = (3, 4)\n" in prompts[2]
     run_dir = h.services.folder.path / "experiments" / "bigger_step" / "run_1"
     assert not (run_dir / "failing_values.txt").exists(), "the successful attempt replaced the failed one's folder"
+    kept = run_dir.parent / "attempts" / "run_1" / "attempt_1"
+    assert rows[0].run_dir == str(kept) and "SIZES[2]" in (kept / "failing_values.txt").read_text()
+    assert (kept / "failure.txt").read_text().startswith("runtime_error: tuple index out of range\nwhere: line 7")
+    assert "SIZES[2] * 0.5" in (kept / "experiment.py").read_text() and "IndexError" in (kept / "stderr.txt").read_text()
 
 
 def test_a_repeated_failure_is_named_and_repairs_sample_more_freely(harness):

@@ -278,6 +278,21 @@ class IdeaExperiments:
         (run_dir / "experiment.py").write_text(code, encoding="utf-8")
         (run_dir / "stderr.txt").write_text(f"not run: {problem}\n", encoding="utf-8")
 
+    def keep_attempt(self, run: str, attempt: int, failure: Failure) -> Path:
+        """``attempts/<run>/attempt_<n>/``: a copy of a failed attempt's run folder (the next attempt
+        replaces ``<run>/``), with ``failure.txt``. An attempt whose reply could not be applied has no
+        code of its own: its folder holds only ``failure.txt``."""
+        kept = self.workdir / "attempts" / run / f"attempt_{attempt}"
+        shutil.rmtree(kept, ignore_errors=True)
+        run_dir = self.workdir / run
+        if run_dir.is_dir():
+            shutil.copytree(run_dir, kept, ignore=shutil.ignore_patterns("outcome.json"))
+        kept.mkdir(parents=True, exist_ok=True)
+        details = [failure.summary, *(f"{label}: {text}" for label, text in
+                                      (("where", failure.where), ("values", failure.values)) if text)]
+        (kept / "failure.txt").write_text("\n".join(details) + "\n", encoding="utf-8")
+        return kept
+
     def check_names(self, code: str, run: str) -> None:
         """Fail now, with every such name, if the code reads a name nothing defines or uses a library
         name that does not exist (one short sandbox run that only imports)."""
@@ -347,10 +362,12 @@ class IdeaExperiments:
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
                                    + (f" (fixing {fix} of attempt {attempt - 1})" if fix else ""))
             started = time.perf_counter()
+            shutil.rmtree(self.workdir / run, ignore_errors=True)  # the last attempt's is kept in attempts/
             try:
                 means = self.attempt(baseline_code, run, change, history, fix)
             except Failure as failed:
-                self.log(run, attempt, time.perf_counter() - started, failed, self.workdir / run)
+                kept = self.keep_attempt(run, attempt, failed)
+                self.log(run, attempt, time.perf_counter() - started, failed, kept)
                 history.failed(failed, fixed_in_place=fix is not None)
                 continue
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
