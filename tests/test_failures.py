@@ -301,6 +301,18 @@ def test_a_plan_that_repeats_the_baseline_is_asked_for_again(harness):
     assert "same: STEP is already 0.5 in the baseline" in prompts[1]
 
 
+def test_a_planned_run_equal_to_the_baseline_is_dropped_and_the_next_one_kept(harness):
+    from scientist.nodes.plan import plan_idea
+
+    h = harness()
+    h.services.settings.runs_per_idea = 1
+    sweep = [{"name": "sweep", "change": f"set STEP to {v}"} for v in ("0.5", "1.0", "2.0")]  # 0.5 is the baseline's
+    h.model.overrides["ExperimentPlan"] = lambda body: {"idea": "x", "runs": sweep, "measure": "mean_value"}
+    plan = plan_idea(idea("bigger_step"), None, h.services)
+    assert [r.change for r in plan.runs] == ["set STEP to 1.0"]
+    assert h.model.calls["ExperimentPlan"] == 1, "a usable run was left: no second plan"
+
+
 def test_a_run_still_wrong_after_the_second_plan_becomes_the_ideas_own_change(harness):
     from scientist.nodes.plan import plan_idea
 

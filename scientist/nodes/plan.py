@@ -14,7 +14,7 @@ from scientist.change_text import one_setting
 from scientist.code_check import module_constants
 from scientist.prompts import render
 from scientist.runstore import write_atomic
-from scientist.schemas import ExperimentPlan
+from scientist.schemas import ExperimentPlan, PlannedRun
 from scientist.services import Services
 from scientist.state import RunState
 
@@ -54,38 +54,47 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
     return found
 
 
+def usable_runs(plan: ExperimentPlan, code: str, idea_text: str = "") -> list[PlannedRun]:
+    """The plan's runs that ``runs_to_replan`` finds nothing wrong with, each judged on its own (the
+    1.5B model gives every run of a plan the same name)."""
+    return [run for run in plan.runs
+            if not runs_to_replan(plan.model_copy(update={"runs": [run]}), code, idea_text)]
+
+
 def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) -> ExperimentPlan:
-    """The runs for one idea (at most ``settings.runs_per_idea``). A plan with a run that changes
-    nothing is asked for once more, told why; a run still wrong after that (or echoing the reason
-    back, as the 1.5B model does) becomes the idea's own experiment text, the change as the idea
-    states it. A sweep in a run ('k in {1, 2, 4}') is narrowed to one value ('k = 2')."""
+    """The runs for one idea (at most ``settings.runs_per_idea``). Runs that change nothing, or do
+    not test the idea, are dropped: asked to compare (64,), (32, 32) and (24, 24, 24), the 1.5B model
+    plans all three, and the first is the baseline's value. When fewer usable runs remain than
+    wanted, the plan is asked for once more, told why, and its usable runs are added; when none is
+    usable after that (or the model echoes the reason back), the one run is the idea's own experiment
+    text, the change as the idea states it. A sweep in a run ('k in {1, 2, 4}') is narrowed to one
+    value ('k = 2')."""
     template = services.template
     code = (template.path / "experiment.py").read_text(encoding="utf-8")
+    limit = services.settings.runs_per_idea
 
     def ask(note: str | None) -> ExperimentPlan:
         user = render("plan", "plan", task_description=template.prompt.task_description, code=code,
                       idea=json.dumps({k: idea[k] for k in ("name", "title", "hypothesis", "experiment_plan")},
                                       indent=1),
-                      runs=services.settings.runs_per_idea, metrics=", ".join(template.metric_names) or "its metrics",
-                      feedback=note)
+                      runs=limit, metrics=", ".join(template.metric_names) or "its metrics", feedback=note)
         return services.gateway.structured([{"role": "system", "content": template.prompt.system},
                                             {"role": "user", "content": user}], ExperimentPlan,
                                            role="coding", stage="plan", max_tokens=600)
 
     plan = ask(feedback)
-    plan.runs = plan.runs[: services.settings.runs_per_idea]
     text = str(idea.get("experiment_plan") or "")
-    wrong = runs_to_replan(plan, code, text)
-    if wrong:
+    runs, wrong = usable_runs(plan, code, text), runs_to_replan(plan, code, text)
+    if wrong and len(runs) < limit:
         reasons = "; ".join(f"{name}: {why}" for name, why in wrong.items())
-        again = ask("; ".join(filter(None, [feedback, f"some runs change nothing ({reasons}); plan the idea's "
-                                            "own change"])))
-        again.runs = again.runs[: services.settings.runs_per_idea]
-        echoed = [r.name for r in again.runs if any(why in r.change for why in wrong.values())]
-        plan, wrong = again, runs_to_replan(again, code, text) | dict.fromkeys(echoed, "echo")
-        for run in plan.runs:
-            if run.name in wrong:
-                run.change = text
+        plan = ask("; ".join(filter(None, [feedback, f"some runs change nothing ({reasons}); plan the idea's "
+                                           "own change"])))
+        planned = {run.change for run in runs}
+        runs += [run for run in usable_runs(plan, code, text)
+                 if run.change not in planned and not any(why in run.change for why in wrong.values())]
+        if not runs:
+            runs = [plan.runs[0].model_copy(update={"change": text})]
+    plan.runs = runs[:limit]
     for index, run in enumerate(plan.runs):
         run.change = one_setting(run.change, index)
     plan.idea = idea["name"]
