@@ -3,8 +3,10 @@ attempts before it, names that do not exist, and where in the code it went wrong
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 from scientist.code_check import Problem, inert_edit, unselected_branches, unused_additions
@@ -74,7 +76,16 @@ def frame_lines(output: str) -> tuple[int, ...]:
     return tuple(int(line) for line in reversed(FRAME.findall(output)))
 
 
-def part_to_fix(baseline: str, history: History) -> str | None:
+@dataclass(frozen=True)
+class Fix:
+    """The part of the last attempt's code to fix in place; ``via``: the unchanged part where it
+    crashed, which uses what ``part`` computes."""
+
+    part: str
+    via: str | None = None
+
+
+def part_to_fix(baseline: str, history: History) -> Fix | None:
     """The part of the last attempt's code to fix in place, or ``None`` to start again from the baseline.
 
     When the last attempt crashed (or a check found a name that would crash it) in a part it had
@@ -82,20 +93,35 @@ def part_to_fix(baseline: str, history: History) -> str | None:
     line read: the small model repairs a located bug in code in front of it far better than it makes
     the whole change again from the baseline (where it wrote the same failing code three attempts
     running). The innermost frame in a changed part is the one to fix (a crash in an unchanged helper
-    called with the new values is fixed where the new values are made). At most ``MAX_FIXES`` in a
-    row: a fix that fails that often is the wrong approach, and the next attempt starts afresh."""
+    called with the new values is fixed where the new values are made). A frame in an unchanged part
+    that calls exactly one changed function names that function (``readout_features`` returned twice
+    the rows, and the crash was in the unchanged ``x.T @ y`` of its caller). At most ``MAX_FIXES`` in
+    a row: a fix that fails that often is the wrong approach, and the next attempt starts afresh."""
     failure = history.last
     if (failure is None or failure.category is not Category.RUNTIME_ERROR or not failure.code
             or failure.code == baseline or history.fixes >= MAX_FIXES):
         return None
     try:
         old = {unit.name: unit_text(baseline, unit.name) for unit in code_units(baseline)}
+        units = code_units(failure.code)
     except SyntaxError:
         return None
+    changed = [unit for unit in units if old.get(unit.name) != unit_text(failure.code, unit.name)]
+    functions = {unit.defines: unit.name for unit in changed if unit.kind == "def" and unit.defines}
     for line in failure.lines:
         unit = unit_at_line(failure.code, line)
-        if unit is not None and old.get(unit.name) != unit_text(failure.code, unit.name):
-            return unit.name
+        if unit is None:
+            continue
+        if unit in changed:
+            return Fix(unit.name)
+        text = unit_text(failure.code, unit.name)
+        try:
+            called = {n.id for n in ast.walk(ast.parse(textwrap.dedent(text))) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            continue
+        callees = [functions[name] for name in sorted(called & set(functions))]
+        if len(callees) == 1:
+            return Fix(callees[0], via=unit.name)
     return None
 
 

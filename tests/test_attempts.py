@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.attempts import MAX_FIXES, Failure, History, frame_lines, part_to_fix
+from scientist.attempts import MAX_FIXES, Failure, Fix, History, frame_lines, part_to_fix
 from scientist.failures import Category
 
 BASELINE = '''import numpy as np
@@ -41,11 +41,19 @@ def test_frames_are_read_innermost_first():
 
 def test_a_crash_in_an_unchanged_helper_is_fixed_in_the_changed_caller():
     # main guard (line 16) -> train (changed, line 12) -> helper (unchanged, line 7)
-    assert part_to_fix(BASELINE, crashed(CHANGED, 16, 12, 7)) == "def train"
+    assert part_to_fix(BASELINE, crashed(CHANGED, 16, 12, 7)) == Fix("def train")
+
+
+def test_a_crash_in_an_unchanged_caller_of_one_changed_function_is_fixed_in_that_function():
+    changed = BASELINE.replace("return x.sum()", "return np.concatenate((x, x ** 2))")  # helper changed, line 7
+    # main guard (line 16) -> train (unchanged, line 11), which calls the changed helper: it is the one to fix
+    assert part_to_fix(BASELINE, crashed(changed, 16, 11)) == Fix("def helper", via="def train")
 
 
 def test_no_fix_in_place_when_no_changed_part_is_in_the_traceback():
-    assert part_to_fix(BASELINE, crashed(CHANGED, 16)) is None  # only the unchanged main guard
+    constant_only = BASELINE.replace("SCALE = 2.0", "SCALE = 'x'")
+    assert part_to_fix(BASELINE, crashed(constant_only, 16, 11, 7)) is None  # a changed constant is no function
+    assert part_to_fix(BASELINE, crashed(CHANGED, 16)) == Fix("def train", via="main guard")
     assert part_to_fix(BASELINE, crashed(BASELINE, 15, 11, 7)) is None  # the attempt changed nothing
 
 
@@ -54,15 +62,15 @@ def test_only_crashes_are_fixed_in_place_and_only_so_many_in_a_row():
     assert part_to_fix(BASELINE, crashed(CHANGED, 12, category=Category.NO_EFFECTIVE_CHANGE)) is None
     history = crashed(CHANGED, 12)
     for _ in range(MAX_FIXES):
-        assert part_to_fix(BASELINE, history) == "def train"
+        assert part_to_fix(BASELINE, history) == Fix("def train")
         history.failed(Failure(Category.RUNTIME_ERROR, "boom", code=CHANGED, output_tail=traceback(12)),
                        fixed_in_place=True)
     assert part_to_fix(BASELINE, history) is None, "after MAX_FIXES fixes in a row, start from the baseline"
     history.failed(Failure(Category.RUNTIME_ERROR, "boom", code=CHANGED, output_tail=traceback(12)))
-    assert part_to_fix(BASELINE, history) == "def train", "an attempt from the baseline resets the count"
+    assert part_to_fix(BASELINE, history) == Fix("def train"), "an attempt from the baseline resets the count"
 
 
 def test_a_name_a_check_found_is_fixed_where_it_is_read():
     history = History()
     history.failed(Failure(Category.RUNTIME_ERROR, "name 'noisy' is not defined", code=CHANGED, lines=(12,)))
-    assert part_to_fix(BASELINE, history) == "def train"
+    assert part_to_fix(BASELINE, history) == Fix("def train")

@@ -196,6 +196,16 @@ def test_fixes_in_place_stop_after_two_and_the_next_attempt_starts_from_the_base
     assert temperatures[2] < temperatures[3], "the second fix samples more freely"
 
 
+def test_a_fix_that_gives_the_part_back_unchanged_is_asked_for_once_more(harness):
+    h = harness()
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
+    assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
+    assert "Your first answer gave constants back unchanged" in prompts[-1]
+    assert "back unchanged" not in prompts[-2]
+
+
 def test_a_reply_repeating_failed_code_is_asked_for_once_more_within_the_attempt(harness):
     h = harness(max_repairs=1)
     prompts = []

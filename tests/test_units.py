@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scientist.edits import EditNotApplied, NoEffectiveChange
 from scientist.attempts import where_it_failed
+from scientist.edits import EditNotApplied, NoEffectiveChange
 from scientist.schemas import UnitRewrite, part_choice
 from scientist.units import RewriteSyntaxError, apply_rewrites, code_units
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from scientist.attempts import (
     Failure,
+    Fix,
     History,
     changes,
     checked,
@@ -163,7 +164,7 @@ class IdeaExperiments:
         self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
         return means
 
-    def new_code(self, code: str, run: str, change: str, history: History, fix: str | None = None) -> str:
+    def new_code(self, code: str, run: str, change: str, history: History, fix: Fix | None = None) -> str:
         """The attempt's new experiment.py: the change made to the baseline ``code``, or with ``fix``,
         that part of the last attempt's code rewritten to repair it. A reply that cannot be the change
         without running it is asked for once more, more freely and told why: one that is the code of
@@ -171,7 +172,13 @@ class IdeaExperiments:
         running), or one that changes nothing the experiment computes (it often rewrites the parts it
         chose word for word)."""
         if fix is not None and history.last is not None and history.last.code:
-            return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix))
+            try:
+                return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix))
+            except Failure as failure:
+                if failure.category is not Category.NO_EFFECTIVE_CHANGE:
+                    raise
+                log.info("%s: the fix changes nothing; asking once more", run)
+                return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix, unchanged=True))
         try:
             new_code = self.apply(code, self.ask_edit(code, run, change, history))
         except Failure as failure:
@@ -221,8 +228,11 @@ class IdeaExperiments:
                                                stage=stage, max_tokens=1500, temperature=temperature)
         return self.ask_rewrite(messages, code, change, stage, temperature)
 
-    def ask_fix(self, code: str, run: str, change: str, history: History, part: str) -> CodeRewrite:
-        """One part of the last attempt's code, rewritten to repair the failure located in it."""
+    def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
+                unchanged: bool = False) -> CodeRewrite:
+        """One part of the last attempt's code, rewritten to repair the failure located in it or in a
+        caller (``unchanged``: the first reply gave the part back as it was)."""
+        part = fix.part
         services, template, failure = self.services, self.services.template, history.last
         assert failure is not None and failure.code is not None
         lim = template.manifest.limits
@@ -233,8 +243,10 @@ class IdeaExperiments:
                       idea_title=self.idea["title"], run_name=run, change=code_change(change),
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
-                      code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid)
-        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * history.fixes)
+                      code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
+                      via=fix.via, unchanged=unchanged)
+        step = history.fixes + (2 if unchanged else 0)
+        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
                                       role="coding", stage=f"experiments/{self.name}/{run}", max_tokens=1800,
                                       temperature=temperature)
@@ -323,7 +335,7 @@ class IdeaExperiments:
         return bool(compared) and all(a == b for a, b in compared)
 
     def attempt(self, code: str, run: str, change: str, history: History,
-                fix: str | None = None) -> dict[str, dict[str, float]]:
+                fix: Fix | None = None) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed),
         apply it strictly, check syntax and names, run, validate."""
         try:
@@ -360,7 +372,7 @@ class IdeaExperiments:
         for attempt in range(1, tries + 1):
             fix = part_to_fix(baseline_code, history) if rewrite else None
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
-                                   + (f" (fixing {fix} of attempt {attempt - 1})" if fix else ""))
+                                   + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else ""))
             started = time.perf_counter()
             shutil.rmtree(self.workdir / run, ignore_errors=True)  # the last attempt's is kept in attempts/
             try:
