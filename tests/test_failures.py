@@ -150,6 +150,19 @@ def test_an_undefined_name_is_found_before_the_run(harness):
     assert log == ["run_0", "run_1"], "the failed attempt never ran"
 
 
+def test_a_call_that_does_not_fit_a_changed_function_is_found_before_the_run(harness):
+    h = harness()
+    changed = "def bigger(step, factor):\n    return step * factor\n\n\nSTEP = bigger(0.5)"
+    outcome, rows = h.run([constants(changed), constants("def bigger(step, factor=2.0):\n    return step * factor"
+                                                         "\n\n\nSTEP = bigger(0.5)")])
+    assert outcome.ok and [(r.category, r.exception_type) for r in rows] == [
+        (Category.RUNTIME_ERROR, "TypeError"), (None, None)]
+    assert rows[0].message.startswith("bigger() missing 1 required positional argument: 'factor'; it is defined "
+                                      "as bigger(step, factor)")
+    log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert log == ["run_0", "run_1"], "the failed attempt never ran"
+
+
 def test_a_library_name_that_does_not_exist_is_named_in_every_later_attempt(harness):
     h = harness(max_repairs=2)
     prompts = []

@@ -25,6 +25,7 @@ from scientist.attempts import (
     part_to_fix,
     why_unchanged,
 )
+from scientist.call_check import call_mismatches
 from scientist.change_text import code_change
 from scientist.code_check import (
     missing_library_names,
@@ -306,10 +307,11 @@ class IdeaExperiments:
         return kept
 
     def check_names(self, code: str, run: str) -> None:
-        """Fail now, with every such name, if the code reads a name nothing defines or uses a library
-        name that does not exist (one short sandbox run that only imports)."""
+        """Fail now, with every such name, if the code reads a name nothing defines, calls one of its own
+        functions with arguments that do not fit its parameters, or uses a library name that does not
+        exist (one short sandbox run that only imports)."""
         try:
-            checked(code, undefined_names(code) or read_before_bound(code)
+            checked(code, undefined_names(code) or read_before_bound(code) or call_mismatches(code)
                     or missing_library_names(code, self.services.sandbox, self.workdir, _limits(self.services)))
         except SandboxUnavailable as exc:
             raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
