@@ -104,8 +104,20 @@ def undefined_names(source: str) -> list[Problem]:
             if symbol.is_global() and symbol.is_referenced():
                 wanted.add(symbol.get_name())
     reads = _global_reads(tree)
-    return [Problem("NameError", f"name {name!r} is not defined", reads.get(name, 0))
+    return [Problem("NameError", f"name {name!r} is not defined" + _local_elsewhere(tree, name), reads.get(name, 0))
             for name in sorted(wanted - known, key=lambda n: (reads.get(n, 0), n))]
+
+
+def _local_elsewhere(tree: ast.Module, name: str) -> str:
+    """' (it is a local of optimise only: ...)' when functions of the file have ``name`` as a parameter or
+    local: the model put code that reads ``t`` in a function where no ``t`` exists."""
+    owners = sorted({f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                     and name in _function_locals(f) | {a.arg for a in [*f.args.posonlyargs, *f.args.args,
+                                                                        *f.args.kwonlyargs]}})
+    if not owners:
+        return ""
+    return (f" (it is a local of {', '.join(owners)} only: make this change inside "
+            f"{'that function' if len(owners) == 1 else 'one of them'}, or pass {name} in as an argument)")
 
 
 CATCHES_NAME_ERROR = {"NameError", "UnboundLocalError", "Exception", "BaseException"}

@@ -176,3 +176,11 @@ def optimise(x, *args, **kw):
     return rate, best, probe, chunk, late, [i for i in args], {k: v for k, v in kw.items()}
 '''
     assert read_before_bound(fine) == []
+
+
+def test_an_undefined_name_that_is_another_functions_local_says_so():
+    source = "def grad(x):\n    return x * t\n\n\ndef optimise(x):\n    for t in range(3):\n        x = grad(x)\n    return x\n"
+    [problem] = undefined_names(source)
+    assert problem.line == 2 and problem.message == (
+        "name 't' is not defined (it is a local of optimise only: make this change inside that function, "
+        "or pass t in as an argument)")
