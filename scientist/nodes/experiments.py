@@ -200,7 +200,8 @@ class IdeaExperiments:
     def ask_edit(self, code: str, run: str, change: str, history: History,
                  repeats: int | None = None, unchanged: str | None = None) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
-        attempt whose failed code the first reply repeated)."""
+        attempt whose failed code the first reply repeated; ``unchanged``: why the first reply changed
+        nothing the experiment computes)."""
         services, template = self.services, self.services.template
         failure, attempt = history.last, history.attempt
         lim = template.manifest.limits
