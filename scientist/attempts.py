@@ -9,9 +9,10 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-from scientist.code_check import Problem, inert_edit, unselected_branches, unused_additions
+from scientist.change_text import adds_computation
+from scientist.code_check import Problem, inert_edit, module_constants, unselected_branches, unused_additions
 from scientist.failures import Category
-from scientist.units import code_units, unit_at_line, unit_text
+from scientist.units import changed_parts, unit_at_line, unit_text
 
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
 NONEXISTENT = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
@@ -102,11 +103,9 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
             or failure.code == baseline or history.fixes >= MAX_FIXES):
         return None
     try:
-        old = {unit.name: unit_text(baseline, unit.name) for unit in code_units(baseline)}
-        units = code_units(failure.code)
+        changed = changed_parts(baseline, failure.code)
     except SyntaxError:
         return None
-    changed = [unit for unit in units if old.get(unit.name) != unit_text(failure.code, unit.name)]
     functions = {unit.defines: unit.name for unit in changed if unit.kind == "def" and unit.defines}
     for line in failure.lines:
         unit = unit_at_line(failure.code, line)
@@ -160,6 +159,27 @@ def why_unchanged(before: str, after: str) -> str:
     reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
                 for branch in unselected]
     return "; " + "; ".join(reasons) if reasons else " (is the new value actually used?)"
+
+
+def only_settings(before: str, after: str, change: str) -> str | None:
+    """Why ``after`` cannot be ``change``, when the change adds computation ('Add a cosine decay of
+    the learning rate ...') and the edit changes no function, only numeric settings: the 1.5B model
+    made 'cosine decay' into ``LEARNING_RATE = LEARNING_RATE * (1 - 0.01)`` and the run passed as a
+    success. A new value of a string constant may select existing code that does the change, so it
+    counts as a change of computation."""
+    verb = adds_computation(change)
+    if verb is None:
+        return None
+    try:
+        kinds = {unit.kind for unit in changed_parts(before, after)}
+    except SyntaxError:
+        return None
+    old, new = module_constants(before), module_constants(after)
+    selects = any(isinstance(value, str) and old.get(name) != value for name, value in new.items())
+    if not kinds or not kinds <= {"constants", "imports", "code"} or selects:
+        return None
+    return (f"the change adds computation ({verb} ...), but the edit only changes settings: write the "
+            "computation in the function that does it")
 
 
 def inert_reason(before: str, after: str) -> str | None:

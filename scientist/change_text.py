@@ -14,6 +14,9 @@ MEASUREMENT = re.compile(r"[,;]?\s*\b(?:and\s+|then\s+)?(?:compare|measure|repor
                          re.I | re.S)
 SWEEP = re.compile(r"\b(?P<name>[A-Za-z_][\w-]*)\s+(?:in|∈)\s*\{(?P<values>[^{}]+)\}")
 MIN_WORDS = 4  # a change cut shorter than this (it began with "Compare ...") is kept whole
+# A change that begins with one of these adds computation: setting constants alone does not make it.
+NEW_COMPUTATION = {"add", "implement", "append", "augment", "inject", "introduce", "mix", "split", "replace",
+                   "apply", "anneal", "clip", "normalise", "normalize", "regularise", "regularize", "combine"}
 
 
 def code_change(change: str) -> str:
@@ -32,3 +35,9 @@ def one_setting(change: str, run_index: int = 0) -> str:
         return f"{match['name']} = {chosen}" if chosen else match[0]
 
     return SWEEP.sub(pick, change)
+
+
+def adds_computation(change: str) -> str | None:
+    """The change's first word when it is a verb that adds computation ('Add', 'Implement', ...)."""
+    words = change.split(maxsplit=1)
+    return words[0] if words and words[0].lower().strip(",.:") in NEW_COMPUTATION else None

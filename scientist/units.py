@@ -215,6 +215,13 @@ def unit_text(source: str, name: str) -> str:
     return "".join(source.splitlines(keepends=True)[unit.start:unit.end])
 
 
+def changed_parts(before: str, after: str) -> list[Unit]:
+    """The units of ``after`` whose text differs from the unit of the same name in ``before`` (new
+    units too). Raises ``SyntaxError``."""
+    old = {unit.name: unit_text(before, unit.name) for unit in code_units(before)}
+    return [unit for unit in code_units(after) if old.get(unit.name) != unit_text(after, unit.name)]
+
+
 def unit_at_line(source: str, lineno: int) -> Unit | None:
     """The unit holding 1-based line ``lineno``."""
     try:

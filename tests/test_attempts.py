@@ -74,3 +74,16 @@ def test_a_name_a_check_found_is_fixed_where_it_is_read():
     history = History()
     history.failed(Failure(Category.RUNTIME_ERROR, "name 'noisy' is not defined", code=CHANGED, lines=(12,)))
     assert part_to_fix(BASELINE, history) == Fix("def train")
+
+
+def test_a_change_that_adds_computation_is_not_made_by_settings_alone():
+    from scientist.attempts import only_settings
+
+    cosine = "Add a cosine decay of the learning rate over the steps"
+    rate = BASELINE.replace("SCALE = 2.0", "SCALE = 2.0 * (1 - 0.01)")
+    assert "adds computation (Add ...)" in only_settings(BASELINE, rate, cosine)
+    assert only_settings(BASELINE, rate, "set SCALE to 1.98") is None, "a change of a setting may be one"
+    assert only_settings(BASELINE, CHANGED, cosine) is None, "a function changed"
+    selector = BASELINE.replace("SCALE = 2.0", "SCALE = 2.0\nMODE = 'plain'")
+    assert only_settings(selector, selector.replace("'plain'", "'cosine'"), cosine) is None, \
+        "a new value of a string constant may select code that does it"

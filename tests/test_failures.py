@@ -163,6 +163,15 @@ def test_a_call_that_does_not_fit_a_changed_function_is_found_before_the_run(har
     assert log == ["run_0", "run_1"], "the failed attempt never ran"
 
 
+def test_a_change_that_adds_computation_made_by_a_setting_alone_is_found_before_the_run(harness):
+    h = harness()
+    outcome, rows = h.run([constants("STEP = 0.5 * 2")], change="Add a doubling of each value before averaging")
+    assert not outcome.ok and rows[0].category is Category.NO_EFFECTIVE_CHANGE
+    assert rows[0].message.startswith("the change adds computation (Add ...), but the edit only changes settings")
+    log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert log == ["run_0"]
+
+
 def test_a_library_name_that_does_not_exist_is_named_in_every_later_attempt(harness):
     h = harness(max_repairs=2)
     prompts = []

@@ -22,6 +22,7 @@ from scientist.attempts import (
     found_before_running,
     frame_lines,
     inert_reason,
+    only_settings,
     part_to_fix,
     why_unchanged,
 )
@@ -354,6 +355,10 @@ class IdeaExperiments:
             message = f"the edit does not change what the experiment computes: {inert} (found before running)"
             self.keep(run, new_code, message)
             raise Failure(Category.NO_EFFECTIVE_CHANGE, message, code=new_code)
+        settings_only = only_settings(code, new_code, code_change(change))
+        if settings_only is not None:
+            self.keep(run, new_code, settings_only)
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, settings_only + " (found before running)", code=new_code)
         self.check_names(new_code, run)
         self.check_unread(code, new_code, run)
         means = self.execute(new_code, run)[1]

@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from scientist.change_text import one_setting
+from scientist.change_text import adds_computation, one_setting
 from scientist.code_check import module_constants
 from scientist.prompts import render
 from scientist.runstore import write_atomic
@@ -19,9 +19,6 @@ from scientist.services import Services
 from scientist.state import RunState
 
 CLAUSES = re.compile(r";|,?\s+and\s+(?=set\b)", re.I)  # "set A to 1 and set B to 2" is two changes
-# An idea that begins with one of these adds computation: setting constants alone does not test it.
-NEW_COMPUTATION = {"add", "implement", "append", "augment", "inject", "introduce", "mix", "split", "replace",
-                   "apply", "anneal", "clip", "normalise", "normalize", "regularise", "regularize", "combine"}
 SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:\s+in\s+\S+.*)?[.;]?\s*$", re.I)
 
 
@@ -32,10 +29,10 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
     ``epsilon``); and a run that only sets constants when the idea adds computation ("Add a cosine
     decay of the learning rate ..." was planned as "set LEARNING_RATE to 0.001 and set STEPS to 5000")."""
     constants, found = module_constants(code), {}
-    verb = idea_text.split(maxsplit=1)[0] if idea_text.strip() else ""
+    verb = adds_computation(idea_text)
     for run in plan.runs:
         clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
-        if verb.lower() in NEW_COMPUTATION and clauses and all(SET_VALUE.search(clause) for clause in clauses):
+        if verb and clauses and all(SET_VALUE.search(clause) for clause in clauses):
             found[run.name] = (f"the idea adds computation ({verb} ...): a run that only "
                                "sets constants does not test it; say which function changes and what it computes")
         for clause in clauses:
