@@ -142,7 +142,6 @@ def found_before_running(code: str, problems: list[Problem], category: Category,
                    lines=(problems[0].line,))
 
 
-
 def changes(before: str, after: str, limit: int = 80) -> str:
     """A unified diff of what an attempt changed, cut to ``limit`` lines."""
     diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), "baseline", "attempt", n=1,
@@ -152,10 +151,15 @@ def changes(before: str, after: str, limit: int = 80) -> str:
     return "\n".join(diff)
 
 
+def unread(names: list[str]) -> str:
+    """'you added A, B but nothing reads them'."""
+    return f"you added {', '.join(names)} but nothing reads {'them' if len(names) > 1 else 'it'}"
+
+
 def why_unchanged(before: str, after: str) -> str:
     """What an edit added that cannot change the results: names nothing reads, branches nothing selects."""
     unused, unselected = unused_additions(before, after), unselected_branches(before, after)
-    reasons = [f"you added {', '.join(unused)} but nothing reads {'them' if len(unused) > 1 else 'it'}"] if unused else []
+    reasons = [unread(unused)] if unused else []
     reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
                 for branch in unselected]
     return "; " + "; ".join(reasons) if reasons else " (is the new value actually used?)"
@@ -188,7 +192,7 @@ def inert_reason(before: str, after: str) -> str | None:
     if inert is None:
         return None
     if inert:
-        return f"you added {', '.join(inert)} but nothing reads {'them' if len(inert) > 1 else 'it'}"
+        return unread(inert)
     return "it changes only comments or layout" if after != before else "it is the baseline's code"
 
 
@@ -204,7 +208,7 @@ def line_in_part(code: str, lineno: int) -> str | None:
 
 def where_it_failed(code: str, output: str) -> str | None:
     """The last traceback frame in experiment.py as 'line N in <part>: <the line>'."""
-    frames = FRAME.findall(output)
-    return line_in_part(code, int(frames[-1])) if frames else None
+    lines = frame_lines(output)
+    return line_in_part(code, lines[0]) if lines else None
 
 
