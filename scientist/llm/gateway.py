@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -308,7 +309,27 @@ def _supported_params(model: str) -> frozenset[str]:
 
 @cache
 def _schema_of(output: type[BaseModel]) -> dict[str, Any]:
-    return output.model_json_schema()
+    return _lengths_in_patterns(output.model_json_schema())
+
+
+# ``^[a-z0-9_]+$``: one character class repeated. Grammar-constrained decoders (llama.cpp) follow a
+# string's ``pattern`` and drop its ``maxLength``; folding the length into the repeat makes the
+# decoder itself keep to it instead of a re-ask finding out afterwards.
+_REPEATED_CLASS = re.compile(r"^\^(\[[^\]]+\]|\\w|\\d)[+*]\$$")
+
+
+def _lengths_in_patterns(node: Any) -> Any:
+    """The schema with ``minLength``/``maxLength`` written into single-class patterns as ``{min,max}``."""
+    if isinstance(node, list):
+        return [_lengths_in_patterns(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _lengths_in_patterns(v) for k, v in node.items()}
+    match = _REPEATED_CLASS.match(out["pattern"]) if isinstance(out.get("pattern"), str) else None
+    if match and "maxLength" in out:
+        low = max(int(out.get("minLength", 0)), 1 if out["pattern"].endswith("+$") else 0)
+        out["pattern"] = f"^{match.group(1)}{{{low},{int(out['maxLength'])}}}$"
+    return out
 
 
 def _validate(reply: Reply, output: type[T]) -> tuple[T | None, Outcome, str]:

@@ -145,3 +145,20 @@ def test_text_calls_are_logged(make_gateway, fake_llm):
     gateway, ledger = make_gateway()
     assert gateway.text([{"role": "user", "content": "hi"}], role="writing", stage="t") == "hello"
     assert ledger_lines(ledger)[0].role == "writing"
+
+
+class Slugged(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    tag: str = Field(pattern=r"^[a-z]*$", min_length=2, max_length=5)
+    free: str = Field(pattern=r"^(a|b)+$", max_length=3)
+
+
+def test_a_length_limit_is_written_into_the_pattern_a_grammar_follows(make_gateway, fake_llm):
+    # llama.cpp's grammar follows `pattern` and drops `maxLength`: a sampled slug ran past 40.
+    fake_llm.push(Step(json.dumps({"name": "a_b", "tag": "ab", "free": "ab"})))
+    gateway, _ = make_gateway()
+    assert gateway.structured([{"role": "user", "content": "x"}], Slugged, role="review", stage="test").name == "a_b"
+    props = fake_llm.requests[0]["response_format"]["json_schema"]["schema"]["properties"]
+    assert props["name"]["pattern"] == "^[a-z0-9_]{1,40}$"
+    assert props["tag"]["pattern"] == "^[a-z]{2,5}$"
+    assert props["free"]["pattern"] == "^(a|b)+$"  # not one class: left to validation and the re-ask
