@@ -4,7 +4,9 @@ After a run ends in an exception, it is run once more in the sandbox under a sma
 (``scientist/sandbox/failing_values.py``) that, when the script raises, prints the type, dtype and
 shape of each value the failing statement reads. The model then sees
 ``y = ndarray int64 shape (450,); probs = ndarray float64 shape (450, 10)`` beside the traceback,
-which is what a person would look at in a debugger. The run the failure log records is the plain
+which is what a person would look at in a debugger, and the same for the call one or two frames up
+that led there (the wrong argument is often passed there: ``targets`` where ``targets[batch]`` was
+meant). The run the failure log records is the plain
 ``python experiment.py`` run; this second one only explains it.
 """
 
@@ -27,13 +29,33 @@ MIN_TIMEOUT_S = 30.0
 
 @dataclass(frozen=True)
 class FailingValues:
-    """The values one failing statement read, each described in a few words."""
+    """The values one failing statement read, each described in a few words, and those of the calls
+    in the script that led to it (``callers``, nearest first: function, line, values)."""
 
     line: int
     values: dict[str, str]
+    callers: tuple[tuple[str, int, dict[str, str]], ...] = ()
 
     def describe(self) -> str:
-        return "; ".join(f"{name} = {value}" for name, value in self.values.items())
+        text = _listed(self.values)
+        for function, line, values in self.callers:
+            if values:
+                text += f" | in {_where(function)}, line {line}, the call that led there: {_listed(values)}"
+        return text
+
+
+def _listed(values: dict[str, str]) -> str:
+    return "; ".join(f"{name} = {value}" for name, value in values.items())
+
+
+def _where(function: str) -> str:
+    return "the main block" if function == "<module>" else function
+
+
+def _parse(found: dict) -> FailingValues:
+    callers = tuple((str(c["function"]), int(c["line"]), {str(k): str(v) for k, v in c["values"].items()})
+                    for c in found.get("callers", []))
+    return FailingValues(int(found["line"]), {str(k): str(v) for k, v in found["values"].items()}, callers)
 
 
 def failing_values(sandbox: Sandbox, workdir: Path, args: list[str], limits: Limits,
@@ -50,9 +72,8 @@ def failing_values(sandbox: Sandbox, workdir: Path, args: list[str], limits: Lim
     for line in reversed(result.stdout.splitlines()):
         if line.startswith(MARK):
             try:
-                found = json.loads(line[len(MARK):])
-                return FailingValues(int(found["line"]), {str(k): str(v) for k, v in found["values"].items()})
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                return _parse(json.loads(line[len(MARK):]))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                 break
     log.info("the rerun of the failed run reported no values (%s)", result.one_line())
     return None

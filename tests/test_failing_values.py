@@ -66,3 +66,17 @@ def test_operands_that_call_the_scripts_own_functions_are_not_run_again(tmp_path
 
 def test_a_script_that_does_not_fail_reports_nothing(tmp_path):
     assert rerun(tmp_path, SCRIPT.replace("* y -", "* y[:, None] -")) is None
+
+
+def test_the_calls_that_led_to_the_failing_line_are_described_too(tmp_path):
+    # The 1.5B model's input-noise fix passed all targets where the batch's were meant: the mistake is
+    # in the caller's arguments, not in the line that raises.
+    script = SCRIPT.replace("    print(out_dir, loss(", "    batch = np.arange(3)\n    targets = np.arange(6)\n"
+                                                       "    print(out_dir, targets[batch], loss(")
+    found = rerun(tmp_path, script)
+    assert found is not None and found.line == 9
+    ((function, line, values),) = found.callers
+    assert (function, line) == ("<module>", 19)
+    assert values["targets[batch]"] == "ndarray int64 shape (3,)" and values["np.ones((6, 4))"].endswith("(6, 4)")
+    assert "loss({'w'" not in str(values), "the script's own function is not called again"
+    assert " | in the main block, line 19, the call that led there: " in found.describe()

@@ -3,11 +3,12 @@ failing line was working with.
 
 argv[1] is the script, the rest its arguments. The script runs as __main__ with those arguments. If
 it raises, its traceback goes to stderr as usual and the last line on stdout is MARK followed by a
-JSON object {"line": N, "values": {expression: description}}: the names (and name["key"],
-name.attr) that the failing statement of the innermost frame in the script reads, and the short
-operands of its operators and calls (evaluated again in that frame, unless they call a function of
-the script), each described by type, dtype and shape or a short repr. It imports only the standard
-library.
+JSON object {"line": N, "function": name, "values": {expression: description}, "callers": [...]}:
+the names (and name["key"], name.attr) that the failing statement of the innermost frame in the
+script reads, and the short operands of its operators and calls (evaluated again in that frame,
+unless they call a function of the script), each described by type, dtype and shape or a short repr.
+"callers" holds the same for the calls in the script that led there, nearest first: a wrong
+argument is often passed one frame up. It imports only the standard library.
 """
 
 import ast
@@ -21,6 +22,8 @@ import types
 
 MARK = "SCIENTIST_FAILING_VALUES "
 MAX_VALUES = 16
+MAX_CALLERS = 2  # frames of the script above the failing one whose call is described too
+MAX_CALLER_VALUES = 8
 MAX_EXPRESSION = 70  # characters of an operand worth evaluating
 EVAL_SECONDS = 2.0
 RAISES = "(raises "
@@ -182,18 +185,26 @@ def _too_slow(_signum: int, _frame: object) -> None:
 
 
 def report(exc: BaseException, script: str) -> dict | None:
-    frame, line = None, None
-    for tb_frame, tb_line in traceback.walk_tb(exc.__traceback__):
-        if os.path.abspath(tb_frame.f_code.co_filename) == script:
-            frame, line = tb_frame, tb_line
-    if frame is None or line is None:
+    """The innermost script frame's line and values, and under "callers" the same for up to
+    MAX_CALLERS script frames that called it, nearest first, each with its function's name."""
+    frames = [(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__)
+              if os.path.abspath(frame.f_code.co_filename) == script and line is not None]
+    if not frames:
         return None
     with open(script, encoding="utf-8") as handle:
-        statement = statement_at(ast.parse(handle.read()), line)
-    if statement is None:
-        return None
+        tree = ast.parse(handle.read())
     signal.signal(signal.SIGALRM, _too_slow)
-    return {"line": line, "values": values_read(statement, frame, script)}
+    found = []
+    for frame, line in reversed(frames[-1 - MAX_CALLERS:]):
+        statement = statement_at(tree, line)
+        if statement is None:
+            continue
+        values = values_read(statement, frame, script)
+        found.append({"line": line, "function": frame.f_code.co_name,
+                      "values": values if not found else dict(list(values.items())[:MAX_CALLER_VALUES])})
+    if not found or found[0]["line"] != frames[-1][1]:
+        return None
+    return {**found[0], "callers": found[1:]}
 
 
 def main() -> int:
