@@ -41,7 +41,7 @@ def rw(unit: str, code: str) -> UnitRewrite:
 def test_a_template_is_cut_into_named_parts():
     names = [u.name for u in code_units(DIGITS)]
     assert names == ["imports", "constants", "def load_data", "def init_params", "def forward", "def softmax",
-                     "def loss_and_grads", "def adam_step", "def accuracy", "def train_one", "def summarise",
+                     "def loss_and_grads", "def adam_step", "def training_batch", "def accuracy", "def train_one", "def summarise",
                      "def main", "main guard"]
     names = [u.name for u in code_units(SOURCE)]
     assert names == ["imports", "constants", "def helper", "def main", "main guard"]

@@ -60,6 +60,12 @@ def step(state, u, w, w_in):
     return (1 - LEAK) * state + LEAK * np.tanh(w @ state + w_in @ u)
 
 
+def training_input(u, rng):
+    """The input the reservoir is driven with at one training step (u: that step's 3-vector of data).
+    Only training uses it: the test and the forecast drive the reservoir with the data as it is."""
+    return u
+
+
 def readout_features(states):
     """What the linear readout sees of each reservoir state (rows of ``states``, or one state): the state itself."""
     return states
@@ -72,7 +78,7 @@ def run_seed(seed):
     state = np.zeros(RESERVOIR)
     states = []
     for t in range(WARMUP + TRAIN):
-        state = step(state, data[t], w, w_in)
+        state = step(state, training_input(data[t], rng), w, w_in)
         if t >= WARMUP:
             states.append(state)
     x = readout_features(np.array(states))

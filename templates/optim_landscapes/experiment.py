@@ -47,12 +47,14 @@ FUNCTIONS = {"rosenbrock": (rosen, rosen_der), "rastrigin": (rastrigin, rastrigi
              "quadratic": (quadratic, quadratic_der)}
 
 
-def optimise(f, grad, x0):
+def optimise(f, grad, x0, steps=STEPS):
+    """``steps`` iterations of OPTIMIZER from x0: (the last point, the step f first fell below TOLERANCE
+    or None, f at every 50th step)."""
     x = x0.copy()
     velocity = np.zeros_like(x)
     m, v = np.zeros_like(x), np.zeros_like(x)
     trace, solved_at = [], None
-    for t in range(1, STEPS + 1):
+    for t in range(1, steps + 1):
         g = grad(x)
         norm = np.linalg.norm(g)
         if norm > GRAD_CLIP:
@@ -72,6 +74,13 @@ def optimise(f, grad, x0):
             solved_at = t
         if t % 50 == 0:
             trace.append(value)
+    return x, solved_at, trace
+
+
+def run_start(f, grad, x0):
+    """One random start: the optimiser's whole budget of STEPS iterations from x0. Returns (the final
+    value, the step it was first solved at or None, the trace)."""
+    x, solved_at, trace = optimise(f, grad, x0)
     return f(x), solved_at, trace
 
 
@@ -86,7 +95,7 @@ def main():
         finals, steps, solved, runs = [], [], [], []
         for _ in range(STARTS):
             x0 = rng.uniform(-INIT_SCALE, INIT_SCALE, DIM)
-            final, solved_at, trace = optimise(f, grad, x0)
+            final, solved_at, trace = run_start(f, grad, x0)
             finals.append(np.log10(max(final, 1e-12)))
             solved.append(solved_at is not None)
             steps.append(solved_at if solved_at is not None else STEPS)
