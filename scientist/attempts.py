@@ -193,7 +193,8 @@ def inert_reason(before: str, after: str) -> str | None:
         return None
     if inert:
         return unread(inert)
-    return "it changes only comments or layout" if after != before else "it is the baseline's code"
+    return ("it changes only comments or layout, or sets a constant to the value it already has"
+            if after != before else "it is the baseline's code")
 
 
 def line_in_part(code: str, lineno: int) -> str | None:

@@ -287,8 +287,37 @@ def inert_edit(before: str, after: str) -> list[str] | None:
     (the 1.5B model added ``k = 4`` for "k restarts", and the only ``k`` read was a comprehension's)."""
     unused = set(unused_additions(before, after))
     tree = ast.parse(after)
-    tree.body = [node for node in tree.body if not (binds(node) and binds(node) <= unused)]
+    tree.body = [node for node in _without_repeated_settings(tree.body) if not (binds(node) and binds(node) <= unused)]
     return sorted(unused) if _program(tree) == _program(ast.parse(before)) else None
+
+
+def _without_repeated_settings(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Top-level statements without a ``NAME = literal`` that sets a name to the literal it already
+    holds (the 1.5B model's restarts edit repeated ``BETAS = (0.9, 0.999)`` and changed nothing else)."""
+    held: dict[str, str] = {}
+    kept = []
+    for node in body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, ast.dump(node.value)
+            if _is_literal(node.value):
+                if held.get(name) == value:
+                    continue
+                held[name] = value
+            else:
+                held.pop(name, None)
+        else:
+            for name in binds(node):
+                held.pop(name, None)
+        kept.append(node)
+    return kept
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _program(tree: ast.Module) -> str:

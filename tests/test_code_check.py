@@ -87,6 +87,9 @@ def test_an_edit_is_inert_when_it_only_adds_unread_names_or_changes_comments():
     assert inert_edit(before, before.replace("What f does", "Another text") + "# note\n") == []
     assert inert_edit(before, before.replace("RATE = 0.1", "RATE = 0.1\nimport math\nSIGMA = 2")) == ["SIGMA", "math"]
     assert inert_edit(before, before.replace("return RATE", "return RATE * 2")) is None
+    assert inert_edit(before, before.replace("RATE = 0.1\n", "RATE = 0.1\nRATE = 0.1\n")) == [], "set to its own value"
+    assert inert_edit(before, before.replace("RATE = 0.1\n", "RATE = 0.1\nRATE = 0.2\n")) is None
+    assert inert_edit(before, before.replace("RATE = 0.1\n", "RATE = 0.1\nRATE = 0.2\nRATE = 0.1\n")) is None
     assert inert_edit(before, before.replace("RATE = 0.1", "RATE = 0.1\nSIGMA = 2").replace("return RATE",
                                                                                           "return RATE * SIGMA")) is None
 
