@@ -55,7 +55,7 @@ def main() -> None:
     times: dict[str, list[float]] = {"bare": [], **{name: [] for name in boxes}}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for name, box in boxes.items():  # warm-up: image build, page cache
+        for box in boxes.values():  # warm-up: image build, page cache
             box.run(COMMAND, workdir, Limits(timeout_s=60))
         for _ in range(args.rounds):
             times["bare"].append(bare(workdir))

@@ -184,3 +184,14 @@ class Review(BaseModel):
     # Not asked of the model (left out of its schema): the probability-weighted scores read from the
     # reply's token probabilities, when the server reports them (scientist/llm/scores.py).
     expected: SkipJsonSchema[dict[str, float] | None] = None
+
+
+class FidelityVerdict(BaseModel):
+    """Whether a run's code change does what the run was asked to change."""
+
+    asked: str = Field(max_length=300, description="what the change asks the code to compute, in one line")
+    done: str = Field(max_length=300, description="what the diff actually computes differently, in one line")
+    missing: str = Field(max_length=300, description="what is asked but not done, or done differently; 'nothing' if none")
+    verdict: Literal["faithful", "partial", "not"] = Field(
+        description="faithful: the diff does what is asked; partial: it does part of it or a variant; "
+                    "not: it computes something else")

@@ -1,0 +1,35 @@
+"""Does a run's code do what the run was asked to change?
+
+Execution success is not fidelity: in the failure-rate bench, a run asked for a cosine learning-rate
+decay ran and wrote valid results with a step decay, and one asked for noise on the training
+inputs filtered the test inputs too. After a run succeeds, the reviewing model reads the change
+and the diff and answers faithful, partial or not, with what is missing. The verdict is reported
+beside the results (``outcome.json``, the run summary) for the person reading them; it does not
+decide control flow, because a judge can be wrong (``bench/fidelity.py`` measures how often,
+against hand labels).
+"""
+
+from __future__ import annotations
+
+from scientist.attempts import changes
+from scientist.llm.gateway import Gateway
+from scientist.prompts import render
+from scientist.schemas import FidelityVerdict
+
+MAX_DIFF_LINES = 120
+
+
+def judge_diff(gateway: Gateway, *, title: str, change: str, diff: str, stage: str) -> FidelityVerdict:
+    """The reviewing model's verdict on one diff against the change it was meant to make
+    (deterministic: temperature 0)."""
+    messages = [{"role": "system", "content": render("fidelity", "system")},
+                {"role": "user", "content": render("fidelity", "judge", title=title, change=change, diff=diff)}]
+    return gateway.structured(messages, FidelityVerdict, role="review", stage=stage, max_tokens=400,
+                              temperature=0.0)
+
+
+def judge_run(gateway: Gateway, *, title: str, change: str, baseline: str, code: str,
+              stage: str) -> FidelityVerdict:
+    """``judge_diff`` on the diff between the baseline's experiment.py and the run's."""
+    return judge_diff(gateway, title=title, change=change, diff=changes(baseline, code, limit=MAX_DIFF_LINES),
+                      stage=stage)
