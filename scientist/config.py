@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     edit_format: Literal["rewrite", "search_replace"] = Field(
         "rewrite", description="how the model changes experiment.py: whole named parts (functions, constants) "
                                "or search/replace blocks")
+    fidelity_check: bool = Field(True, description="after a run succeeds, the review model judges whether its code "
+                                                   "does what the run was asked to change (reported, not enforced)")
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")

@@ -41,7 +41,7 @@ def fake_llm() -> Iterator[FakeOpenAI]:
 def fake_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
     """Settings that send every role to the scripted fake server."""
     base: dict[str, object] = {"model": "openai/fake-model", "api_base": fake.api_base,
-                               "retry_base_delay_s": 0.0}
+                               "retry_base_delay_s": 0.0, "fidelity_check": False}
     base.update(overrides)
     return load_settings(**base)
 

@@ -38,11 +38,12 @@ def constants(code: str) -> Step:
 
 class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
-                 edit_format: str = "rewrite", max_repairs: int = 1) -> None:
+                 edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
-        settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format)
+        settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
+                                 fidelity_check=fidelity_check)
         folder = RunStore(tmp_path / "runs").create(str(TOY), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -279,6 +280,23 @@ def test_a_repeated_failure_is_named_and_repairs_sample_more_freely(harness):
     assert "Earlier attempts" not in prompts[2] and "happened twice" not in prompts[2]
     temperatures = [body["temperature"] for body in h.fake.requests]
     assert temperatures[0] < temperatures[2] < temperatures[4], temperatures
+
+
+def test_a_run_that_succeeds_has_its_code_judged_against_its_change(harness):
+    from scientist.nodes.writeup import results_text
+
+    h = harness(fidelity_check=True)
+    asked = []
+    h.model.overrides["FidelityVerdict"] = lambda body: asked.append(body["messages"][-1]["content"]) or {
+        "asked": "STEP 1.0", "done": "STEP 1.0 and a print", "missing": "the print is extra", "verdict": "partial"}
+    outcome, rows = h.run([constants("STEP = 1.0")])
+    assert outcome.ok and [r.category for r in rows] == [None], "the verdict does not decide the run"
+    assert outcome.fidelity is not None and outcome.fidelity.verdict == "partial"
+    assert "set STEP to 1.0" in asked[0] and "+STEP = 1.0" in asked[0], "the judge reads the change and the diff"
+    saved = json.loads((h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "outcome.json").read_text())
+    assert saved["fidelity"]["missing"] == "the print is extra"
+    text = results_text({"baseline": {"toy": {"mean_value": 1.0}}, "runs": [saved]})
+    assert "run_1 CAVEAT: a check of its code found the change implemented only in part: the print is extra" in text
 
 
 def test_wilson_interval():

@@ -38,11 +38,20 @@ from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, synt
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
 from scientist.failing_values import failing_values
 from scientist.failures import Attempt, Category, classify_execution
+from scientist.fidelity import judge_run
 from scientist.prompts import render
 from scientist.results import InvalidResults, read_final_info
 from scientist.runstore import write_atomic
 from scientist.sandbox.base import ExecResult, Limits
-from scientist.schemas import CodeEdit, CodeRewrite, PartChoice, UnitRewrite, anchored_code_edit, part_choice
+from scientist.schemas import (
+    CodeEdit,
+    CodeRewrite,
+    FidelityVerdict,
+    PartChoice,
+    UnitRewrite,
+    anchored_code_edit,
+    part_choice,
+)
 from scientist.services import Services
 from scientist.state import IdeaTask
 from scientist.units import (
@@ -74,6 +83,7 @@ class RunOutcome(BaseModel):
     attempts: int
     means: dict[str, dict[str, float]] | None = None
     failure: str | None = None
+    fidelity: FidelityVerdict | None = None  # the review model's verdict on the code of a run that succeeded
 
 
 def _limits(services: Services) -> Limits:
@@ -394,10 +404,27 @@ class IdeaExperiments:
             if attempt > 1:
                 self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
             return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=attempt,
-                                               means=means))
+                                               means=means, fidelity=self.judge(run, change, baseline_code)))
         summary = history.last.summary if history.last else "failed"
         return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=tries,
                                            failure=summary))
+
+    def judge(self, run: str, change: str, baseline_code: str) -> FidelityVerdict | None:
+        """Whether the run's code does what the run was asked to change (``None`` when the check is off
+        or the model's verdict never validated: the run's results stand either way)."""
+        if not self.services.settings.fidelity_check:
+            return None
+        self.services.progress("experiments", f"{self.name}: {run} done; checking its code does what was asked")
+        code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        try:
+            verdict = judge_run(self.services.gateway, title=self.idea["title"], change=code_change(change),
+                                baseline=baseline_code, code=code, stage=f"experiments/{self.name}/{run}/fidelity")
+        except LLMOutputInvalid as exc:
+            log.warning("%s/%s: no fidelity verdict: %s", self.name, run, exc.message)
+            return None
+        if verdict.verdict != "faithful":
+            log.info("%s/%s: the code is judged %s to the change: %s", self.name, run, verdict.verdict, verdict.missing)
+        return verdict
 
     @staticmethod
     def save(path: Path, outcome: RunOutcome) -> RunOutcome:

@@ -39,6 +39,11 @@ def summary_markdown(state: RunState, services: Services) -> str:
     for idea in state.get("ideas", []):
         outcome = state.get("experiments", {}).get(idea["name"], {})
         lines.append(f"- **{idea['title']}** ({idea['name']}): {outcome.get('status', 'not run')}")
+        for run in outcome.get("runs", []):
+            fidelity = run.get("fidelity") or {}
+            if fidelity.get("verdict"):
+                lines.append(f"  - {run['run']}: code judged {fidelity['verdict']} to its change"
+                             + (f" (missing: {fidelity['missing']})" if fidelity["verdict"] != "faithful" else ""))
     notes = state.get("notes", [])
     if notes:
         lines += ["", "## Notes (what this run did not do, and why)", "", *[f"- {n}" for n in dict.fromkeys(notes)]]

@@ -67,6 +67,11 @@ def results_text(outcome: dict[str, Any]) -> str:
             for setting, means in (run.get("means") or {}).items():
                 lines.append(f"{run['run']} ({run['change']}) [{setting}]: "
                              + ", ".join(f"{k}={fmt(v)}" for k, v in means.items()))
+            fidelity = run.get("fidelity") or {}
+            if fidelity.get("verdict") in ("partial", "not"):
+                lines.append(f"{run['run']} CAVEAT: a check of its code found the change implemented "
+                             f"{'only in part' if fidelity['verdict'] == 'partial' else 'differently'}: "
+                             f"{fidelity['missing']}. Say so where its results are reported.")
         else:
             lines.append(f"{run['run']} ({run['change']}): FAILED after {run['attempts']} attempts ({run['failure']})")
     return "\n  ".join(lines)

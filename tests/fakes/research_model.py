@@ -92,4 +92,6 @@ class ResearchModel:
             return PAPER
         if schema == "Review":
             return REVIEW
+        if schema == "FidelityVerdict":
+            return {"asked": "a new STEP", "done": "sets STEP", "missing": "nothing", "verdict": "faithful"}
         raise AssertionError(f"unexpected request for {schema}")
