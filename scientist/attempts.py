@@ -10,9 +10,17 @@ import textwrap
 from dataclasses import dataclass, field
 
 from scientist.change_text import adds_computation
-from scientist.code_check import Problem, inert_edit, module_constants, unselected_branches, unused_additions
+from scientist.code_check import (
+    Problem,
+    inert_edit,
+    local_owners,
+    module_constants,
+    undefined_globals,
+    unselected_branches,
+    unused_additions,
+)
 from scientist.failures import Category
-from scientist.units import changed_parts, unit_at_line, unit_text
+from scientist.units import changed_parts, code_units, unit_at_line, unit_text
 
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
 NONEXISTENT = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
@@ -122,6 +130,30 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
         if len(callees) == 1:
             return Fix(callees[0], via=unit.name)
     return None
+
+
+def home_part(baseline: str, history: History) -> str | None:
+    """The function the next attempt must make the change in, or ``None``.
+
+    When the last attempt's code read names that exist only as locals of other functions, and one
+    function of the baseline has all of them (the 1.5B model wrote label smoothing into
+    ``loss_and_grads`` with ``rng``, ``y_train`` and ``epsilon``, which only ``train_one`` has, two
+    attempts running), fixing that code in place keeps the change in the wrong function. The next
+    attempt starts from the baseline and rewrites that function, told why."""
+    failure = history.last
+    if failure is None or failure.category is not Category.RUNTIME_ERROR or not failure.code:
+        return None
+    try:
+        tree, undefined = ast.parse(failure.code), undefined_globals(failure.code)
+    except SyntaxError:
+        return None
+    owners = [set(local_owners(tree, name)) for name in undefined]
+    owners = [names for names in owners if names]
+    if not owners:
+        return None
+    common = set.intersection(*owners)
+    homes = [unit.name for unit in code_units(baseline) if unit.kind == "def" and unit.defines in common]
+    return homes[0] if len(homes) == 1 else None
 
 
 def checked(code: str, problems: list[Problem]) -> None:

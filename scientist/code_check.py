@@ -89,6 +89,14 @@ def undefined_names(source: str) -> list[Problem]:
     """Global names the file reads but never binds (as a NameError would report them). ``[]`` for a
     file that does ``from m import *`` (its names cannot be known without importing)."""
     tree = ast.parse(source)
+    reads = _global_reads(tree)
+    return [Problem("NameError", f"name {name!r} is not defined" + _local_elsewhere(tree, name), reads.get(name, 0))
+            for name in undefined_globals(source)]
+
+
+def undefined_globals(source: str) -> list[str]:
+    """The names of ``undefined_names``, first read first."""
+    tree = ast.parse(source)
     if _star_import(tree):
         return []
     top = symtable.symtable(source, "experiment.py", "exec")
@@ -104,16 +112,20 @@ def undefined_names(source: str) -> list[Problem]:
             if symbol.is_global() and symbol.is_referenced():
                 wanted.add(symbol.get_name())
     reads = _global_reads(tree)
-    return [Problem("NameError", f"name {name!r} is not defined" + _local_elsewhere(tree, name), reads.get(name, 0))
-            for name in sorted(wanted - known, key=lambda n: (reads.get(n, 0), n))]
+    return sorted(wanted - known, key=lambda n: (reads.get(n, 0), n))
+
+
+def local_owners(tree: ast.Module, name: str) -> list[str]:
+    """The functions of the file (nested ones too) that have ``name`` as a parameter or local."""
+    return sorted({f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                   and name in _function_locals(f) | {a.arg for a in [*f.args.posonlyargs, *f.args.args,
+                                                                      *f.args.kwonlyargs]}})
 
 
 def _local_elsewhere(tree: ast.Module, name: str) -> str:
     """' (it is a local of optimise only: ...)' when functions of the file have ``name`` as a parameter or
     local: the model put code that reads ``t`` in a function where no ``t`` exists."""
-    owners = sorted({f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
-                     and name in _function_locals(f) | {a.arg for a in [*f.args.posonlyargs, *f.args.args,
-                                                                        *f.args.kwonlyargs]}})
+    owners = local_owners(tree, name)
     if not owners:
         return ""
     return (f" (it is a local of {', '.join(owners)} only: make this change inside "

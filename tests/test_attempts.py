@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.attempts import MAX_FIXES, Failure, Fix, History, frame_lines, part_to_fix
+from scientist.attempts import MAX_FIXES, Failure, Fix, History, frame_lines, home_part, part_to_fix
 from scientist.failures import Category
 
 BASELINE = '''import numpy as np
@@ -87,3 +87,18 @@ def test_a_change_that_adds_computation_is_not_made_by_settings_alone():
     selector = BASELINE.replace("SCALE = 2.0", "SCALE = 2.0\nMODE = 'plain'")
     assert only_settings(selector, selector.replace("'plain'", "'cosine'"), cosine) is None, \
         "a new value of a string constant may select code that does it"
+
+
+def test_a_change_written_where_its_values_do_not_exist_goes_to_the_function_that_has_them():
+    # The 1.5B model wrote label smoothing into the loss with train's rng and epsilon, two attempts running.
+    misplaced = BASELINE.replace("    return x.sum()", "    noise = rng.normal(size=x.shape) * epsilon\n    return (x + noise).sum()")
+    misplaced = misplaced.replace("def train(x):\n", "def train(x):\n    rng = np.random.default_rng(0)\n    epsilon = 0.1\n")
+    history = History()
+    history.failed(Failure(Category.RUNTIME_ERROR, "name 'rng' is not defined", code=misplaced, lines=(7,)))
+    assert home_part(BASELINE, history) == "def train"
+    assert part_to_fix(BASELINE, history) == Fix("def helper"), "without it, the misplaced code would be fixed in place"
+    only_one = misplaced.replace("* epsilon", "* SCALE")
+    history.failed(Failure(Category.RUNTIME_ERROR, "x", code=only_one.replace("rng.normal", "gen.normal"), lines=(7,)))
+    assert home_part(BASELINE, history) is None, "a name no function has: nowhere to send the change"
+    history.failed(Failure(Category.RUNTIME_ERROR, "boom", code=CHANGED, output_tail=traceback(7, 11)))
+    assert home_part(BASELINE, history) is None, "no undefined names"

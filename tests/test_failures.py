@@ -38,16 +38,17 @@ def constants(code: str) -> Step:
 
 class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
-                 edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False) -> None:
+                 edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
+                 template: Path = TOY) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
         settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
                                  fidelity_check=fidelity_check)
-        folder = RunStore(tmp_path / "runs").create(str(TOY), None, {}, {})
+        folder = RunStore(tmp_path / "runs").create(str(template), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
-                                 failures=FailureLog(folder.failures_path), template=load_template(TOY),
+                                 failures=FailureLog(folder.failures_path), template=load_template(template),
                                  literature=None)  # type: ignore[arg-type]
         self.model = model
 
@@ -297,6 +298,30 @@ def test_a_run_that_succeeds_has_its_code_judged_against_its_change(harness):
     assert saved["fidelity"]["missing"] == "the print is extra"
     text = results_text({"baseline": {"toy": {"mean_value": 1.0}}, "runs": [saved]})
     assert "run_1 CAVEAT: a check of its code found the change implemented only in part: the print is extra" in text
+
+
+TOY_WITH_FUNCTIONS = (TOY / "experiment.py").read_text().replace(
+    "values = [x * STEP for x in range(10)]\n",
+    "\n\ndef scale(x):\n    return x\n\n\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step for x in range(10)]\n\n\n"
+    "values = make_values(STEP)\n")
+
+
+def test_a_change_put_where_its_values_do_not_exist_is_made_again_in_the_function_that_has_them(harness, tmp_path):
+    template = tmp_path / "toy_functions"
+    shutil.copytree(TOY, template)
+    (template / "experiment.py").write_text(TOY_WITH_FUNCTIONS)
+    h = harness(template=template)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    outcome, rows = h.run([Step("```python\ndef scale(x):\n    return x * factor\n```"),
+                           Step("```python\ndef make_values(step):\n    factor = 2.0\n"
+                                "    return [scale(x) * step * factor for x in range(10)]\n```")],
+                          change="Double each value before averaging")
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
+    assert "'factor' is not defined (it is a local of make_values only" in rows[0].message
+    assert [schema for schema, _ in prompts].count("PartChoice") == 1, "the second attempt is told where, not asked"
+    second = prompts[-1][1]
+    assert "Make the change inside def make_values this time" in second and "Baseline experiment.py" in second
 
 
 def test_wilson_interval():

@@ -21,6 +21,7 @@ from scientist.attempts import (
     checked,
     found_before_running,
     frame_lines,
+    home_part,
     inert_reason,
     only_settings,
     part_to_fix,
@@ -176,7 +177,8 @@ class IdeaExperiments:
         self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
         return means
 
-    def new_code(self, code: str, run: str, change: str, history: History, fix: Fix | None = None) -> str:
+    def new_code(self, code: str, run: str, change: str, history: History, fix: Fix | None = None,
+                 home: str | None = None) -> str:
         """The attempt's new experiment.py: the change made to the baseline ``code``, or with ``fix``,
         that part of the last attempt's code rewritten to repair it. A reply that cannot be the change
         without running it is asked for once more, more freely and told why: one that is the code of
@@ -192,27 +194,28 @@ class IdeaExperiments:
                 log.info("%s: the fix changes nothing; asking once more", run)
                 return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix, unchanged=True))
         try:
-            new_code = self.apply(code, self.ask_edit(code, run, change, history))
+            new_code = self.apply(code, self.ask_edit(code, run, change, history, home=home))
         except Failure as failure:
             if failure.category is not Category.NO_EFFECTIVE_CHANGE:
                 raise
             log.info("%s: the reply changes nothing (%s); asking once more", run, failure.message)
-            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=failure.message))
+            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=failure.message, home=home))
         unchanged = inert_reason(code, new_code)
         if unchanged is not None:
             log.info("%s: the reply changes nothing the experiment computes; asking once more", run)
-            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=unchanged))
+            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=unchanged, home=home))
         same = history.failed_code.get(new_code)
         if same is None:
             return new_code
         log.info("%s: the reply repeats attempt %d's code; asking once more", run, same)
-        return self.apply(code, self.ask_edit(code, run, change, history, repeats=same))
+        return self.apply(code, self.ask_edit(code, run, change, history, repeats=same, home=home))
 
-    def ask_edit(self, code: str, run: str, change: str, history: History,
-                 repeats: int | None = None, unchanged: str | None = None) -> CodeEdit | CodeRewrite:
+    def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
+                 unchanged: str | None = None, home: str | None = None) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
         attempt whose failed code the first reply repeated; ``unchanged``: why the first reply changed
-        nothing the experiment computes)."""
+        nothing the experiment computes; ``home``: the part the change must be made in, given instead
+        of asking which parts)."""
         services, template = self.services, self.services.template
         failure, attempt = history.last, history.attempt
         lim = template.manifest.limits
@@ -231,7 +234,7 @@ class IdeaExperiments:
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
-                      unchanged=unchanged)
+                      unchanged=unchanged, home=home)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
@@ -239,7 +242,7 @@ class IdeaExperiments:
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                                stage=stage, max_tokens=1500, temperature=temperature)
-        return self.ask_rewrite(messages, code, change, stage, temperature)
+        return self.ask_rewrite(messages, code, change, stage, temperature, home)
 
     def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
                 unchanged: bool = False) -> CodeRewrite:
@@ -266,11 +269,16 @@ class IdeaExperiments:
         return CodeRewrite(reasoning=f"fix {part}", rewrites=[UnitRewrite(unit=part, code=code_block(reply))])
 
     def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str,
-                    temperature: float | None = None) -> CodeRewrite:
-        """Two steps: which parts (schema-constrained), then each part's new text as a plain code block."""
+                    temperature: float | None = None, home: str | None = None) -> CodeRewrite:
+        """Two steps: which parts (schema-constrained; just ``home`` when it is given), then each part's
+        new text as a plain code block."""
         gateway = self.services.gateway
-        choice: PartChoice = gateway.structured(messages, part_choice([u.name for u in code_units(code)]),  # type: ignore[assignment]
-                                                role="coding", stage=stage, max_tokens=300, temperature=temperature)
+        choice: PartChoice
+        if home is not None:
+            choice = PartChoice(reasoning=f"the change belongs in {home}", parts=[home])
+        else:
+            choice = gateway.structured(messages, part_choice([u.name for u in code_units(code)]),  # type: ignore[assignment]
+                                        role="coding", stage=stage, max_tokens=300, temperature=temperature)
         convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
         rewrites = []
         for part in dict.fromkeys(choice.parts):
@@ -349,11 +357,12 @@ class IdeaExperiments:
         return bool(compared) and all(a == b for a, b in compared)
 
     def attempt(self, code: str, run: str, change: str, history: History,
-                fix: Fix | None = None) -> dict[str, dict[str, float]]:
-        """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed),
-        apply it strictly, check syntax and names, run, validate."""
+                fix: Fix | None = None, home: str | None = None) -> dict[str, dict[str, float]]:
+        """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed;
+        with ``home``, the change made in that part), apply it strictly, check syntax and names, run,
+        validate."""
         try:
-            new_code = self.new_code(code, run, change, history, fix)
+            new_code = self.new_code(code, run, change, history, fix, home)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
         problem = syntax_error(new_code, "experiment.py")
@@ -388,13 +397,15 @@ class IdeaExperiments:
         tries = 1 + self.services.settings.max_repairs
         rewrite = self.services.settings.edit_format == "rewrite"
         for attempt in range(1, tries + 1):
-            fix = part_to_fix(baseline_code, history) if rewrite else None
+            home = home_part(baseline_code, history) if rewrite else None
+            fix = part_to_fix(baseline_code, history) if rewrite and home is None else None
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
-                                   + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else ""))
+                                   + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else "")
+                                   + (f" (the change goes in {home})" if home else ""))
             started = time.perf_counter()
             shutil.rmtree(self.workdir / run, ignore_errors=True)  # the last attempt's is kept in attempts/
             try:
-                means = self.attempt(baseline_code, run, change, history, fix)
+                means = self.attempt(baseline_code, run, change, history, fix, home)
             except Failure as failed:
                 kept = self.keep_attempt(run, attempt, failed)
                 self.log(run, attempt, time.perf_counter() - started, failed, kept)
