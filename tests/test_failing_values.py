@@ -80,3 +80,11 @@ def test_the_calls_that_led_to_the_failing_line_are_described_too(tmp_path):
     assert values["targets[batch]"] == "ndarray int64 shape (3,)" and values["np.ones((6, 4))"].endswith("(6, 4)")
     assert "loss({'w'" not in str(values), "the script's own function is not called again"
     assert " | in the main block, line 19, the call that led there: " in found.describe()
+
+
+def test_a_numpy_scalar_is_described_by_its_value(tmp_path):
+    # A scale of eta / (1 + np.sum(x)) ** 0.55 was invalid for a negative sum; "float64 shape ()" hid that.
+    script = SCRIPT.replace("    return float(np.mean((1 - EPSILON) * y - probs))",
+                            "    scale = np.sum(x) - 100\n    return np.random.normal(0, scale)")
+    found = rerun(tmp_path, script)
+    assert found is not None and found.values["scale"] == "-76.0 (float64)"

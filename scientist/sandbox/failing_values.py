@@ -43,6 +43,11 @@ def describe(value: object, depth: int = 0) -> str | None:
     if isinstance(value, (types.ModuleType, type)) or (callable(value) and not hasattr(value, "shape")):
         return None
     shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape == () and dtype is not None and hasattr(value, "item"):  # a numpy scalar: its value is what matters
+        try:
+            return short(f"{value.item()!r} ({dtype})")
+        except (TypeError, ValueError):
+            pass
     if isinstance(shape, tuple) and dtype is not None:
         return f"{type(value).__name__} {dtype} shape {shape}"
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
