@@ -230,6 +230,17 @@ def test_a_fix_that_gives_the_part_back_unchanged_is_asked_for_once_more(harness
     assert "back unchanged" not in prompts[-2]
 
 
+def test_a_fix_given_back_unchanged_twice_gives_way_to_the_change_from_the_baseline(harness):
+    h = harness()
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"),
+                           constants("STEP = 1.0")])
+    assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
+    assert "Fix the mistake in constants" in prompts[-3][1] and "back unchanged" in prompts[-3][1]
+    assert prompts[-2][0] == "PartChoice" and "Baseline experiment.py (it runs)" in prompts[-1][1]
+
+
 def test_a_reply_repeating_failed_code_is_asked_for_once_more_within_the_attempt(harness):
     h = harness(max_repairs=1)
     prompts = []

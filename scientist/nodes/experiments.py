@@ -180,8 +180,10 @@ class IdeaExperiments:
     def new_code(self, code: str, run: str, change: str, history: History, fix: Fix | None = None,
                  home: str | None = None) -> str:
         """The attempt's new experiment.py: the change made to the baseline ``code``, or with ``fix``,
-        that part of the last attempt's code rewritten to repair it. A reply that cannot be the change
-        without running it is asked for once more, more freely and told why: one that is the code of
+        that part of the last attempt's code rewritten to repair it (a fix given back unchanged twice
+        gives way to the change made again from the baseline in the same attempt: the 1.5B model
+        returned a part it could not repair as it was, and two attempts ended so). A reply that cannot
+        be the change without running it is asked for once more, more freely and told why: one that is the code of
         an attempt that already failed (the 1.5B model wrote the same failing code three attempts
         running), or one that changes nothing the experiment computes (it often rewrites the parts it
         chose word for word)."""
@@ -192,7 +194,12 @@ class IdeaExperiments:
                 if failure.category is not Category.NO_EFFECTIVE_CHANGE:
                     raise
                 log.info("%s: the fix changes nothing; asking once more", run)
+            try:
                 return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix, unchanged=True))
+            except Failure as failure:
+                if failure.category is not Category.NO_EFFECTIVE_CHANGE:
+                    raise
+                log.info("%s: the fix changed nothing twice; making the change again from the baseline", run)
         try:
             new_code = self.apply(code, self.ask_edit(code, run, change, history, home=home))
         except Failure as failure:
