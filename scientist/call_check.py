@@ -79,3 +79,34 @@ def call_mismatches(source: str) -> list[Problem]:
             problems.append(Problem("TypeError", f"{found}; it is defined as {_signature(function)}: give a new "
                                     "parameter a default value, or pass it at every call", call.lineno))
     return sorted(problems, key=lambda p: p.line)
+
+
+def _returns_value(function: ast.FunctionDef) -> bool:
+    """Whether the function's own body (nested functions aside) has a ``return <value>`` or a ``yield``."""
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if (isinstance(node, ast.Return) and node.value is not None) or isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def lost_returns(before: str, after: str) -> list[Problem]:
+    """Each function that returned a value in ``before``, no longer returns one in ``after``, and whose
+    value a call in ``after`` uses: the run would fail at that call (the 1.5B model's rewrite of
+    ``loss_and_grads`` lost its ``return``; ``loss, grads = loss_and_grads(...)`` then raised
+    ``cannot unpack non-iterable NoneType object``). Reported at the function, where the fix goes."""
+    old, tree = _functions(ast.parse(before)), ast.parse(after)
+    new = _functions(tree)
+    lost = {name for name, function in new.items()
+            if name in old and _returns_value(old[name]) and not _returns_value(function)}
+    if not lost:
+        return []
+    discarded = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    used = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in lost and id(node) not in discarded}
+    return [Problem("TypeError", f"{name}() no longer returns anything, and its callers use what it returned: "
+                    "end it with the return statement it had", new[name].lineno) for name in sorted(used)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.call_check import call_mismatches
+from scientist.call_check import call_mismatches, lost_returns
 
 CODE = '''
 def optimise(f, grad, x0, eta):
@@ -46,3 +46,17 @@ def test_a_name_that_may_mean_something_else_is_left_alone():
     assert all(not p.message.startswith("optimise()") for p in call_mismatches(shadowed))
     decorated = "import functools\n\n\n@functools.cache\ndef f(x):\n    return x\n\n\nf(1, 2)\n"
     assert call_mismatches(decorated) == []
+
+
+def test_a_function_that_lost_its_return_is_found_where_its_value_is_used():
+    before = ("def loss_and_grads(x):\n    g = x * 2\n    return x.sum(), g\n\n\n"
+              "def log(x):\n    return x\n\n\n"
+              "def train(x):\n    loss, grads = loss_and_grads(x)\n    log(x)\n    return loss\n")
+    after = before.replace("    return x.sum(), g\n", "    smooth = 0.9 * g\n").replace("def log(x):\n    return x",
+                                                                                       "def log(x):\n    print(x)")
+    (problem,) = lost_returns(before, after)
+    assert (problem.exception_type, problem.line) == ("TypeError", 1), "reported at the def; log's value is unused"
+    assert problem.message.startswith("loss_and_grads() no longer returns anything, and its callers use")
+    assert lost_returns(before, before) == []
+    generator = before.replace("    return x.sum(), g\n", "    yield x.sum(), g\n")
+    assert lost_returns(before, generator) == []

@@ -335,6 +335,21 @@ def test_a_change_put_where_its_values_do_not_exist_is_made_again_in_the_functio
     assert "Make the change inside def make_values this time" in second and "Baseline experiment.py" in second
 
 
+def test_a_function_that_lost_its_return_is_found_before_the_run(harness, tmp_path):
+    template = tmp_path / "toy_functions"
+    shutil.copytree(TOY, template)
+    (template / "experiment.py").write_text(TOY_WITH_FUNCTIONS)
+    h = harness(template=template)
+    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    values = [x * step * 2 for x in range(10)]\n```"),
+                           Step("```python\ndef make_values(step):\n    return [x * step * 2 for x in range(10)]\n```")],
+                          change="Double each value before averaging")
+    assert outcome.ok and [(r.category, r.exception_type) for r in rows] == [(Category.RUNTIME_ERROR, "TypeError"),
+                                                                             (None, None)]
+    assert rows[0].message.startswith("make_values() no longer returns anything") and "found before running" in rows[0].message
+    log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert log == ["run_0", "run_1"], "the failed attempt never ran"
+
+
 def test_wilson_interval():
     rate = wilson(42, 100)
     assert rate.rate == 0.42 and 0.32 < rate.low < 0.33 and 0.51 < rate.high < 0.53

@@ -27,7 +27,7 @@ from scientist.attempts import (
     part_to_fix,
     why_unchanged,
 )
-from scientist.call_check import call_mismatches
+from scientist.call_check import call_mismatches, lost_returns
 from scientist.change_text import code_change
 from scientist.code_check import (
     missing_library_names,
@@ -333,12 +333,14 @@ class IdeaExperiments:
         (kept / "failure.txt").write_text("\n".join(details) + "\n", encoding="utf-8")
         return kept
 
-    def check_names(self, code: str, run: str) -> None:
+    def check_names(self, code: str, run: str, baseline: str) -> None:
         """Fail now, with every such name, if the code reads a name nothing defines, calls one of its own
-        functions with arguments that do not fit its parameters, or uses a library name that does not
-        exist (one short sandbox run that only imports)."""
+        functions with arguments that do not fit its parameters, uses the value of one of them that no
+        longer returns one, or uses a library name that does not exist (one short sandbox run that
+        only imports)."""
         try:
             checked(code, undefined_names(code) or read_before_bound(code) or call_mismatches(code)
+                    or lost_returns(baseline, code)
                     or missing_library_names(code, self.services.sandbox, self.workdir, _limits(self.services)))
         except SandboxUnavailable as exc:
             raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
@@ -385,7 +387,7 @@ class IdeaExperiments:
         if settings_only is not None:
             self.keep(run, new_code, settings_only)
             raise Failure(Category.NO_EFFECTIVE_CHANGE, settings_only + " (found before running)", code=new_code)
-        self.check_names(new_code, run)
+        self.check_names(new_code, run, code)
         self.check_unread(code, new_code, run)
         means = self.execute(new_code, run)[1]
         if self.same_as_baseline(means):
