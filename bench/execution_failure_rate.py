@@ -4,7 +4,8 @@ For a fixed list of (template, seed idea) pairs from the shipped templates, the 
 planner turns the idea into one run (a concrete change, as in a research run), then the model edits
 the template's experiment.py for that run through the real experiment loop (strict edits, sandboxed
 runs, bounded repair). Prints the first-attempt and after-repair failure rates with Wilson 95%
-intervals and the category breakdown; writes every run folder under --out.
+intervals, the category breakdown and the fidelity judge's verdicts on the runs that succeeded
+(``fidelity_check``); writes every run folder under --out.
 
     uv run python bench/execution_failure_rate.py [--pairs 12] [--repairs 3] [--edit-format rewrite]
         [--raw-idea] [--out bench-runs/failure-rate]
@@ -59,7 +60,7 @@ def main() -> None:
     sandbox = open_sandbox(settings.sandbox)
     store = RunStore(settings.runs_dir)
     started = time.perf_counter()
-    rows = []
+    rows, verdicts = [], []
     for template_name, index in pairs(args.pairs):
         template = load_template(REPO / "templates" / template_name)
         seed = template.seed_ideas[index]
@@ -79,6 +80,11 @@ def main() -> None:
         result = IdeaExperiments(services, task).run_all()  # type: ignore[arg-type]
         rows += services.failures.attempts()
         print(f"  -> {result['status']} in {time.perf_counter() - t0:.0f}s", flush=True)
+        for run in result["runs"]:
+            if run.get("fidelity"):
+                verdicts.append(run["fidelity"]["verdict"])
+                print(f"  fidelity (judge): {run['fidelity']['verdict']}; missing: {run['fidelity']['missing']}",
+                      flush=True)
         services.failures.close()
     summary = summarise(rows)
     first, after = summary.first_attempt, summary.after_repair
@@ -90,6 +96,10 @@ def main() -> None:
     print(f"after-repair failure rate:  {after.failures}/{after.total} = {after.rate:.0%} "
           f"(95% CI {after.low:.0%}-{after.high:.0%})")
     print("failed attempts by category:", json.dumps(summary.by_category))
+    if verdicts:
+        print("successful runs by the fidelity judge's verdict:",
+              json.dumps({v: verdicts.count(v) for v in ("faithful", "partial", "not")}),
+              "(the judge's agreement with hand labels: bench/fidelity.py)")
 
 
 if __name__ == "__main__":
