@@ -260,11 +260,34 @@ def read_before_bound(source: str) -> list[Problem]:
         params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
         check = _ReadBeforeBound(_function_locals(function) - params, params)
         check.run(function.body)
+        module_names = _module_bindings(source)
         problems += [Problem("UnboundLocalError", f"cannot access local variable {name!r} where it is not "
-                             f"associated with a value ({function.name} assigns {name}, so {name} is local to "
-                             f"all of {function.name}; give the new value another name)", line)
+                             f"associated with a value ({_why_unbound(function, name, line, module_names)})", line)
                      for name, line in check.found.items()]
     return sorted(problems, key=lambda p: p.line)
+
+
+def _why_unbound(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, line: int, module_names: set[str]) -> str:
+    """Why ``name`` has no value where ``function`` reads it at ``line``, and what to do."""
+    if name in module_names:
+        return (f"{function.name} assigns {name}, so {name} is local to all of {function.name}; "
+                "give the new value another name")
+    first = min((stmt.lineno for stmt in ast.walk(function) if isinstance(stmt, ast.stmt) and stmt is not function
+                 and name in _header_binds(stmt)), default=line)
+    if first == line:
+        return (f"this line gives {name} its first value in {function.name}, so it cannot read {name} yet: "
+                "build the new value from values that already exist, in two steps if needed")
+    return f"{function.name} gives {name} its first value at line {first}, after this line: read it after that line"
+
+
+def _header_binds(stmt: ast.stmt) -> set[str]:
+    """What the statement itself binds: a simple statement's targets, a ``for``'s or ``with``'s header,
+    not the bodies of compound statements."""
+    if isinstance(stmt, ast.For | ast.AsyncFor):
+        return binds(stmt.target)
+    if isinstance(stmt, ast.With | ast.AsyncWith):
+        return set().union(*(binds(i.optional_vars) for i in stmt.items if i.optional_vars is not None))
+    return set() if hasattr(stmt, "body") else binds(stmt)
 
 
 def _module_bindings(source: str) -> set[str]:

@@ -142,6 +142,13 @@ def test_names_read_before_they_are_bound_are_found():
     assert problems == [("NameError", 2, "name 'BASE' is not defined yet where it is read"),
                         ("UnboundLocalError", 8, "cannot access local variable 'RATE' where it is not associated with a value"),
                         ("UnboundLocalError", 9, "cannot access local variable 'total' where it is not associated with a value")]
+    whys = [p.message.split(" (", 1)[1] for p in read_before_bound(code)[1:]]
+    assert whys[0].startswith("optimise assigns RATE, so RATE is local to all of optimise; give the new value another name")
+    assert whys[1].startswith("this line gives total its first value in optimise, so it cannot read total yet")
+    # The 1.5B model's label smoothing: targets = np.eye(10)[y] + eps * np.random.rand(*targets.shape)
+    later = "def f(y):\n    n = size + 1\n    size = len(y)\n    return n\n"
+    (problem,) = read_before_bound(later)
+    assert "f gives size its first value at line 3, after this line: read it after that line" in problem.message
     fine = '''import numpy as np
 RATE = 0.1
 
