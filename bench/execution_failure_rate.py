@@ -83,7 +83,7 @@ def main() -> None:
         for run in result["runs"]:
             if run.get("fidelity"):
                 verdicts.append(run["fidelity"]["verdict"])
-                print(f"  fidelity (judge): {run['fidelity']['verdict']}; missing: {run['fidelity']['missing']}",
+                print(f"  fidelity (judge): {run['fidelity']['verdict']}; differences: {run['fidelity']['differences']}",
                       flush=True)
         services.failures.close()
     summary = summarise(rows)

@@ -21,11 +21,12 @@ MAX_DIFF_LINES = 120
 
 def judge_diff(gateway: Gateway, *, title: str, change: str, diff: str, stage: str) -> FidelityVerdict:
     """The reviewing model's verdict on one diff against the change it was meant to make
-    (deterministic: temperature 0)."""
+    (deterministic: temperature 0), made consistent with the differences it lists."""
     messages = [{"role": "system", "content": render("fidelity", "system")},
                 {"role": "user", "content": render("fidelity", "judge", title=title, change=change, diff=diff)}]
-    return gateway.structured(messages, FidelityVerdict, role="review", stage=stage, max_tokens=400,
-                              temperature=0.0)
+    verdict: FidelityVerdict = gateway.structured(messages, FidelityVerdict, role="review", stage=stage,
+                                                  max_tokens=500, temperature=0.0)
+    return verdict.settled()
 
 
 def judge_run(gateway: Gateway, *, title: str, change: str, baseline: str, code: str,

@@ -191,7 +191,23 @@ class FidelityVerdict(BaseModel):
 
     asked: str = Field(max_length=300, description="what the change asks the code to compute, in one line")
     done: str = Field(max_length=300, description="what the diff actually computes differently, in one line")
-    missing: str = Field(max_length=300, description="what is asked but not done, or done differently; 'nothing' if none")
+    differences: list[Annotated[str, Field(max_length=200)]] = Field(
+        max_length=4, description="each thing the change asks for that the diff does not do, or does differently "
+                                  "(another formula, another place, a setting instead of new code); [] if none")
     verdict: Literal["faithful", "partial", "not"] = Field(
         description="faithful: the diff does what is asked; partial: it does part of it or a variant; "
                     "not: it computes something else")
+
+    @property
+    def missing(self) -> str:
+        return "; ".join(self.differences) or "nothing"
+
+    def settled(self) -> FidelityVerdict:
+        """The verdict made consistent with the differences listed: 'faithful' with differences is
+        'partial', and a verdict other than 'faithful' with none listed is 'faithful' (the 1.5B model
+        often listed what was missing and still answered 'faithful')."""
+        if self.differences and self.verdict == "faithful":
+            return self.model_copy(update={"verdict": "partial"})
+        if not self.differences and self.verdict != "faithful":
+            return self.model_copy(update={"verdict": "faithful"})
+        return self

@@ -300,13 +300,13 @@ def test_a_run_that_succeeds_has_its_code_judged_against_its_change(harness):
     h = harness(fidelity_check=True)
     asked = []
     h.model.overrides["FidelityVerdict"] = lambda body: asked.append(body["messages"][-1]["content"]) or {
-        "asked": "STEP 1.0", "done": "STEP 1.0 and a print", "missing": "the print is extra", "verdict": "partial"}
+        "asked": "STEP 1.0", "done": "STEP 1.0 and a print", "differences": ["the print is extra"], "verdict": "partial"}
     outcome, rows = h.run([constants("STEP = 1.0")])
     assert outcome.ok and [r.category for r in rows] == [None], "the verdict does not decide the run"
     assert outcome.fidelity is not None and outcome.fidelity.verdict == "partial"
     assert "set STEP to 1.0" in asked[0] and "+STEP = 1.0" in asked[0], "the judge reads the change and the diff"
     saved = json.loads((h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "outcome.json").read_text())
-    assert saved["fidelity"]["missing"] == "the print is extra"
+    assert saved["fidelity"]["differences"] == ["the print is extra"]
     text = results_text({"baseline": {"toy": {"mean_value": 1.0}}, "runs": [saved]})
     assert "run_1 CAVEAT: a check of its code found the change implemented only in part: the print is extra" in text
 

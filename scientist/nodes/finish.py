@@ -43,7 +43,7 @@ def summary_markdown(state: RunState, services: Services) -> str:
             fidelity = run.get("fidelity") or {}
             if fidelity.get("verdict"):
                 lines.append(f"  - {run['run']}: code judged {fidelity['verdict']} to its change"
-                             + (f" (missing: {fidelity['missing']})" if fidelity["verdict"] != "faithful" else ""))
+                             + (f" (differences: {'; '.join(fidelity.get('differences') or [])})" if fidelity["verdict"] != "faithful" else ""))
     notes = state.get("notes", [])
     if notes:
         lines += ["", "## Notes (what this run did not do, and why)", "", *[f"- {n}" for n in dict.fromkeys(notes)]]

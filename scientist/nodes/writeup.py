@@ -71,7 +71,7 @@ def results_text(outcome: dict[str, Any]) -> str:
             if fidelity.get("verdict") in ("partial", "not"):
                 lines.append(f"{run['run']} CAVEAT: a check of its code found the change implemented "
                              f"{'only in part' if fidelity['verdict'] == 'partial' else 'differently'}: "
-                             f"{fidelity['missing']}. Say so where its results are reported.")
+                             f"{'; '.join(fidelity.get('differences') or [])}. Say so where its results are reported.")
         else:
             lines.append(f"{run['run']} ({run['change']}): FAILED after {run['attempts']} attempts ({run['failure']})")
     return "\n  ".join(lines)

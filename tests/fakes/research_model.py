@@ -93,5 +93,5 @@ class ResearchModel:
         if schema == "Review":
             return REVIEW
         if schema == "FidelityVerdict":
-            return {"asked": "a new STEP", "done": "sets STEP", "missing": "nothing", "verdict": "faithful"}
+            return {"asked": "a new STEP", "done": "sets STEP", "differences": [], "verdict": "faithful"}
         raise AssertionError(f"unexpected request for {schema}")
