@@ -74,8 +74,10 @@ class Settings(BaseSettings):
     edit_format: Literal["rewrite", "search_replace"] = Field(
         "rewrite", description="how the model changes experiment.py: whole named parts (functions, constants) "
                                "or search/replace blocks")
-    fidelity_check: bool = Field(True, description="after a run succeeds, the review model judges whether its code "
-                                                   "does what the run was asked to change (reported, not enforced)")
+    fidelity_check: bool | None = Field(
+        None, description="after a run succeeds, the review model judges whether its code does what the run was "
+                          "asked to change (reported, not enforced); default: on unless the review model is the "
+                          "embedded one, whose verdicts matched hand labels no better than chance")
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")
@@ -107,6 +109,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Flags (init) win over the environment, which wins over the TOML file."""
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def judges_fidelity(self) -> bool:
+        """Whether successful runs get a fidelity verdict (``fidelity_check``, or by default: the review
+        model is not the embedded one)."""
+        if self.fidelity_check is not None:
+            return self.fidelity_check
+        return self.model_for("review") != LOCAL_MODEL
 
     def model_for(self, role: Role) -> str:
         """The litellm model string used for one role."""

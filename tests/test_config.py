@@ -54,3 +54,11 @@ def test_bad_config_is_one_clear_error(text, message):
 def test_missing_explicit_config_file():
     with pytest.raises(ConfigError, match="not found"):
         load_settings(Path("nope.toml"))
+
+
+def test_the_fidelity_check_is_on_by_default_only_for_a_judge_better_than_the_embedded_model():
+    assert not load_settings().judges_fidelity(), "the embedded 1.5B judge matched hand labels no better than chance"
+    assert load_settings(model="openai/gpt-4o").judges_fidelity()
+    assert load_settings(models={"review": "anthropic/claude-x"}).judges_fidelity()
+    assert load_settings(fidelity_check=True).judges_fidelity()
+    assert not load_settings(model="openai/gpt-4o", fidelity_check=False).judges_fidelity()

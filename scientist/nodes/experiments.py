@@ -432,7 +432,7 @@ class IdeaExperiments:
     def judge(self, run: str, change: str, baseline_code: str) -> FidelityVerdict | None:
         """Whether the run's code does what the run was asked to change (``None`` when the check is off
         or the model's verdict never validated: the run's results stand either way)."""
-        if not self.services.settings.fidelity_check:
+        if not self.services.settings.judges_fidelity():
             return None
         self.services.progress("experiments", f"{self.name}: {run} done; checking its code does what was asked")
         code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
