@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from scientist.failures import summarise
 from scientist.runstore import write_atomic
+from scientist.schemas import FidelityVerdict
 from scientist.services import Services
 from scientist.state import RunState
 
@@ -40,10 +41,10 @@ def summary_markdown(state: RunState, services: Services) -> str:
         outcome = state.get("experiments", {}).get(idea["name"], {})
         lines.append(f"- **{idea['title']}** ({idea['name']}): {outcome.get('status', 'not run')}")
         for run in outcome.get("runs", []):
-            fidelity = run.get("fidelity") or {}
-            if fidelity.get("verdict"):
-                lines.append(f"  - {run['run']}: code judged {fidelity['verdict']} to its change"
-                             + (f" (differences: {'; '.join(fidelity.get('differences') or [])})" if fidelity["verdict"] != "faithful" else ""))
+            if run.get("fidelity"):
+                fidelity = FidelityVerdict.model_validate(run["fidelity"])
+                lines.append(f"  - {run['run']}: code judged {fidelity.verdict} to its change"
+                             + (f" (differences: {fidelity.missing})" if fidelity.verdict != "faithful" else ""))
     notes = state.get("notes", [])
     if notes:
         lines += ["", "## Notes (what this run did not do, and why)", "", *[f"- {n}" for n in dict.fromkeys(notes)]]

@@ -19,7 +19,7 @@ from scientist.latex.paper import build_tex, fmt, results_table
 from scientist.literature.verdict import NoveltyVerdict
 from scientist.prompts import render
 from scientist.runstore import write_atomic
-from scientist.schemas import PaperSections
+from scientist.schemas import FidelityVerdict, PaperSections
 from scientist.services import Services
 from scientist.state import RunState
 
@@ -67,11 +67,11 @@ def results_text(outcome: dict[str, Any]) -> str:
             for setting, means in (run.get("means") or {}).items():
                 lines.append(f"{run['run']} ({run['change']}) [{setting}]: "
                              + ", ".join(f"{k}={fmt(v)}" for k, v in means.items()))
-            fidelity = run.get("fidelity") or {}
-            if fidelity.get("verdict") in ("partial", "not"):
+            fidelity = FidelityVerdict.model_validate(run["fidelity"]) if run.get("fidelity") else None
+            if fidelity is not None and fidelity.verdict != "faithful":
                 lines.append(f"{run['run']} CAVEAT: a check of its code found the change implemented "
-                             f"{'only in part' if fidelity['verdict'] == 'partial' else 'differently'}: "
-                             f"{'; '.join(fidelity.get('differences') or [])}. Say so where its results are reported.")
+                             f"{'only in part' if fidelity.verdict == 'partial' else 'differently'}: "
+                             f"{fidelity.missing}. Say so where its results are reported.")
         else:
             lines.append(f"{run['run']} ({run['change']}): FAILED after {run['attempts']} attempts ({run['failure']})")
     return "\n  ".join(lines)
