@@ -88,11 +88,28 @@ def code_units(source: str) -> list[Unit]:
     return units
 
 
+def summary(node: ast.stmt, limit: int = 160) -> str | None:
+    """The first sentence of a function's or class's docstring, cut at ``limit`` characters."""
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return None
+    doc = " ".join((ast.get_docstring(node) or "").split())
+    if not doc:
+        return None
+    sentence = re.split(r"(?<=[.!?])\s", doc, maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[:limit - 3].rstrip() + "..."
+
+
 def outline(source: str) -> str:
-    """One line per unit, for the prompt: its name, line range and the constants it sets or reads."""
+    """One line per unit, for the prompt: its name, line range, the constants it sets or reads and
+    the first sentence of its docstring (what a template's seams are for: the small model chose
+    ``make_reservoir`` over ``readout_features`` for a change to the readout's features)."""
+    nodes = {node.name: node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+
     def line(u: Unit) -> str:
         verb = "sets" if u.kind == "constants" else "reads"
-        return f"- {u.name} (lines {u.start + 1}-{u.end})" + (f": {verb} {', '.join(u.names)}" if u.names else "")
+        text = f"- {u.name} (lines {u.start + 1}-{u.end})" + (f": {verb} {', '.join(u.names)}" if u.names else "")
+        about = summary(nodes[u.defines]) if u.defines in nodes else None
+        return f"{text}. {about}" if about else text
     return "\n".join(line(u) for u in code_units(source))
 
 

@@ -9,7 +9,7 @@ import pytest
 from scientist.attempts import where_it_failed
 from scientist.edits import EditNotApplied, NoEffectiveChange
 from scientist.schemas import UnitRewrite, part_choice
-from scientist.units import RewriteSyntaxError, apply_rewrites, code_units
+from scientist.units import RewriteSyntaxError, apply_rewrites, code_units, outline
 
 DIGITS = (Path(__file__).parents[1] / "templates" / "digits_mlp" / "experiment.py").read_text()
 SOURCE = '''"""Doc."""
@@ -179,3 +179,15 @@ def test_a_change_keeps_what_the_code_must_do_and_one_setting_of_a_sweep():
     assert one_setting("Split the budget into k in {1, 2, 4, 8} restarts, sigma ∈ {0.1, 0.3, 0.5} and "
                        "std in {1e-4}") == "Split the budget into k = 4 restarts, sigma = 0.3 and std = 1e-4"
     assert one_setting("k in {1, 2, 4, 8}", run_index=1) == "k = 8", "the next run takes the next value"
+
+
+def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sentence() -> None:
+    source = SOURCE.replace("def main():\n", 'def main():\n    """Print the answer. Then stop."""\n')
+    lines = outline(source).splitlines()
+    assert lines[0] == "- imports (lines 2-3)"
+    assert lines[1] == "- constants (lines 5-6): sets EPOCHS, RATE"
+    assert lines[2] == "- def helper (lines 9-11): reads RATE"
+    assert lines[3] == "- def main (lines 14-16): reads EPOCHS. Print the answer."
+    seam = [line for line in outline(DIGITS).splitlines() if "training_batch" in line]
+    assert seam == ["- def training_batch (lines 92-95). The inputs of one training batch as the network sees them "
+                    "(x: rows of standardised pixels)."]
