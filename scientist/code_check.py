@@ -80,7 +80,7 @@ def _global_reads(tree: ast.Module) -> dict[str, int]:
     return first
 
 
-def _star_import(tree: ast.AST) -> bool:
+def star_import(tree: ast.AST) -> bool:
     """``from m import *`` anywhere: the names it binds cannot be known without importing ``m``."""
     return any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
 
@@ -97,7 +97,7 @@ def undefined_names(source: str) -> list[Problem]:
 def undefined_globals(source: str) -> list[str]:
     """The names of ``undefined_names``, first read first."""
     tree = ast.parse(source)
-    if _star_import(tree):
+    if star_import(tree):
         return []
     top = symtable.symtable(source, "experiment.py", "exec")
     known = _module_bindings(source) | set(dir(builtins)) | MODULE_NAMES
@@ -248,23 +248,28 @@ def read_before_bound(source: str) -> list[Problem]:
     function that assigns a module constant's name (``LEARNING_RATE = LEARNING_RATE * 0.5`` inside a
     function is an UnboundLocalError: assigning makes the name local to the whole function)."""
     tree = ast.parse(source)
-    if _star_import(tree):
+    if star_import(tree):
         return []
     module = _ReadBeforeBound(_module_bindings(source), set(dir(builtins)) | MODULE_NAMES)
     module.run(tree.body)
     problems = [Problem("NameError", f"name {name!r} is not defined yet where it is read (it is set later)", line)
                 for name, line in module.found.items()]
+    module_names = _module_bindings(source)
     for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
-        args = function.args
-        params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
-        params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-        check = _ReadBeforeBound(_function_locals(function) - params, params)
-        check.run(function.body)
-        module_names = _module_bindings(source)
         problems += [Problem("UnboundLocalError", f"cannot access local variable {name!r} where it is not "
                              f"associated with a value ({_why_unbound(function, name, line, module_names)})", line)
-                     for name, line in check.found.items()]
+                     for name, line in unbound_reads(function).items()]
     return sorted(problems, key=lambda p: p.line)
+
+
+def unbound_reads(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, int]:
+    """The function's locals it reads before anything binds them, each with the line of its first such read."""
+    args = function.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    check = _ReadBeforeBound(_function_locals(function) - params, params)
+    check.run(function.body)
+    return check.found
 
 
 def _why_unbound(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, line: int, module_names: set[str]) -> str:

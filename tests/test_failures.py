@@ -425,3 +425,17 @@ def test_a_run_still_wrong_after_the_second_plan_becomes_the_ideas_own_change(ha
     h.model.overrides["ExperimentPlan"] = lambda body: next(answers)
     plan = plan_idea(idea("bigger_step"), None, h.services)
     assert [r.change for r in plan.runs] == ["Change STEP in experiment.py and compare mean_value."]
+
+
+def test_a_function_that_changes_a_module_constant_is_repaired_before_the_run(harness, tmp_path):
+    template = tmp_path / "toy_functions"
+    shutil.copytree(TOY, template)
+    (template / "experiment.py").write_text(TOY_WITH_FUNCTIONS)
+    h = harness(template=template)
+    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    out = [scale(x) * STEP for x in range(10)]\n"
+                                "    STEP *= 2\n    return [v * 2 for v in out]\n```")],
+                          change="Double each value before averaging")
+    assert outcome.ok and [r.category for r in rows] == [None], "an UnboundLocalError-to-be is repaired, not run"
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
+    assert "    step_2 = STEP  # a local copy" in code and "scale(x) * step_2" in code and "step_2 *= 2" in code

@@ -27,6 +27,7 @@ from scientist.attempts import (
     part_to_fix,
     why_unchanged,
 )
+from scientist.autofix import localise_constants
 from scientist.call_check import call_mismatches, lost_returns
 from scientist.change_text import code_change
 from scientist.code_check import (
@@ -368,8 +369,8 @@ class IdeaExperiments:
     def attempt(self, code: str, run: str, change: str, history: History,
                 fix: Fix | None = None, home: str | None = None) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed;
-        with ``home``, the change made in that part), apply it strictly, check syntax and names, run,
-        validate."""
+        with ``home``, the change made in that part), apply it strictly, check syntax, repair what
+        ``autofix`` repairs mechanically, check names, run, validate."""
         try:
             new_code = self.new_code(code, run, change, history, fix, home)
         except LLMOutputInvalid as exc:
@@ -378,6 +379,10 @@ class IdeaExperiments:
         if problem is not None:
             self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
+        new_code, repairs = localise_constants(new_code)
+        for repair in repairs:
+            log.info("%s: %s", run, repair)
+            self.services.progress("experiments", f"{self.name}: {run}: {repair}")
         inert = inert_reason(code, new_code)
         if inert is not None:
             message = f"the edit does not change what the experiment computes: {inert} (found before running)"

@@ -1,0 +1,102 @@
+"""Mechanical repairs of the model's code, made before it runs.
+
+Each repair rewrites one pattern whose intent is plain and whose only alternative is a certain crash,
+so it can turn an attempt that would fail into one that runs, never the reverse. The repaired code is
+what runs and what the run folder keeps; the repair leaves a comment on the line it adds.
+"""
+
+from __future__ import annotations
+
+import ast
+import symtable
+
+from scientist.code_check import binds, star_import, unbound_reads
+
+MARK = "# a local copy: this function changes it (added by scientist)"
+
+
+def _module_variables(source: str) -> set[str]:
+    """Names the module assigns a value to (constants and variables, not functions, classes or imports)."""
+    top = symtable.symtable(source, "experiment.py", "exec")
+    return {s.get_name() for s in top.get_symbols() if s.is_assigned() and not s.is_imported()
+            and not s.is_namespace()}
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    base = name.lower() if name.lower() != name else f"{name}_local"
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}_{number}"
+    return candidate
+
+
+def _inner_scopes_bind(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether a function, lambda or comprehension inside ``function`` binds ``name`` itself."""
+    for node in ast.walk(function):
+        if node is function:
+            continue
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            if name in {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}:
+                return True
+            if not isinstance(node, ast.Lambda) and name in set().union(*(binds(s) for s in node.body)):
+                return True
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) \
+                and any(name in binds(g.target) for g in node.generators):
+            return True
+    return False
+
+
+def localise_constants(source: str) -> tuple[str, list[str]]:
+    """A top-level function that assigns a module-level name and reads it before that
+    (``LEARNING_RATE *= 0.01`` inside ``optimise``, then ``x - LEARNING_RATE * g``: an
+    UnboundLocalError on the first read, the 1.5B model's commonest way to write a schedule) gets a
+    local copy instead: ``learning_rate = LEARNING_RATE`` as its first statement and the name renamed
+    to the copy throughout the function. Returns the new source and one note per copy made; the
+    source unchanged when there is nothing to repair or it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, []
+    if star_import(tree):
+        return source, []
+    variables = _module_variables(source)
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)} | {
+        a.arg for n in ast.walk(tree) if isinstance(n, ast.arg) for a in [n]}
+    lines = source.splitlines(keepends=True)
+    renames: list[tuple[int, int, int, str]] = []  # (0-based line, start byte, end byte, new name)
+    inserts: list[tuple[int, str]] = []  # (0-based line to insert before, text)
+    notes = []
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        first = function.body[1] if len(function.body) > 1 and ast.get_docstring(function) is not None \
+            else function.body[0]
+        indent = lines[first.lineno - 1].encode()[:first.col_offset]
+        if indent.strip():  # the body starts on the def line: no line of its own to put the copy before
+            continue
+        for name in sorted(set(unbound_reads(function)) & variables):
+            if _inner_scopes_bind(function, name):
+                continue
+            local = _free_name(name, taken)
+            taken.add(local)
+            renames += [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset + len(name), local)
+                        for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == name]
+            inserts.append((first.lineno - 1, f"{indent.decode()}{local} = {name}  {MARK}\n"))
+            notes.append(f"{function.name} assigns the module's {name} and reads it before that (an "
+                         f"UnboundLocalError): it now works on a local copy, {local}")
+    if not notes:
+        return source, []
+    for row, start, end, local in sorted(renames, reverse=True):
+        raw = lines[row].encode()
+        lines[row] = (raw[:start] + local.encode() + raw[end:]).decode()
+    for row, text in sorted(inserts, reverse=True):
+        lines.insert(row, text)
+    repaired = "".join(lines)
+    try:
+        ast.parse(repaired)
+    except SyntaxError:
+        return source, []
+    return repaired, notes

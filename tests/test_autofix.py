@@ -1,0 +1,74 @@
+"""Mechanical repairs made before code runs: only where the code would certainly crash, and so that it runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from scientist.autofix import MARK, localise_constants
+from scientist.code_check import read_before_bound
+
+SCHEDULE = textwrap.dedent('''\
+    LEARNING_RATE = 0.1
+    STEPS = 4
+
+
+    def optimise(x):
+        """Gradient steps on x**2."""
+        for t in range(STEPS):
+            x = x - LEARNING_RATE * 2 * x
+            if t == 1:
+                LEARNING_RATE *= 0.5  # the model's step decay
+        return x
+
+
+    print(optimise(1.0), LEARNING_RATE)
+''')
+
+
+def run(source: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=30)
+
+
+def test_a_function_that_changes_a_module_constant_works_on_a_local_copy() -> None:
+    assert "UnboundLocalError" in run(SCHEDULE).stderr
+    repaired, notes = localise_constants(SCHEDULE)
+    assert notes == ["optimise assigns the module's LEARNING_RATE and reads it before that (an UnboundLocalError): "
+                     "it now works on a local copy, learning_rate"]
+    assert f'    """Gradient steps on x**2."""\n    learning_rate = LEARNING_RATE  {MARK}\n' in repaired
+    assert "x = x - learning_rate * 2 * x" in repaired and "learning_rate *= 0.5" in repaired
+    assert read_before_bound(repaired) == []
+    result = run(repaired)
+    assert result.returncode == 0, result.stderr
+    x = 1.0
+    for rate in (0.1, 0.1, 0.05, 0.05):
+        x -= rate * 2 * x
+    assert result.stdout.split() == [repr(x), "0.1"], "the schedule acts inside the function; the constant is kept"
+
+
+def test_code_that_would_run_is_left_as_it_is() -> None:
+    fine = SCHEDULE.replace("    for t in range(STEPS):\n", "    LEARNING_RATE = 0.2\n    for t in range(STEPS):\n")
+    assert localise_constants(fine) == (fine, [])
+    assert localise_constants("def f(:\n") == ("def f(:\n", [])
+
+
+def test_the_copy_takes_a_name_nothing_else_uses_and_each_name_gets_one() -> None:
+    source = SCHEDULE.replace("STEPS = 4\n", "STEPS = 4\nlearning_rate = 3\n").replace(
+        "            LEARNING_RATE *= 0.5", "            LEARNING_RATE *= 0.5\n            STEPS += 0")
+    repaired, notes = localise_constants(source)
+    assert [note.rsplit(" ", 1)[1] for note in notes] == ["learning_rate_2", "steps"]
+    assert read_before_bound(repaired) == []
+    assert run(repaired).returncode == 0
+
+
+def test_an_inner_scope_that_binds_the_name_itself_is_not_touched() -> None:
+    source = SCHEDULE.replace("    return x\n", "    return x + sum(LEARNING_RATE for LEARNING_RATE in [0.0])\n")
+    assert localise_constants(source) == (source, [])
+
+
+def test_offsets_are_bytes_on_a_line_with_other_scripts() -> None:
+    source = SCHEDULE.replace("x = x - LEARNING_RATE * 2 * x", 'x = x - LEARNING_RATE * 2 * x if "é" else x')
+    repaired, _ = localise_constants(source)
+    assert 'x = x - learning_rate * 2 * x if "é" else x' in repaired
+    assert run(repaired).returncode == 0
