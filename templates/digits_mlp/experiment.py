@@ -89,6 +89,12 @@ def adam_step(params, grads, state, lr):
             layer[j] -= lr * m_hat / (np.sqrt(v_hat) + 1e-8)
 
 
+def training_targets(y):
+    """The target distributions the loss trains toward, one row per training example (y: integer labels
+    0-9): one-hot rows. Only training uses them: accuracy is measured against the labels."""
+    return np.eye(10)[y]
+
+
 def training_batch(x, rng):
     """The inputs of one training batch as the network sees them (x: rows of standardised pixels).
     Only training uses it: accuracy is measured on the data as it is."""
@@ -105,7 +111,7 @@ def train_one(seed):
     params = init_params(rng, (x_train.shape[1], *HIDDEN_SIZES, 10))
     state = {"t": 0, "m": [[np.zeros_like(a) for a in layer] for layer in params],
              "v": [[np.zeros_like(a) for a in layer] for layer in params]}
-    targets = np.eye(10)[y_train]  # one-hot training targets
+    targets = training_targets(y_train)
     curve = []
     start = time.time()
     for epoch in range(EPOCHS):
