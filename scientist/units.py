@@ -254,15 +254,54 @@ COMMON = {"with", "from", "into", "each", "every", "over", "than", "that", "this
           "value", "values", "code", "function", "make", "makes", "new", "used", "uses"}
 
 
+def _stem(word: str) -> str:
+    word = word.lower()
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def spelled_out(source: str, change: str) -> list[str]:
+    """Functions whose name is two or more words that the change uses, each of them (plurals aside):
+    ``readout_features`` for "append the squared states to the readout features", ``training_targets``
+    for "mixing the one-hot training targets with the uniform distribution". A template's seams are
+    named so; a one-word name (``step``) is not taken from prose."""
+    said = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", change)}
+    found = []
+    for unit in code_units(source):
+        parts = [w for w in (unit.defines or "").split("_") if w]
+        if unit.kind == "def" and len(parts) >= 2 and all(_stem(w) in said for w in parts):
+            found.append(unit.name)
+    return found
+
+
+SEAM_LINES = 12  # a seam is a short function: the templates' are identities under a docstring
+
+
+def named_seam(source: str, change: str) -> str | None:
+    """The one short, documented function the change spells out by name (``spelled_out``), or
+    ``None``: when none or several are, or the change names one of the file's constants (it is a
+    setting, or needs one). The first attempt at a run makes the change there without a part choice:
+    the 1.5B model chose ``run_seed`` for a change to the readout's features in four attempts
+    running, and ``training_targets`` needs no other part for label smoothing."""
+    units = {u.name: u for u in code_units(source)}
+    constants = {n for u in units.values() if u.kind == "constants" for n in u.names}
+    if constants & set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change)):
+        return None
+    tree = {f"def {n.name}": n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}
+    found = [name for name in spelled_out(source, change) if name in tree and ast.get_docstring(tree[name])
+             and units[name].end - units[name].start <= SEAM_LINES]
+    return found[0] if len(found) == 1 else None
+
+
 def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
-    """Parts a change is about (a hint for the model): those whose function name, or a constant they
-    set or read, the change names; then up to ``limit`` functions whose code or comments share at
-    least two of the change's words. Give it the change without its measurement clause
-    (``change_text.code_change``)."""
+    """Parts a change is about (a hint for the model): first the functions it spells out by name
+    (``spelled_out``), then those whose function name, or a constant they set or read, the change
+    names; then up to ``limit`` functions whose code or comments share at least two of the change's
+    words. Give it the change without its measurement clause (``change_text.code_change``)."""
     units = code_units(source)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
-    named = [u.name for u in units
-             if (u.defines and u.defines in words) or (u.kind != "main guard" and words & set(u.names))]
+    named = spelled_out(source, change)
+    named += [u.name for u in units if u.name not in named and
+              ((u.defines and u.defines in words) or (u.kind != "main guard" and words & set(u.names)))]
     content = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]{3,}", change)} - COMMON
     lines = source.lower().splitlines()
     scored = []

@@ -439,3 +439,24 @@ def test_a_function_that_changes_a_module_constant_is_repaired_before_the_run(ha
     assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
     code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
     assert "    step_2 = STEP  # a local copy" in code and "scale(x) * step_2" in code and "step_2 *= 2" in code
+
+
+TOY_WITH_SEAM = (TOY / "experiment.py").read_text().replace(
+    "values = [x * STEP for x in range(10)]\n",
+    '\n\ndef scale_value(x):\n    """Each value as it is averaged: the value itself."""\n    return x\n\n\n'
+    "values = [scale_value(x * STEP) for x in range(10)]\n")
+
+
+def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part_choice(harness, tmp_path):
+    template = tmp_path / "toy_seam"
+    shutil.copytree(TOY, template)
+    (template / "experiment.py").write_text(TOY_WITH_SEAM)
+    h = harness(template=template)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    outcome, rows = h.run([Step("```python\ndef scale_value(x):\n    return 2 * x\n```")],
+                          change="Scale each value by 2 before averaging")
+    assert outcome.ok and [r.category for r in rows] == [None]
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
+    assert [schema for schema, _ in prompts] == ["text"], "no part choice: the change names the seam"
+    assert "Make the change inside def scale_value: the change names it" in prompts[0][1]

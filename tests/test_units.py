@@ -191,3 +191,18 @@ def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sent
     seam = [line for line in outline(DIGITS).splitlines() if "training_batch" in line]
     assert seam == ["- def training_batch (lines 98-101). The inputs of one training batch as the network sees them "
                     "(x: rows of standardised pixels)."]
+
+
+def test_a_short_documented_function_the_change_spells_out_is_its_seam():
+    from scientist.units import mentioned_parts, named_seam, spelled_out
+
+    lorenz = (Path(__file__).parents[1] / "templates" / "lorenz_esn" / "experiment.py").read_text()
+    change = "Append the squared reservoir states to the readout features and refit the ridge readout"
+    assert spelled_out(lorenz, change) == ["def readout_features"]
+    assert named_seam(lorenz, change) == "def readout_features"
+    assert mentioned_parts(lorenz, change)[0] == "def readout_features"
+    assert named_seam(DIGITS, "Mix the one-hot training targets with the uniform distribution") == "def training_targets"
+    assert named_seam(lorenz, "Run each seed with RIDGE = 1e-3") is None, "a setting is not a seam's change"
+    assert named_seam(lorenz, "Run each seed twice") is None, "run_seed is not short: no seam"
+    assert named_seam(lorenz, "Take one step of the reservoir twice") is None, "a one-word name is not taken from prose"
+    assert named_seam(DIGITS, "Scale the learning rate") is None

@@ -62,6 +62,7 @@ from scientist.units import (
     code_block,
     code_units,
     mentioned_parts,
+    named_seam,
     outline,
     unit_text,
 )
@@ -412,6 +413,8 @@ class IdeaExperiments:
         rewrite = self.services.settings.edit_format == "rewrite"
         for attempt in range(1, tries + 1):
             home = home_part(baseline_code, history) if rewrite else None
+            if rewrite and history.last is None:
+                home = named_seam(baseline_code, code_change(change))
             fix = part_to_fix(baseline_code, history) if rewrite and home is None else None
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
                                    + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else "")
