@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import symtable
 
-from scientist.code_check import binds, star_import, unbound_reads
+from scientist.code_check import binds, local_owners, star_import, unbound_reads, undefined_globals
 
 MARK = "# a local copy: this function changes it (added by scientist)"
 
@@ -89,14 +89,55 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
                          f"UnboundLocalError): it now works on a local copy, {local}")
     if not notes:
         return source, []
-    for row, start, end, local in sorted(renames, reverse=True):
+    repaired = _rewrite(lines, renames, inserts)
+    return (repaired, notes) if repaired is not None else (source, [])
+
+
+def match_constant_case(source: str) -> tuple[str, list[str]]:
+    """A name that nothing binds, no function has as a local, and that differs only in case from
+    exactly one of the module's variables is that variable: ``eta / (1 + t) ** 0.55`` beside
+    ``ETA = 0.1`` (the 1.5B model's gradient noise, three times) is a certain NameError otherwise.
+    Returns the new source and one note per name; the source unchanged when there is nothing to
+    repair or it does not parse."""
+    try:
+        tree = ast.parse(source)
+        undefined = undefined_globals(source)
+    except SyntaxError:
+        return source, []
+    variables = _module_variables(source)
+    renames, notes = [], []
+    for name in undefined:
+        same = [v for v in variables if v.lower() == name.lower()]
+        if len(same) != 1 or local_owners(tree, name):
+            continue
+        renames += [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset + len(name), same[0])
+                    for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
+        notes.append(f"{name} is not defined; the module's {same[0]} is: it now reads {same[0]}")
+    if not notes:
+        return source, []
+    repaired = _rewrite(source.splitlines(keepends=True), renames, [])
+    return (repaired, notes) if repaired is not None else (source, [])
+
+
+def repair(source: str) -> tuple[str, list[str]]:
+    """Every repair of this module, in turn: the new source and a note per change made."""
+    source, cased = match_constant_case(source)
+    source, copies = localise_constants(source)
+    return source, cased + copies
+
+
+def _rewrite(lines: list[str], renames: list[tuple[int, int, int, str]], inserts: list[tuple[int, str]]) -> str | None:
+    """``lines`` with each (line, start byte, end byte, text) span replaced and each (line, text)
+    inserted before that line, all positions in the original; ``None`` if the result does not parse."""
+    lines = list(lines)
+    for row, start, end, text in sorted(renames, reverse=True):
         raw = lines[row].encode()
-        lines[row] = (raw[:start] + local.encode() + raw[end:]).decode()
+        lines[row] = (raw[:start] + text.encode() + raw[end:]).decode()
     for row, text in sorted(inserts, reverse=True):
         lines.insert(row, text)
     repaired = "".join(lines)
     try:
         ast.parse(repaired)
     except SyntaxError:
-        return source, []
-    return repaired, notes
+        return None
+    return repaired

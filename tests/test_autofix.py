@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from scientist.autofix import MARK, localise_constants
+from scientist.autofix import MARK, localise_constants, repair
 from scientist.code_check import read_before_bound
 
 SCHEDULE = textwrap.dedent('''\
@@ -72,3 +72,14 @@ def test_offsets_are_bytes_on_a_line_with_other_scripts() -> None:
     repaired, _ = localise_constants(source)
     assert 'x = x - learning_rate * 2 * x if "é" else x' in repaired
     assert run(repaired).returncode == 0
+
+
+def test_a_name_that_differs_only_in_case_from_one_module_variable_is_that_variable() -> None:
+    source = "ETA = 0.1\n\n\ndef noise(t):\n    return eta / (1 + t) ** 0.55\n\n\nprint(noise(1))\n"
+    repaired, notes = repair(source)
+    assert notes == ["eta is not defined; the module's ETA is: it now reads ETA"]
+    assert "return ETA / (1 + t) ** 0.55" in repaired and run(repaired).returncode == 0
+    ambiguous = source.replace("ETA = 0.1\n", "ETA = 0.1\nEta = 0.2\n")
+    assert repair(ambiguous) == (ambiguous, []), "two candidates: no guess"
+    local_elsewhere = source + "\n\ndef other(eta):\n    return eta\n"
+    assert repair(local_elsewhere) == (local_elsewhere, []), "a local of another function: put there, not mistyped"

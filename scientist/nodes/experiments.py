@@ -27,7 +27,7 @@ from scientist.attempts import (
     part_to_fix,
     why_unchanged,
 )
-from scientist.autofix import localise_constants
+from scientist.autofix import repair
 from scientist.call_check import call_mismatches, lost_returns
 from scientist.change_text import code_change
 from scientist.code_check import (
@@ -380,10 +380,10 @@ class IdeaExperiments:
         if problem is not None:
             self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
-        new_code, repairs = localise_constants(new_code)
-        for repair in repairs:
-            log.info("%s: %s", run, repair)
-            self.services.progress("experiments", f"{self.name}: {run}: {repair}")
+        new_code, repairs = repair(new_code)
+        for note in repairs:
+            log.info("%s: %s", run, note)
+            self.services.progress("experiments", f"{self.name}: {run}: {note}")
         inert = inert_reason(code, new_code)
         if inert is not None:
             message = f"the edit does not change what the experiment computes: {inert} (found before running)"
