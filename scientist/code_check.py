@@ -513,3 +513,45 @@ def missing_library_names(source: str, sandbox: Sandbox, workdir: Path, limits: 
         log.warning("name check printed no verdict; the run itself will show any missing name")
         return []
     return [Problem(str(f["type"]), str(f["message"]), int(f["line"])) for f in found]
+
+
+def _imported_names(tree: ast.Module) -> dict[str, int]:
+    """Names the module's top-level imports bind, each with its import's line."""
+    return {(a.asname or a.name).split(".")[0]: node.lineno for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom) for a in node.names if a.name != "*"}
+
+
+def _used_as_object(function: ast.AST, name: str) -> list[ast.expr]:
+    """Reads of ``name`` in ``function`` as an object: ``name.attr`` or ``name(...)``."""
+    return sorted((n for n in ast.walk(function) if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                                                     and n.value.id == name)
+                   or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name)),
+                  key=lambda n: (n.lineno, n.col_offset))
+
+
+def shadowed_imports(before: str, after: str) -> list[Problem]:
+    """A name the edit newly imports, used as that object (``norm.rvs(...)``) only inside a function
+    that already had a local of that name in ``before`` (``norm = np.linalg.norm(g)``): there the name
+    is the local, so the import is out of reach and the call fails on the local's value (the 1.5B
+    model's gradient noise: ``'numpy.float64' object has no attribute 'rvs'``, three attempts
+    running, the values harness showing ``norm = 5794.4``)."""
+    old, tree = ast.parse(before), ast.parse(after)
+    old_functions = {f.name: f for f in old.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+    new_imports = {name: line for name, line in _imported_names(tree).items() if name not in _imported_names(old)}
+    problems = []
+    for name, line in new_imports.items():
+        reads_outside = any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                            for stmt in tree.body if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+                            for n in ast.walk(stmt))
+        for function in (f for f in tree.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)):
+            was = old_functions.get(function.name)
+            if reads_outside or was is None or name not in _function_locals(was) \
+                    or name not in _function_locals(function) or len(_used_as_object(was, name)) \
+                    >= len(_used_as_object(function, name)):
+                continue
+            first = _used_as_object(function, name)[0]
+            problems.append(Problem("AttributeError", f"{name} is imported at line {line}, but {function.name} has "
+                                    f"its own local {name}, so inside {function.name} {name} is that local, not "
+                                    f"the import: import it under another name (as ...) and use that name",
+                                    first.lineno))
+    return sorted(problems, key=lambda p: p.line)

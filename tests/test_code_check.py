@@ -194,3 +194,19 @@ def test_an_undefined_name_that_is_another_functions_local_says_so():
     assert problem.line == 2 and problem.message == (
         "name 't' is not defined (it is a local of optimise only: make this change inside that function, "
         "or pass t in as an argument)")
+
+
+def test_a_new_import_hidden_by_a_local_of_the_same_name_is_found():
+    from scientist.code_check import shadowed_imports
+
+    before = ("import numpy as np\n\n\ndef optimise(g):\n    norm = np.linalg.norm(g)\n    if norm > 1:\n"
+              "        g = g / norm\n    return g\n")
+    after = before.replace("import numpy as np\n", "import numpy as np\nfrom scipy.stats import norm\n").replace(
+        "    return g\n", "    return g + norm.rvs(0, 0.1, size=g.shape)\n")
+    problems = shadowed_imports(before, after)
+    assert [(p.exception_type, p.line) for p in problems] == [("AttributeError", 9)]
+    assert problems[0].message.startswith("norm is imported at line 2, but optimise has its own local norm")
+    assert shadowed_imports(before, after.replace("from scipy.stats import norm", "from scipy.stats import norm as normal")
+                            .replace("norm.rvs", "normal.rvs")) == []
+    reached = after + "\n\nNOISE = norm.rvs(0, 1)\n"
+    assert shadowed_imports(before, reached) == [], "read at module level too: the import is in use"

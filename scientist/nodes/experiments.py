@@ -33,6 +33,7 @@ from scientist.change_text import code_change
 from scientist.code_check import (
     missing_library_names,
     read_before_bound,
+    shadowed_imports,
     undefined_names,
     unread_new_locals,
 )
@@ -338,11 +339,11 @@ class IdeaExperiments:
     def check_names(self, code: str, run: str, baseline: str) -> None:
         """Fail now, with every such name, if the code reads a name nothing defines, calls one of its own
         functions with arguments that do not fit its parameters, uses the value of one of them that no
-        longer returns one, or uses a library name that does not exist (one short sandbox run that
-        only imports)."""
+        longer returns one, calls a new import where a local of the same name hides it, or uses a
+        library name that does not exist (one short sandbox run that only imports)."""
         try:
             checked(code, undefined_names(code) or read_before_bound(code) or call_mismatches(code)
-                    or lost_returns(baseline, code)
+                    or lost_returns(baseline, code) or shadowed_imports(baseline, code)
                     or missing_library_names(code, self.services.sandbox, self.workdir, _limits(self.services)))
         except SandboxUnavailable as exc:
             raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
