@@ -260,15 +260,18 @@ def _stem(word: str) -> str:
 
 
 def spelled_out(source: str, change: str) -> list[str]:
-    """Functions whose name is two or more words that the change uses, each of them (plurals aside):
-    ``readout_features`` for "append the squared states to the readout features", ``training_targets``
-    for "mixing the one-hot training targets with the uniform distribution". A template's seams are
-    named so; a one-word name (``step``) is not taken from prose."""
+    """Functions whose name is two or more words that the change uses, as the name itself or each
+    word of it (plurals aside): ``readout_features`` for "append the squared states to the readout
+    features", ``training_targets`` for "mixing the one-hot training targets with the uniform
+    distribution". A template's seams are named so; a one-word name (``step``) is not taken from
+    prose."""
     said = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", change)}
+    identifiers = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
     found = []
     for unit in code_units(source):
         parts = [w for w in (unit.defines or "").split("_") if w]
-        if unit.kind == "def" and len(parts) >= 2 and all(_stem(w) in said for w in parts):
+        if unit.kind == "def" and len(parts) >= 2 and (unit.defines in identifiers
+                                                       or all(_stem(w) in said for w in parts)):
             found.append(unit.name)
     return found
 
