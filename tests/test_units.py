@@ -207,4 +207,5 @@ def test_a_short_documented_function_the_change_spells_out_is_its_seam():
     assert named_seam(lorenz, "Take one step of the reservoir twice") is None, "a one-word name is not taken from prose"
     assert named_seam(DIGITS, "Scale the learning rate") is None
     optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
-    assert named_seam(optim, "In run_start, split the step budget into 4 restarts from the best point") == "def run_start"
+    assert named_seam(optim, "Split the step budget into 4 runs restarted from the best point") == "def step_budget"
+    assert named_seam(optim, "In optimise, add noise to each gradient") is None, "optimise is long: not a seam"
