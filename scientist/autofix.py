@@ -62,9 +62,8 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
     if star_import(tree):
         return source, []
     variables = _module_variables(source)
-    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)} | {
-        a.arg for n in ast.walk(tree) if isinstance(n, ast.arg) for a in [n]}
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {n.arg for n in ast.walk(tree) if isinstance(
+        n, ast.arg)} | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
     lines = source.splitlines(keepends=True)
     renames: list[tuple[int, int, int, str]] = []  # (0-based line, start byte, end byte, new name)
     inserts: list[tuple[int, str]] = []  # (0-based line to insert before, text)
