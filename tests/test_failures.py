@@ -36,6 +36,13 @@ def constants(code: str) -> Step:
     return Step(f"Here it is:\n```python\n{code}\n```\n")
 
 
+def toy_with(template: Path, code: str) -> Path:
+    """A copy of the toy template at ``template`` whose experiment.py is ``code``."""
+    shutil.copytree(TOY, template)
+    (template / "experiment.py").write_text(code)
+    return template
+
+
 class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
                  edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
@@ -318,9 +325,7 @@ TOY_WITH_FUNCTIONS = (TOY / "experiment.py").read_text().replace(
 
 
 def test_a_change_put_where_its_values_do_not_exist_is_made_again_in_the_function_that_has_them(harness, tmp_path):
-    template = tmp_path / "toy_functions"
-    shutil.copytree(TOY, template)
-    (template / "experiment.py").write_text(TOY_WITH_FUNCTIONS)
+    template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template)
     prompts = []
     h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
@@ -336,9 +341,7 @@ def test_a_change_put_where_its_values_do_not_exist_is_made_again_in_the_functio
 
 
 def test_a_function_that_lost_its_return_is_found_before_the_run(harness, tmp_path):
-    template = tmp_path / "toy_functions"
-    shutil.copytree(TOY, template)
-    (template / "experiment.py").write_text(TOY_WITH_FUNCTIONS)
+    template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template)
     outcome, rows = h.run([Step("```python\ndef make_values(step):\n    values = [x * step * 2 for x in range(10)]\n```"),
                            Step("```python\ndef make_values(step):\n    return [x * step * 2 for x in range(10)]\n```")],
@@ -428,9 +431,7 @@ def test_a_run_still_wrong_after_the_second_plan_becomes_the_ideas_own_change(ha
 
 
 def test_a_function_that_changes_a_module_constant_is_repaired_before_the_run(harness, tmp_path):
-    template = tmp_path / "toy_functions"
-    shutil.copytree(TOY, template)
-    (template / "experiment.py").write_text(TOY_WITH_FUNCTIONS)
+    template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template)
     outcome, rows = h.run([Step("```python\ndef make_values(step):\n    out = [scale(x) * STEP for x in range(10)]\n"
                                 "    STEP *= 2\n    return [v * 2 for v in out]\n```")],
@@ -448,9 +449,7 @@ TOY_WITH_SEAM = (TOY / "experiment.py").read_text().replace(
 
 
 def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part_choice(harness, tmp_path):
-    template = tmp_path / "toy_seam"
-    shutil.copytree(TOY, template)
-    (template / "experiment.py").write_text(TOY_WITH_SEAM)
+    template = toy_with(tmp_path / "toy_seam", TOY_WITH_SEAM)
     h = harness(template=template)
     prompts = []
     h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
@@ -463,9 +462,7 @@ def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part
 
 
 def test_a_new_import_hidden_by_a_local_is_found_before_the_run(harness, tmp_path):
-    template = tmp_path / "toy_functions"
-    shutil.copytree(TOY, template)
-    (template / "experiment.py").write_text(TOY_WITH_FUNCTIONS)
+    template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template, max_repairs=0)
     hidden = ("```python\nimport argparse\nimport json\nimport os\nfrom math import factorial as factor\n```",
               "```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step * factor(2) for x in range(10)]\n```")
