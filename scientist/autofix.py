@@ -81,8 +81,7 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
                 continue
             local = _free_name(name, taken)
             taken.add(local)
-            renames += [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset + len(name), local)
-                        for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == name]
+            renames += _name_spans(function, name, local)
             inserts.append((first.lineno - 1, f"{indent.decode()}{local} = {name}  {MARK}\n"))
             notes.append(f"{function.name} assigns the module's {name} and reads it before that (an "
                          f"UnboundLocalError): it now works on a local copy, {local}")
@@ -109,8 +108,7 @@ def match_constant_case(source: str) -> tuple[str, list[str]]:
         same = [v for v in variables if v.lower() == name.lower()]
         if len(same) != 1 or local_owners(tree, name):
             continue
-        renames += [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset + len(name), same[0])
-                    for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
+        renames += _name_spans(tree, name, same[0])
         notes.append(f"{name} is not defined; the module's {same[0]} is: it now reads {same[0]}")
     if not notes:
         return source, []
@@ -123,6 +121,12 @@ def repair(source: str) -> tuple[str, list[str]]:
     source, cased = match_constant_case(source)
     source, copies = localise_constants(source)
     return source, cased + copies
+
+
+def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:
+    """Each occurrence of the name ``name`` in ``node`` as a span for ``_rewrite`` to replace by ``new``."""
+    return [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset + len(name), new)
+            for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == name]
 
 
 def _rewrite(lines: list[str], renames: list[tuple[int, int, int, str]], inserts: list[tuple[int, str]]) -> str | None:

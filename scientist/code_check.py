@@ -537,21 +537,24 @@ def shadowed_imports(before: str, after: str) -> list[Problem]:
     running, the values harness showing ``norm = 5794.4``)."""
     old, tree = ast.parse(before), ast.parse(after)
     old_functions = {f.name: f for f in old.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
-    new_imports = {name: line for name, line in _imported_names(tree).items() if name not in _imported_names(old)}
+    imported_before = _imported_names(old)
+    new_imports = {name: line for name, line in _imported_names(tree).items() if name not in imported_before}
     problems = []
     for name, line in new_imports.items():
         reads_outside = any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
                             for stmt in tree.body if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
                             for n in ast.walk(stmt))
+        if reads_outside:
+            continue
         for function in (f for f in tree.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)):
             was = old_functions.get(function.name)
-            if reads_outside or was is None or name not in _function_locals(was) \
-                    or name not in _function_locals(function) or len(_used_as_object(was, name)) \
-                    >= len(_used_as_object(function, name)):
+            if was is None or name not in _function_locals(was) or name not in _function_locals(function):
                 continue
-            first = _used_as_object(function, name)[0]
+            uses = _used_as_object(function, name)
+            if len(_used_as_object(was, name)) >= len(uses):
+                continue
             problems.append(Problem("AttributeError", f"{name} is imported at line {line}, but {function.name} has "
                                     f"its own local {name}, so inside {function.name} {name} is that local, not "
                                     f"the import: import it under another name (as ...) and use that name",
-                                    first.lineno))
+                                    uses[0].lineno))
     return sorted(problems, key=lambda p: p.line)

@@ -413,9 +413,10 @@ class IdeaExperiments:
         tries = 1 + self.services.settings.max_repairs
         rewrite = self.services.settings.edit_format == "rewrite"
         for attempt in range(1, tries + 1):
-            home = home_part(baseline_code, history) if rewrite else None
-            if rewrite and history.last is None:
-                home = named_seam(baseline_code, code_change(change))
+            home = None  # the part the change must be made in: at the first attempt a seam the change names,
+            if rewrite:  # later the function that has the names the failed attempt read
+                home = named_seam(baseline_code, code_change(change)) if history.last is None \
+                    else home_part(baseline_code, history)
             fix = part_to_fix(baseline_code, history) if rewrite and home is None else None
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
                                    + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else "")
