@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import symtable
 
-from scientist.code_check import binds, local_owners, star_import, unbound_reads, undefined_globals
+from scientist.code_check import binds, local_owners, parameters, star_import, unbound_reads, undefined_globals
 
 MARK = "# a local copy: this function changes it (added by scientist)"
 
@@ -37,8 +37,7 @@ def _inner_scopes_bind(function: ast.FunctionDef | ast.AsyncFunctionDef, name: s
         if node is function:
             continue
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            args = node.args
-            if name in {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}:
+            if name in parameters(node.args):
                 return True
             if not isinstance(node, ast.Lambda) and name in set().union(*(binds(s) for s in node.body)):
                 return True

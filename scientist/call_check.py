@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-from scientist.code_check import Problem
+from scientist.code_check import Problem, parameters
 
 
 def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
@@ -22,8 +22,7 @@ def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
         if isinstance(node, ast.FunctionDef):
             defined.setdefault(node.name, []).append(node)
     rebound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
-    rebound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
-                for a in [*n.posonlyargs, *n.args, *n.kwonlyargs, n.vararg, n.kwarg] if a is not None}
+    rebound |= set().union(*(parameters(n) for n in ast.walk(tree) if isinstance(n, ast.arguments)))
     rebound |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
                 and n not in tree.body}
     rebound |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)

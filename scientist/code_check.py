@@ -58,7 +58,7 @@ def _global_reads(tree: ast.Module) -> dict[str, int]:
             for outer in [*args.defaults, *(d for d in args.kw_defaults if d is not None),
                           *getattr(node, "decorator_list", [])]:
                 visit(outer, local)
-            params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+            params = parameters(args)
             body = node.body if isinstance(node.body, list) else [node.body]
             inner = local | params | (_function_locals(node) if isinstance(node.body, list) else set())
             for stmt in body:
@@ -118,8 +118,7 @@ def undefined_globals(source: str) -> list[str]:
 def local_owners(tree: ast.Module, name: str) -> list[str]:
     """The functions of the file (nested ones too) that have ``name`` as a parameter or local."""
     return sorted({f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
-                   and name in _function_locals(f) | {a.arg for a in [*f.args.posonlyargs, *f.args.args,
-                                                                      *f.args.kwonlyargs]}})
+                   and name in _function_locals(f) | parameters(f.args)})
 
 
 def _local_elsewhere(tree: ast.Module, name: str) -> str:
@@ -262,11 +261,14 @@ def read_before_bound(source: str) -> list[Problem]:
     return sorted(problems, key=lambda p: p.line)
 
 
+def parameters(args: ast.arguments) -> set[str]:
+    """Every name a function's or lambda's parameters bind, ``*args`` and ``**kwargs`` too."""
+    return {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a is not None}
+
+
 def unbound_reads(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, int]:
     """The function's locals it reads before anything binds them, each with the line of its first such read."""
-    args = function.args
-    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
-    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    params = parameters(function.args)
     check = _ReadBeforeBound(_function_locals(function) - params, params)
     check.run(function.body)
     return check.found
@@ -282,7 +284,10 @@ def _why_unbound(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, li
     if first == line:
         return (f"this line gives {name} its first value in {function.name}, so it cannot read {name} yet: "
                 "build the new value from values that already exist, in two steps if needed")
-    return f"{function.name} gives {name} its first value at line {first}, after this line: read it after that line"
+    arguments = sorted(parameters(function.args))
+    start = f", or start from what {function.name} is given ({', '.join(arguments)})" if arguments else ""
+    return (f"{function.name} gives {name} its first value at line {first}, after this line: read it after that "
+            f"line{start}")
 
 
 def _header_binds(stmt: ast.stmt) -> set[str]:
@@ -476,8 +481,7 @@ def library_references(source: str) -> list[dict[str, object]]:
     dotted name reached through a module alias, with the line of its first use."""
     tree = ast.parse(source)
     rebound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    rebound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
-                for a in [*n.posonlyargs, *n.args, *n.kwonlyargs]}
+    rebound |= set().union(*(parameters(n) for n in ast.walk(tree) if isinstance(n, ast.arguments)))
     imports, aliases = _imports(tree)
     wanted = [*imports]
     for node in ast.walk(tree):

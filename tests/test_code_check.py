@@ -148,7 +148,8 @@ def test_names_read_before_they_are_bound_are_found():
     # The 1.5B model's label smoothing: targets = np.eye(10)[y] + eps * np.random.rand(*targets.shape)
     later = "def f(y):\n    n = size + 1\n    size = len(y)\n    return n\n"
     (problem,) = read_before_bound(later)
-    assert "f gives size its first value at line 3, after this line: read it after that line" in problem.message
+    assert ("f gives size its first value at line 3, after this line: read it after that line, or start from "
+            "what f is given (y)") in problem.message
     fine = '''import numpy as np
 RATE = 0.1
 
