@@ -16,6 +16,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from scientist.change_text import adds_computation
 from scientist.code_check import binds
 from scientist.edits import EditNotApplied, NoEffectiveChange
 from scientist.schemas import UnitRewrite
@@ -299,7 +300,8 @@ def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
     """Parts a change is about (a hint for the model): first the functions it spells out by name
     (``spelled_out``), then those whose function name, or a constant they set or read, the change
     names; then up to ``limit`` functions whose code or comments share at least two of the change's
-    words. Give it the change without its measurement clause (``change_text.code_change``)."""
+    words; a change that adds computation (``change_text.adds_computation``) lists the constants
+    after the functions. Give it the change without its measurement clause (``code_change``)."""
     units = code_units(source)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
     named = spelled_out(source, change)
@@ -315,4 +317,7 @@ def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
         hits = {w for w in content if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body)}
         if len(hits) >= 2:
             scored.append((-len(hits), unit.start, unit.name))
-    return named + [name for _, _, name in sorted(scored)[:limit]]
+    found = named + [name for _, _, name in sorted(scored)[:limit]]
+    if adds_computation(change):  # a settings-only edit cannot make it: the functions come first
+        found.sort(key=lambda name: name == "constants")
+    return found

@@ -41,7 +41,7 @@ def rw(unit: str, code: str) -> UnitRewrite:
 def test_a_template_is_cut_into_named_parts():
     names = [u.name for u in code_units(DIGITS)]
     assert names == ["imports", "constants", "def load_data", "def init_params", "def forward", "def softmax",
-                     "def loss_and_grads", "def adam_step", "def training_targets", "def training_batch", "def accuracy", "def train_one", "def summarise",
+                     "def loss_and_grads", "def adam_step", "def training_targets", "def training_images", "def accuracy", "def train_one", "def summarise",
                      "def main", "main guard"]
     names = [u.name for u in code_units(SOURCE)]
     assert names == ["imports", "constants", "def helper", "def main", "main guard"]
@@ -165,6 +165,10 @@ def test_the_parts_a_change_is_about_leave_out_what_it_measures():
                                    "uniform distribution")
     assert mentioned_parts(DIGITS, code_change(change)) == ["def training_targets"], "the seam, not def accuracy"
     assert mentioned_parts(DIGITS, "set HIDDEN_SIZES to (32, 32)") == ["constants", "def train_one"]
+    optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    cosine = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS"
+    assert mentioned_parts(optim, cosine) == ["def optimise", "def main", "constants"], "adds computation: functions first"
+    assert mentioned_parts(optim, "set STEPS to 10")[0] == "constants"
 
 
 def test_a_change_keeps_what_the_code_must_do_and_one_setting_of_a_sweep():
@@ -188,8 +192,8 @@ def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sent
     assert lines[1] == "- constants (lines 5-6): sets EPOCHS, RATE"
     assert lines[2] == "- def helper (lines 9-11): reads RATE"
     assert lines[3] == "- def main (lines 14-16): reads EPOCHS. Print the answer."
-    seam = [line for line in outline(DIGITS).splitlines() if "training_batch" in line]
-    assert seam == ["- def training_batch (lines 98-101). The inputs of one training batch as the network sees them "
+    seam = [line for line in outline(DIGITS).splitlines() if "training_images" in line]
+    assert seam == ["- def training_images (lines 98-101). The training images of one batch as the network sees them "
                     "(x: rows of standardised pixels)."]
 
 
@@ -206,6 +210,7 @@ def test_a_short_documented_function_the_change_spells_out_is_its_seam():
     assert named_seam(lorenz, "Run each seed twice") is None, "run_seed is not short: no seam"
     assert named_seam(lorenz, "Take one step of the reservoir twice") is None, "a one-word name is not taken from prose"
     assert named_seam(DIGITS, "Scale the learning rate") is None
+    assert named_seam(DIGITS, "Augment each epoch's training images with Gaussian pixel noise") == "def training_images"
     optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     assert named_seam(optim, "Split the step budget into 4 runs restarted from the best point") == "def step_budget"
     assert named_seam(optim, "In optimise, add noise to each gradient") is None, "optimise is long: not a seam"

@@ -95,8 +95,8 @@ def training_targets(y):
     return np.eye(10)[y]
 
 
-def training_batch(x, rng):
-    """The inputs of one training batch as the network sees them (x: rows of standardised pixels).
+def training_images(x, rng):
+    """The training images of one batch as the network sees them (x: rows of standardised pixels).
     Only training uses it: accuracy is measured on the data as it is."""
     return x
 
@@ -119,7 +119,7 @@ def train_one(seed):
         losses = []
         for i in range(0, len(order), BATCH_SIZE):
             batch = order[i:i + BATCH_SIZE]
-            loss, grads = loss_and_grads(params, training_batch(x_train[batch], rng), targets[batch])
+            loss, grads = loss_and_grads(params, training_images(x_train[batch], rng), targets[batch])
             adam_step(params, grads, state, LEARNING_RATE)
             losses.append(loss)
         curve.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)),

@@ -67,7 +67,8 @@ def training_input(u, rng):
 
 
 def readout_features(states):
-    """What the linear readout sees of each reservoir state (rows of ``states``, or one state): the state itself."""
+    """What the linear readout sees of each reservoir state (rows of ``states``, or one state): the state itself.
+    Features run along the last axis (join new ones with ``axis=-1``), so one code serves rows and one state."""
     return states
 
 

@@ -17,7 +17,7 @@ DIM = 10  # problem dimension
 STEPS = 3000  # optimiser iterations per start
 STARTS = 20  # random initial points per function (the "seeds")
 INIT_SCALE = 2.0  # starts drawn uniformly from [-INIT_SCALE, INIT_SCALE]^DIM
-OPTIMIZER = "adam"  # "gd", "momentum" or "adam"
+OPTIMIZER = "adam"  # "gd", "momentum" or "adam"; a new optimiser is a new branch in optimise, chosen here
 LEARNING_RATE = 1e-2
 MOMENTUM = 0.9  # for "momentum"
 BETAS = (0.9, 0.999)  # for "adam"
@@ -79,7 +79,8 @@ def optimise(f, grad, x0, steps=STEPS):
 
 def step_budget(f, grad, x0):
     """How one random start spends its step budget: here all STEPS iterations of the optimiser in one
-    run from x0. Returns (the final value, the step it was first solved at or None, the trace)."""
+    run from x0 (``optimise(f, grad, x, steps=n)`` runs n of them from any point x). Returns (the final
+    value, the step it was first solved at or None, the trace)."""
     x, solved_at, trace = optimise(f, grad, x0)
     return f(x), solved_at, trace
 
