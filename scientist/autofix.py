@@ -10,7 +10,15 @@ from __future__ import annotations
 import ast
 import symtable
 
-from scientist.code_check import binds, local_owners, parameters, star_import, unbound_reads, undefined_globals
+from scientist.code_check import (
+    binds,
+    local_owners,
+    parameters,
+    shadowings,
+    star_import,
+    unbound_reads,
+    undefined_globals,
+)
 
 MARK = "# a local copy: this function changes it (added by scientist)"
 
@@ -23,7 +31,11 @@ def _module_variables(source: str) -> set[str]:
 
 
 def _free_name(name: str, taken: set[str]) -> str:
-    base = name.lower() if name.lower() != name else f"{name}_local"
+    """A name for a local copy of the module's ``name``: lower case, numbered when that is taken."""
+    return _unused(name.lower() if name.lower() != name else f"{name}_local", taken)
+
+
+def _unused(base: str, taken: set[str]) -> str:
     candidate, number = base, 1
     while candidate in taken:
         number += 1
@@ -115,11 +127,54 @@ def match_constant_case(source: str) -> tuple[str, list[str]]:
     return (repaired, notes) if repaired is not None else (source, [])
 
 
-def repair(source: str) -> tuple[str, list[str]]:
-    """Every repair of this module, in turn: the new source and a note per change made."""
+def alias_shadowed_imports(before: str, source: str) -> tuple[str, list[str]]:
+    """A name the edit newly imports and uses as an object (``norm.rvs(...)``) inside a function whose
+    own local of that name hides it (``norm = np.linalg.norm(g)``, a float) is a certain
+    AttributeError. When the baseline's function never used its local as an object, every such use
+    means the import: the import gets another name (``from scipy.stats import norm as stats_norm``)
+    and those uses, and the other functions' reads of the import, take it. Returns the new source and
+    one note per import renamed; the source unchanged when there is nothing to repair."""
+    try:
+        found = [s for s in shadowings(before, source) if s.before == 0]
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, []
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {n.arg for n in ast.walk(tree) if isinstance(
+        n, ast.arg)} | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    functions = [f for f in tree.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
+    renames, notes = [], []
+    for name in dict.fromkeys(s.name for s in found):
+        imports = [(node, a) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom) for a in node.names
+                   if (a.asname or a.name) == name]
+        owners = set(local_owners(tree, name))
+        if len(imports) != 1 or name in _module_variables(source) or owners - {f.name for f in functions}:
+            continue  # imported twice, a module variable too, or a nested function's local: no plain reading
+        node, alias = imports[0]
+        prefix = node.module.split(".")[-1] if isinstance(node, ast.ImportFrom) and node.module else "imported"
+        new = _unused(f"{prefix}_{name}", taken)
+        taken.add(new)
+        renames.append((alias.lineno - 1, alias.col_offset, alias.end_col_offset or alias.col_offset, f"{alias.name} as {new}"))
+        for shadowing in (s for s in found if s.name == name):
+            renames += [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset, new)
+                        for n in (u.value if isinstance(u, ast.Attribute) else u.func for u in shadowing.uses)]
+        for function in functions:
+            if function.name not in owners:
+                renames += _name_spans(function, name, new)
+        notes.append(f"{name} is imported, but a function's own local {name} hides it there: the import is now "
+                     f"{new}, and the uses of the import read {new}")
+    if not notes:
+        return source, []
+    repaired = _rewrite(source.splitlines(keepends=True), renames, [])
+    return (repaired, notes) if repaired is not None else (source, [])
+
+
+def repair(source: str, before: str) -> tuple[str, list[str]]:
+    """Every repair of this module, in turn (``before``: the code the edit was made to): the new
+    source and a note per change made."""
     source, cased = match_constant_case(source)
     source, copies = localise_constants(source)
-    return source, cased + copies
+    source, aliased = alias_shadowed_imports(before, source)
+    return source, cased + copies + aliased
 
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:

@@ -533,17 +533,27 @@ def _used_as_object(function: ast.AST, name: str) -> list[ast.expr]:
                   key=lambda n: (n.lineno, n.col_offset))
 
 
-def shadowed_imports(before: str, after: str) -> list[Problem]:
-    """A name the edit newly imports, used as that object (``norm.rvs(...)``) only inside a function
-    that already had a local of that name in ``before`` (``norm = np.linalg.norm(g)``): there the name
-    is the local, so the import is out of reach and the call fails on the local's value (the 1.5B
-    model's gradient noise: ``'numpy.float64' object has no attribute 'rvs'``, three attempts
-    running, the values harness showing ``norm = 5794.4``)."""
+@dataclass(frozen=True)
+class Shadowing:
+    """A newly imported ``name`` (imported at ``line``) that ``function`` uses as an object although its
+    own local of that name hides the import there; ``before``: how often the baseline's function used
+    its local as an object (``uses`` is the new function's, in order)."""
+
+    name: str
+    line: int
+    function: ast.FunctionDef | ast.AsyncFunctionDef
+    uses: list[ast.expr]
+    before: int
+
+
+def shadowings(before: str, after: str) -> list[Shadowing]:
+    """Each function where a name the edit newly imports (and reads nowhere at module level) is used as
+    an object more often than the baseline's function used its own local of that name."""
     old, tree = ast.parse(before), ast.parse(after)
     old_functions = {f.name: f for f in old.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
     imported_before = _imported_names(old)
     new_imports = {name: line for name, line in _imported_names(tree).items() if name not in imported_before}
-    problems = []
+    found = []
     for name, line in new_imports.items():
         reads_outside = any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
                             for stmt in tree.body if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
@@ -554,11 +564,20 @@ def shadowed_imports(before: str, after: str) -> list[Problem]:
             was = old_functions.get(function.name)
             if was is None or name not in _function_locals(was) or name not in _function_locals(function):
                 continue
-            uses = _used_as_object(function, name)
-            if len(_used_as_object(was, name)) >= len(uses):
-                continue
-            problems.append(Problem("AttributeError", f"{name} is imported at line {line}, but {function.name} has "
-                                    f"its own local {name}, so inside {function.name} {name} is that local, not "
-                                    f"the import: import it under another name (as ...) and use that name",
-                                    uses[0].lineno))
+            uses, used = _used_as_object(function, name), len(_used_as_object(was, name))
+            if used < len(uses):
+                found.append(Shadowing(name, line, function, uses, used))
+    return found
+
+
+def shadowed_imports(before: str, after: str) -> list[Problem]:
+    """A name the edit newly imports, used as that object (``norm.rvs(...)``) only inside a function
+    that already had a local of that name in ``before`` (``norm = np.linalg.norm(g)``): there the name
+    is the local, so the import is out of reach and the call fails on the local's value (the 1.5B
+    model's gradient noise: ``'numpy.float64' object has no attribute 'rvs'``, three attempts
+    running, the values harness showing ``norm = 5794.4``)."""
+    problems = [Problem("AttributeError", f"{s.name} is imported at line {s.line}, but {s.function.name} has "
+                        f"its own local {s.name}, so inside {s.function.name} {s.name} is that local, not "
+                        f"the import: import it under another name (as ...) and use that name", s.uses[0].lineno)
+                for s in shadowings(before, after)]
     return sorted(problems, key=lambda p: p.line)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from scientist.autofix import MARK, localise_constants, repair
+from scientist.autofix import MARK, alias_shadowed_imports, localise_constants, repair
 from scientist.code_check import read_before_bound
 
 SCHEDULE = textwrap.dedent('''\
@@ -76,10 +76,49 @@ def test_offsets_are_bytes_on_a_line_with_other_scripts() -> None:
 
 def test_a_name_that_differs_only_in_case_from_one_module_variable_is_that_variable() -> None:
     source = "ETA = 0.1\n\n\ndef noise(t):\n    return eta / (1 + t) ** 0.55\n\n\nprint(noise(1))\n"
-    repaired, notes = repair(source)
+    repaired, notes = repair(source, before=source)
     assert notes == ["eta is not defined; the module's ETA is: it now reads ETA"]
     assert "return ETA / (1 + t) ** 0.55" in repaired and run(repaired).returncode == 0
     ambiguous = source.replace("ETA = 0.1\n", "ETA = 0.1\nEta = 0.2\n")
-    assert repair(ambiguous) == (ambiguous, []), "two candidates: no guess"
+    assert repair(ambiguous, before=ambiguous) == (ambiguous, []), "two candidates: no guess"
     local_elsewhere = source + "\n\ndef other(eta):\n    return eta\n"
-    assert repair(local_elsewhere) == (local_elsewhere, []), "a local of another function: put there, not mistyped"
+    assert repair(local_elsewhere, before=local_elsewhere) == (local_elsewhere, []), "a local of another function: put there, not mistyped"
+
+
+NOISY = textwrap.dedent('''\
+    import numpy as np
+
+
+    def optimise(g):
+        norm = np.linalg.norm(g)
+        if norm > 1:
+            g = g / norm
+        return g
+
+
+    def jitter(x):
+        return x
+
+
+    print(optimise(np.ones(3) * 5), jitter(1.0))
+''')
+
+
+def test_an_import_a_local_hides_is_renamed_where_it_is_meant() -> None:
+    # The 1.5B model's gradient noise: 'numpy.float64' object has no attribute 'rvs', three attempts running.
+    source = NOISY.replace("import numpy as np\n", "import numpy as np\nfrom scipy.stats import norm\n").replace(
+        "    return g\n", "    return g + norm.rvs(0, 0.1, size=g.shape)\n").replace(
+        "    return x\n", "    return x + norm.rvs(0, 0.1)\n")
+    assert run(source).returncode != 0
+    repaired, notes = repair(source, before=NOISY)
+    assert notes == ["norm is imported, but a function's own local norm hides it there: the import is now stats_norm, "
+                     "and the uses of the import read stats_norm"]
+    assert "from scipy.stats import norm as stats_norm\n" in repaired
+    assert "    norm = np.linalg.norm(g)\n        g = g / norm\n" not in repaired  # the local stays the local
+    assert "g = g / norm\n" in repaired and "return g + stats_norm.rvs(0, 0.1, size=g.shape)" in repaired
+    assert "return x + stats_norm.rvs(0, 0.1)" in repaired
+    assert run(repaired).returncode == 0
+    used_before = NOISY.replace("        g = g / norm\n", "        g = g / norm.real\n")
+    assert alias_shadowed_imports(used_before, source.replace("g / norm\n", "g / norm.real\n"))[1] == [], \
+        "the baseline used its local as an object: which use means the import is not plain"
+    assert alias_shadowed_imports(NOISY, NOISY) == (NOISY, [])

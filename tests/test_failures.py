@@ -461,14 +461,30 @@ def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part
     assert "Make the change inside def scale_value: the change names it" in prompts[0][1]
 
 
-def test_a_new_import_hidden_by_a_local_is_found_before_the_run(harness, tmp_path):
+HIDDEN_IMPORT = "```python\nimport argparse\nimport json\nimport os\nfrom math import factorial as factor\n```"
+
+
+def test_a_new_import_hidden_by_a_local_is_renamed_before_the_run(harness, tmp_path):
     template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template, max_repairs=0)
-    hidden = ("```python\nimport argparse\nimport json\nimport os\nfrom math import factorial as factor\n```",
-              "```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step * factor(2) for x in range(10)]\n```")
+    uses = "```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step * factor(2) for x in range(10)]\n```"
     h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["imports", "def make_values"]}
-    outcome, rows = h.run([Step(hidden[0]), Step(hidden[1])], change="Double each value before averaging")
+    outcome, rows = h.run([Step(HIDDEN_IMPORT), Step(uses)], change="Double each value before averaging")
+    assert outcome.ok and [r.category for r in rows] == [None], "a certain AttributeError is repaired, not run"
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5), "factorial(2) doubles each value"
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
+    assert "from math import factorial as math_factor\n" in code and "step * math_factor(2)" in code
+
+
+def test_a_new_import_hidden_by_a_local_the_baseline_used_as_an_object_is_found_before_the_run(harness, tmp_path):
+    baseline = TOY_WITH_FUNCTIONS.replace("    factor = 2.0\n", "    factor = 2.0\n    factor = factor.real\n")
+    template = toy_with(tmp_path / "toy_functions", baseline)
+    h = harness(template=template, max_repairs=0)
+    uses = ("```python\ndef make_values(step):\n    factor = 2.0\n    factor = factor.real\n"
+            "    return [scale(x) * step * factor(2) for x in range(10)]\n```")
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["imports", "def make_values"]}
+    outcome, rows = h.run([Step(HIDDEN_IMPORT), Step(uses)], change="Double each value before averaging")
     assert not outcome.ok and rows[0].category is Category.RUNTIME_ERROR and rows[0].exception_type == "AttributeError"
     assert rows[0].message.startswith("factor is imported at line 5, but make_values has its own local factor")
     log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
-    assert log == ["run_0"], "the failed attempt never ran"
+    assert log == ["run_0"], "the failed attempt never ran: which use means the import is not plain, so no repair"
