@@ -90,8 +90,20 @@ def undefined_names(source: str) -> list[Problem]:
     file that does ``from m import *`` (its names cannot be known without importing)."""
     tree = ast.parse(source)
     reads = _global_reads(tree)
-    return [Problem("NameError", f"name {name!r} is not defined" + _local_elsewhere(tree, name), reads.get(name, 0))
+    return [Problem("NameError", f"name {name!r} is not defined" + (_local_elsewhere(tree, name) or _never_written(tree, name)),
+                    reads.get(name, 0))
             for name in undefined_globals(source)]
+
+
+def _never_written(tree: ast.Module, name: str) -> str:
+    """' (nothing in the file defines the function ...)' when every read of ``name`` calls it: the
+    model called a helper it never wrote (``add_gaussian_noise(x_train, sigma)``, four attempts)."""
+    reads = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    if not reads or any(id(n) not in called for n in reads):
+        return ""
+    return (f" (nothing in the file defines the function {name}: write its def in the same code block, above "
+            "the function that calls it, or compute its result in place)")
 
 
 def undefined_globals(source: str) -> list[str]:

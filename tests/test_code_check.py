@@ -48,7 +48,10 @@ if __name__ == "__main__":
 def test_names_that_nothing_defines_are_found_with_their_line():
     problems = undefined_names(CODE)
     assert [(p.exception_type, p.message, p.line) for p in problems] == [
-        ("NameError", "name 'SEEDS' is not defined", 21), ("NameError", "name 'missing_helper' is not defined", 21)]
+        ("NameError", "name 'SEEDS' is not defined", 21),
+        ("NameError", "name 'missing_helper' is not defined (nothing in the file defines the function missing_helper: "
+                      "write its def in the same code block, above the function that calls it, or compute its result "
+                      "in place)", 21)]
     assert problems[0].describe(CODE).endswith("(line 21: print(json.dumps(helper(SEEDS)), ospath.sep, "
                                                "np.linalg.norm([1.0]), COUNTER, missing_helper(), __file__))")
     fixed = CODE.replace("SEEDS", "[1, 2]").replace("missing_helper()", "0")
