@@ -461,6 +461,19 @@ def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part
     assert "Make the change inside def scale_value: the change names it" in prompts[0][1]
 
 
+def test_a_fresh_start_after_a_failure_makes_the_change_in_the_seam_again(harness, tmp_path):
+    template = toy_with(tmp_path / "toy_seam", TOY_WITH_SEAM)
+    h = harness(template=template)
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    outcome, rows = h.run([Step("```python\ndef scale_value(x):\n    import no_such_module_here\n    return 2 * x\n```"),
+                           Step("```python\ndef scale_value(x):\n    return 2 * x\n```")],
+                          change="Scale each value by 2 before averaging")
+    assert outcome.ok and [r.category for r in rows] == [Category.IMPORT_ERROR, None]
+    assert [schema for schema, _ in prompts] == ["text", "text"], "no part choice at the fresh start either"
+    assert "Make the change inside def scale_value: the change names it" in prompts[1][1]
+
+
 HIDDEN_IMPORT = "```python\nimport argparse\nimport json\nimport os\nfrom math import factorial as factor\n```"
 
 

@@ -244,7 +244,7 @@ class IdeaExperiments:
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
-                      unchanged=unchanged, home=home)
+                      unchanged=unchanged, home=home, seam=home is not None and home == named_seam(code, change))
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
@@ -413,11 +413,7 @@ class IdeaExperiments:
         tries = 1 + self.services.settings.max_repairs
         rewrite = self.services.settings.edit_format == "rewrite"
         for attempt in range(1, tries + 1):
-            home = None  # the part the change must be made in: at the first attempt a seam the change names,
-            if rewrite:  # later the function that has the names the failed attempt read
-                home = named_seam(baseline_code, code_change(change)) if history.last is None \
-                    else home_part(baseline_code, history)
-            fix = part_to_fix(baseline_code, history) if rewrite and home is None else None
+            home, fix = self.next_move(baseline_code, change, history) if rewrite else (None, None)
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
                                    + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else "")
                                    + (f" (the change goes in {home})" if home else ""))
@@ -438,6 +434,19 @@ class IdeaExperiments:
         summary = history.last.summary if history.last else "failed"
         return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=tries,
                                            failure=summary))
+
+    @staticmethod
+    def next_move(baseline_code: str, change: str, history: History) -> tuple[str | None, Fix | None]:
+        """Where the next attempt works: (the part the change must be made in, or the part of the last
+        attempt's code to fix). After a failure that read names only another function has, that
+        function (``home_part``); else a fix in place (``part_to_fix``); else, at the first attempt
+        and at each fresh start, the seam the change names (``named_seam``): left to choose, the 1.5B
+        model's fresh start after two failed fixes went to ``constants`` and wrote a settings-only edit."""
+        home = home_part(baseline_code, history) if history.last is not None else None
+        fix = part_to_fix(baseline_code, history) if home is None else None
+        if home is None and fix is None:
+            home = named_seam(baseline_code, code_change(change))
+        return home, fix
 
     def judge(self, run: str, change: str, baseline_code: str) -> FidelityVerdict | None:
         """Whether the run's code does what the run was asked to change (``None`` when the check is off
