@@ -35,6 +35,12 @@ def _free_name(name: str, taken: set[str]) -> str:
     return _unused(name.lower() if name.lower() != name else f"{name}_local", taken)
 
 
+def _taken_names(tree: ast.Module) -> set[str]:
+    """Every name the file uses for anything: a new name must be none of them."""
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {n.arg for n in ast.walk(tree) if isinstance(
+        n, ast.arg)} | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+
+
 def _unused(base: str, taken: set[str]) -> str:
     candidate, number = base, 1
     while candidate in taken:
@@ -73,8 +79,7 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
     if star_import(tree):
         return source, []
     variables = _module_variables(source)
-    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {n.arg for n in ast.walk(tree) if isinstance(
-        n, ast.arg)} | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    taken = _taken_names(tree)
     lines = source.splitlines(keepends=True)
     renames: list[tuple[int, int, int, str]] = []  # (0-based line, start byte, end byte, new name)
     inserts: list[tuple[int, str]] = []  # (0-based line to insert before, text)
@@ -139,8 +144,7 @@ def alias_shadowed_imports(before: str, source: str) -> tuple[str, list[str]]:
         tree = ast.parse(source)
     except SyntaxError:
         return source, []
-    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {n.arg for n in ast.walk(tree) if isinstance(
-        n, ast.arg)} | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    taken = _taken_names(tree)
     functions = [f for f in tree.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
     renames, notes = [], []
     for name in dict.fromkeys(s.name for s in found):
