@@ -38,7 +38,8 @@ def _free_name(name: str, taken: set[str]) -> str:
 def _taken_names(tree: ast.Module) -> set[str]:
     """Every name the file uses for anything: a new name must be none of them."""
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {n.arg for n in ast.walk(tree) if isinstance(
-        n, ast.arg)} | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+        n, ast.arg)} | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)} \
+        | {(n.asname or n.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.alias)}
 
 
 def _unused(base: str, taken: set[str]) -> str:
