@@ -91,13 +91,14 @@ def adam_step(params, grads, state, lr):
 
 def training_targets(y):
     """The target distributions the loss trains toward, one row per training example (y: integer labels
-    0-9): one-hot rows. Only training uses them: accuracy is measured against the labels."""
+    0-9): one-hot rows, an array of shape (len(y), 10) whose rows sum to 1. Only training uses them:
+    accuracy is measured against the labels."""
     return np.eye(10)[y]
 
 
 def training_images(x, rng):
-    """The training images of one batch as the network sees them (x: rows of standardised pixels).
-    Only training uses it: accuracy is measured on the data as it is."""
+    """The training images of one batch as the network sees them (x: rows of standardised pixels; the
+    result has x's shape). Only training uses it: accuracy is measured on the data as it is."""
     return x
 
 
