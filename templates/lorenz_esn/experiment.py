@@ -61,8 +61,9 @@ def step(state, u, w, w_in):
 
 
 def training_input(u, rng):
-    """The input the reservoir is driven with at one training step (u: that step's 3-vector of data).
-    Only training uses it: the test and the forecast drive the reservoir with the data as it is."""
+    """The input the reservoir is driven with at one training step (u: that step's 3-vector of data; the
+    result is a 3-vector too). Only training uses it: the test and the forecast drive the reservoir
+    with the data as it is."""
     return u
 
 
