@@ -95,6 +95,12 @@ def test_an_edit_is_inert_when_it_only_adds_unread_names_or_changes_comments():
     assert inert_edit(before, before.replace("RATE = 0.1\n", "RATE = 0.1\nRATE = 0.2\nRATE = 0.1\n")) is None
     assert inert_edit(before, before.replace("RATE = 0.1", "RATE = 0.1\nSIGMA = 2").replace("return RATE",
                                                                                           "return RATE * SIGMA")) is None
+    parsing = ('import argparse\n\n\ndef main():\n    parser = argparse.ArgumentParser()\n'
+               '    parser.add_argument("--out_dir", type=str, default="run_0")\n'
+               '    parser.add_argument("--seeds", type=int, default=3)\n    return parser.parse_args()\n')
+    assert inert_edit(parsing, parsing.replace('default="run_0"', 'default="run_1"')) == [], \
+        "every run passes --out_dir: its default never takes effect"
+    assert inert_edit(parsing, parsing.replace("default=3", "default=5")) is None
 
 
 def test_new_local_values_nothing_reads_are_found():
