@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scientist.errors import SandboxUnavailable
 from scientist.sandbox import program
-from scientist.sandbox.base import Limits, Sandbox
+from scientist.sandbox.base import ExecResult, Limits, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,12 @@ class FailingValues:
     line: int
     values: dict[str, str]
     callers: tuple[tuple[str, int, dict[str, str]], ...] = ()
+    baseline: dict[str, str] = field(default_factory=dict)  # the same line's values in the baseline, where they differ
 
     def describe(self) -> str:
         text = _listed(self.values)
+        if self.baseline:
+            text += f" | the same line in the baseline (which runs) read: {_listed(self.baseline)}"
         for function, line, values in self.callers:
             if values:
                 text += f" | in {_where(function)}, line {line}, the call that led there: {_listed(values)}"
@@ -62,18 +66,67 @@ def failing_values(sandbox: Sandbox, workdir: Path, args: list[str], limits: Lim
                    first_wall_s: float) -> FailingValues | None:
     """Run ``python <args>`` again under the harness; the failing statement's values, or None when
     the rerun did not fail in the script or the harness could not run."""
-    timeout = min(limits.timeout_s, max(MIN_TIMEOUT_S, 2 * first_wall_s + 10))
     try:
         result = sandbox.run(["python", "-c", program("failing_values.py"), *args], workdir,
-                             limits.model_copy(update={"timeout_s": timeout}))
+                             _within(limits, first_wall_s))
     except SandboxUnavailable as exc:
         log.warning("could not rerun the failed run to read its values: %s", exc.one_line())
         return None
+    found = _reported(result)
+    if found is None:
+        log.info("the rerun of the failed run reported no values (%s)", result.one_line())
+    return found
+
+
+BASELINE_SCRIPT = "baseline_for_values.py"
+SCRATCH_DIR = ".baseline_values"
+
+
+def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: str, baseline: str,
+                  limits: Limits, first_wall_s: float) -> FailingValues:
+    """``found`` with the values the same statement read in the baseline, where they differ (the
+    baseline run under the harness until that statement first runs): 'targets = ndarray float64
+    shape (64,)' beside the baseline's 'shape (64, 10)' says what the change broke. Only when the
+    failing line's text is in the baseline exactly once; ``found`` as it is otherwise."""
+    line = baseline_line(baseline, code, found.line)
+    if line is None:
+        return found
+    (workdir / BASELINE_SCRIPT).write_text(baseline, encoding="utf-8")
+    try:
+        result = sandbox.run(["python", "-c", program("failing_values.py"), "--at", str(line), BASELINE_SCRIPT,
+                              "--out_dir", SCRATCH_DIR], workdir, _within(limits, first_wall_s))
+    except SandboxUnavailable as exc:
+        log.warning("could not run the baseline to the failing line: %s", exc.one_line())
+        return found
+    finally:
+        (workdir / BASELINE_SCRIPT).unlink(missing_ok=True)
+        shutil.rmtree(workdir / SCRATCH_DIR, ignore_errors=True)
+    reached = _reported(result)
+    if reached is None:
+        log.info("the baseline did not reach the failing line in time (%s)", result.one_line())
+        return found
+    differ = {k: v for k, v in reached.values.items() if k in found.values and found.values[k] != v}
+    return replace(found, baseline=differ)
+
+
+def baseline_line(baseline: str, code: str, line: int) -> int | None:
+    """The baseline's line whose text is ``code``'s line ``line``, when exactly one is."""
+    lines = code.splitlines()
+    wanted = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    same = [number for number, text in enumerate(baseline.splitlines(), start=1) if text.strip() == wanted]
+    return same[0] if wanted and len(same) == 1 else None
+
+
+def _within(limits: Limits, first_wall_s: float) -> Limits:
+    """The limits for a rerun: at most about twice the failed run's time."""
+    return limits.model_copy(update={"timeout_s": min(limits.timeout_s, max(MIN_TIMEOUT_S, 2 * first_wall_s + 10))})
+
+
+def _reported(result: ExecResult) -> FailingValues | None:
     for line in reversed(result.stdout.splitlines()):
         if line.startswith(MARK):
             try:
                 return _parse(json.loads(line[len(MARK):]))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-                break
-    log.info("the rerun of the failed run reported no values (%s)", result.one_line())
+                return None
     return None

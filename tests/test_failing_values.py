@@ -88,3 +88,24 @@ def test_a_numpy_scalar_is_described_by_its_value(tmp_path):
                             "    scale = np.sum(x) - 100\n    return np.random.normal(0, scale)")
     found = rerun(tmp_path, script)
     assert found is not None and found.values["scale"] == "-76.0 (float64)"
+
+
+def test_the_same_line_in_the_baseline_shows_the_values_the_change_broke(tmp_path):
+    # The 1.5B model's label smoothing returned one number per example: the loss line then read targets
+    # of shape (6,) where the baseline's were (6, 10); the contrast says which value the change broke.
+    from scientist.failing_values import SCRATCH_DIR, with_baseline
+    from scientist.sandbox.bwrap import BwrapSandbox
+
+    baseline = SCRIPT.replace("np.arange(6)))", "np.eye(10)[np.arange(6)]))")
+    found = rerun(tmp_path, SCRIPT)
+    assert found is not None and found.baseline == {}
+    both = with_baseline(found, BwrapSandbox(), tmp_path, SCRIPT, baseline, Limits(timeout_s=60, memory_mb=1024), 1.0)
+    assert both.baseline == {"(1 - EPSILON) * y": "ndarray float64 shape (6, 10)", "y": "ndarray float64 shape (6, 10)",
+                             "(1 - EPSILON) * y - probs": "ndarray float64 shape (6, 10)"}
+    assert " | the same line in the baseline (which runs) read: (1 - EPSILON) * y - probs = ndarray float64 shape " \
+           "(6, 10); (1 - EPSILON) * y = ndarray float64 shape (6, 10); y = ndarray" in both.describe()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["experiment.py"], "no baseline copy or scratch left behind"
+    assert not (tmp_path / SCRATCH_DIR).exists()
+    elsewhere = with_baseline(found, BwrapSandbox(), tmp_path, SCRIPT, baseline.replace("* y - probs", "* y + probs"),
+                              Limits(timeout_s=60, memory_mb=1024), 1.0)
+    assert elsewhere == found, "the failing line is not in the baseline: nothing to compare"

@@ -286,6 +286,20 @@ def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     assert "SIZES[2] * 0.5" in (kept / "experiment.py").read_text() and "IndexError" in (kept / "stderr.txt").read_text()
 
 
+def test_the_repair_prompt_shows_the_failing_line_s_values_in_the_baseline_where_they_differ(harness):
+    h = harness()
+    prompts = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    outcome, rows = h.run([constants("STEP = [0.5]"), constants("STEP = 1.0")])
+    assert outcome.ok and rows[0].exception_type == "TypeError"
+    values = prompts[2].split("Values the failing line was working with: ", 1)[1].split("\n", 1)[0]
+    assert "values = list of length 10, first item []" in values
+    assert "| the same line in the baseline (which runs) read: " in values
+    assert "values = list of length 10, first item 0.0" in values.split("| the same line in the baseline")[1]
+    workdir = h.services.folder.path / "experiments" / "bigger_step"
+    assert not (workdir / "baseline_for_values.py").exists() and not (workdir / ".baseline_values").exists()
+
+
 def test_a_repeated_failure_is_named_and_repairs_sample_more_freely(harness):
     h = harness(max_repairs=2)
     prompts = []

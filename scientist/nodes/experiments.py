@@ -39,7 +39,7 @@ from scientist.code_check import (
 )
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
-from scientist.failing_values import failing_values
+from scientist.failing_values import failing_values, with_baseline
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.fidelity import judge_run
 from scientist.prompts import render
@@ -160,6 +160,10 @@ class IdeaExperiments:
                                _limits(self.services), result.wall_s)
         if found is None or not found.values:
             return None
+        found = with_baseline(found, self.services.sandbox, self.workdir,
+                              (self.workdir / "experiment.py").read_text(encoding="utf-8"),
+                              (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8"),
+                              _limits(self.services), result.wall_s)
         (self.workdir / run / "failing_values.txt").write_text(f"line {found.line}: {found.describe()}\n",
                                                                encoding="utf-8")
         return found.describe()

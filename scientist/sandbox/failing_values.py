@@ -8,7 +8,9 @@ the names (and name["key"], name.attr) that the failing statement of the innermo
 script reads, and the short operands of its operators and calls (evaluated again in that frame,
 unless they call a function of the script), each described by type, dtype and shape or a short repr.
 "callers" holds the same for the calls in the script that led there, nearest first: a wrong
-argument is often passed one frame up. It imports only the standard library.
+argument is often passed one frame up. With ``--at LINE`` before the script, it instead stops the
+first time the statement at LINE is about to run and reports what it reads then (no "callers"). It
+imports only the standard library.
 """
 
 import ast
@@ -212,9 +214,39 @@ def report(exc: BaseException, script: str) -> dict | None:
     return {**found[0], "callers": found[1:]}
 
 
+def stop_at(script: str, line: int) -> None:
+    """Trace the script's own frames until the statement at ``line`` is about to run for the first
+    time; then print MARK and what it reads, and end the process (``--at LINE``: the baseline's
+    values at the line where an attempt failed)."""
+    with open(script, encoding="utf-8") as handle:
+        statement = statement_at(ast.parse(handle.read()), line)
+    if statement is None:
+        return
+    signal.signal(signal.SIGALRM, _too_slow)
+
+    def in_script(frame: types.FrameType, event: str, arg: object):
+        if event == "line" and frame.f_lineno == statement.lineno:
+            sys.settrace(None)
+            found = {"line": line, "function": frame.f_code.co_name, "values": values_read(statement, frame, script)}
+            sys.stdout.write("\n" + MARK + json.dumps(found) + "\n")
+            sys.stdout.flush()
+            os._exit(0)
+        return in_script
+
+    def calls(frame: types.FrameType, event: str, arg: object):
+        return in_script if os.path.abspath(frame.f_code.co_filename) == script else None
+
+    sys.settrace(calls)
+
+
 def main() -> int:
+    at = None
+    if sys.argv[1] == "--at":
+        at, sys.argv = int(sys.argv[2]), sys.argv[2:]
     script = os.path.abspath(sys.argv[1])
     sys.argv = sys.argv[1:]
+    if at is not None:
+        stop_at(script, at)
     sys.path.insert(0, os.path.dirname(script))
     try:
         runpy.run_path(script, run_name="__main__")
