@@ -188,13 +188,14 @@ def unread(names: list[str]) -> str:
     return f"you added {', '.join(names)} but nothing reads {'them' if len(names) > 1 else 'it'}"
 
 
-def why_unchanged(before: str, after: str) -> str:
-    """What an edit added that cannot change the results: names nothing reads, branches nothing selects."""
+def why_unchanged(before: str, after: str) -> str | None:
+    """What an edit added that cannot change the results: names nothing reads, branches nothing
+    selects; ``None`` when the code alone does not say."""
     unused, unselected = unused_additions(before, after), unselected_branches(before, after)
     reasons = [unread(unused)] if unused else []
     reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
                 for branch in unselected]
-    return "; " + "; ".join(reasons) if reasons else " (is the new value actually used?)"
+    return "; ".join(reasons) or None
 
 
 def only_settings(before: str, after: str, change: str) -> str | None:

@@ -488,6 +488,19 @@ def test_a_fresh_start_after_a_failure_makes_the_change_in_the_seam_again(harnes
     assert "Make the change inside def scale_value: the change names it" in prompts[1][1]
 
 
+def test_results_identical_to_the_baseline_s_name_the_new_lines_that_never_ran(harness, tmp_path):
+    template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
+    h = harness(template=template, max_repairs=0)
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    never = ("```python\ndef make_values(step):\n    factor = 2.0\n    if step > 10:\n        step = step * factor\n"
+             "    return [scale(x) * step for x in range(10)]\n```")
+    outcome, rows = h.run([Step(never)], change="Double each value before averaging")
+    assert not outcome.ok and rows[0].category is Category.NO_EFFECTIVE_CHANGE
+    assert rows[0].message.startswith("the results are identical to the baseline's")
+    assert "of your change never ran (" in rows[0].message and ": step = step * factor): the condition" in rows[0].message
+    assert not (h.services.folder.path / "experiments" / "bigger_step" / ".lines_run").exists()
+
+
 HIDDEN_IMPORT = "```python\nimport argparse\nimport json\nimport os\nfrom math import factorial as factor\n```"
 
 

@@ -42,6 +42,7 @@ from scientist.errors import LLMOutputInvalid, SandboxUnavailable
 from scientist.failing_values import failing_values, with_baseline
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.fidelity import judge_run
+from scientist.lines_run import describe_not_run, lines_not_run
 from scientist.prompts import render
 from scientist.results import InvalidResults, read_final_info
 from scientist.runstore import write_atomic
@@ -403,8 +404,20 @@ class IdeaExperiments:
         means = self.execute(new_code, run)[1]
         if self.same_as_baseline(means):
             raise Failure(Category.NO_EFFECTIVE_CHANGE, "the results are identical to the baseline's: the edit did "
-                          "not change what the experiment computes" + why_unchanged(code, new_code), code=new_code)
+                          f"not change what the experiment computes; {self.why_same(code, new_code, run)}",
+                          code=new_code)
         return means
+
+    def why_same(self, code: str, new_code: str, run: str) -> str:
+        """Why an edit's results are the baseline's: what the code says, else which of its new lines a
+        rerun never reached (the run's own limits, twice its time)."""
+        static = why_unchanged(code, new_code)
+        if static is not None:
+            return static
+        self.services.progress("experiments", f"{self.name}: {run}: results identical to the baseline's; "
+                               "rerunning to see which new lines run")
+        missed = lines_not_run(self.services.sandbox, self.workdir, code, new_code, _limits(self.services))
+        return describe_not_run(new_code, missed) if missed is not None else "is the new value actually used?"
 
     def planned_run(self, number: int, change: str, name: str | None = None) -> RunOutcome:
         """A planned run with bounded repair; idempotent on re-entry."""
