@@ -121,8 +121,24 @@ def code_block(reply: str) -> str:
 
 
 def _clean(code: str) -> str:
-    """The model's code without a fence or common indentation, ending in one newline."""
-    return textwrap.dedent(code_block(code).strip("\n")).strip("\n") + "\n"
+    """The model's code without a fence or common indentation, ending in one newline; without diff
+    markers when it does not parse with them and does without (shown the last attempt's diff, the
+    1.5B model once wrote its new lines as ``+        if t > 0 ...``)."""
+    code = textwrap.dedent(code_block(code).strip("\n")).strip("\n") + "\n"
+    lines = code.splitlines(keepends=True)
+    if not any(line.startswith(("+", "-")) for line in lines) or _parses(code):
+        return code
+    undiffed = textwrap.dedent("".join(line[1:] if line.startswith("+") else line for line in lines
+                                       if not line.startswith("-")))
+    return undiffed if _parses(undiffed) else code
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
 
 
 def _parse(name: str, code: str) -> ast.Module:

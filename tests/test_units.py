@@ -71,6 +71,16 @@ def test_a_fenced_reply_is_unwrapped_and_constants_rewritten():
     assert "RATE = 0.5  # step\nEPOCHS = 3\n\n\n@staticmethod" in new
 
 
+def test_diff_markers_copied_into_a_part_are_taken_out_when_the_part_then_parses():
+    # The 1.5B model, shown the last attempt's diff, wrote its new lines as "+        if t > 0 ...".
+    reply = ("```python\ndef main():\n    total = helper(EPOCHS)\n-    print(total)\n+    if total > 1:\n"
+             "+        total = total / 2\n+    print(total)\n```")
+    new = apply_rewrites(SOURCE, [rw("def main", reply)])
+    assert "    total = helper(EPOCHS)\n    if total > 1:\n        total = total / 2\n    print(total)\n" in new
+    with pytest.raises(RewriteSyntaxError, match="its line 2"):
+        apply_rewrites(SOURCE, [rw("def main", "def main():\n+    print(json.dumps(helper(EPOCHS))\n")])
+
+
 def test_a_syntax_error_is_reported_in_the_part_the_model_wrote():
     with pytest.raises(RewriteSyntaxError, match=r"'def main', its line 2: .*never closed.*print\(json"):
         apply_rewrites(SOURCE, [rw("def main", "def main():\n    print(json.dumps(helper(EPOCHS))\n")])
