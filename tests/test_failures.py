@@ -26,6 +26,14 @@ pytestmark = pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox una
 BASE_LINE = "STEP = 0.5  # the value the scripted model edits"
 
 
+def user_prompts(h, with_schema: bool = False) -> list:
+    """The user message of each request the scripted model gets, from now on (with its schema name)."""
+    prompts: list = []
+    h.model.on_request = lambda schema, body: prompts.append(
+        (schema, body["messages"][1]["content"]) if with_schema else body["messages"][1]["content"])
+    return prompts
+
+
 def edit_reply(replace: str, search: str = BASE_LINE, search_end: str | None = None) -> dict:
     return {"reasoning": "r", "edits": [{"file": "experiment.py", "search": search, "search_end": search_end,
                                          "replace": replace}]}
@@ -183,8 +191,7 @@ def test_a_change_that_adds_computation_made_by_a_setting_alone_is_found_before_
 
 def test_a_library_name_that_does_not_exist_is_named_in_every_later_attempt(harness):
     h = harness(max_repairs=2)
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     outcome, rows = h.run([constants("from json import nope\nSTEP = 1.0"), constants("STEP = 1.0 / 0"),
                            constants("STEP = 1.0")])
     assert [(r.category, r.exception_type) for r in rows] == [
@@ -196,8 +203,7 @@ def test_a_library_name_that_does_not_exist_is_named_in_every_later_attempt(harn
 
 def test_repair_loop_broken_then_fixed(harness):
     h = harness()
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
     assert outcome.ok and outcome.attempts == 2
     assert [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
@@ -215,8 +221,7 @@ def test_repair_loop_broken_then_fixed(harness):
 
 def test_fixes_in_place_stop_after_two_and_the_next_attempt_starts_from_the_baseline(harness):
     h = harness(max_repairs=3)
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 2.0 / 0"), constants("STEP = 3.0 / 0"),
                            constants("STEP = 1.0")])
     assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR] * 3 + [None]
@@ -229,8 +234,7 @@ def test_fixes_in_place_stop_after_two_and_the_next_attempt_starts_from_the_base
 
 def test_a_fix_that_gives_the_part_back_unchanged_is_asked_for_once_more(harness):
     h = harness()
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
     assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
     assert "Your first answer gave constants back unchanged" in prompts[-1]
@@ -239,8 +243,7 @@ def test_a_fix_that_gives_the_part_back_unchanged_is_asked_for_once_more(harness
 
 def test_a_fix_given_back_unchanged_twice_gives_way_to_the_change_from_the_baseline(harness):
     h = harness()
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    prompts = user_prompts(h, with_schema=True)
     outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"),
                            constants("STEP = 1.0")])
     assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
@@ -250,8 +253,7 @@ def test_a_fix_given_back_unchanged_twice_gives_way_to_the_change_from_the_basel
 
 def test_a_reply_repeating_failed_code_is_asked_for_once_more_within_the_attempt(harness):
     h = harness(max_repairs=1)
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     # a crash in a part the attempt did not change (the toy's sum over the values): no fix in place
     outcome, rows = h.run([constants("STEP = 'a'"), constants("STEP = 'a'"), constants("STEP = 1.0")])
     assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
@@ -273,8 +275,7 @@ def test_a_new_value_nothing_reads_is_found_before_the_run(harness):
 
 def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     h = harness()
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     outcome, rows = h.run([constants("SIZES = (3, 4)\nSTEP = SIZES[2] * 0.5"), constants("STEP = 1.0")])
     assert outcome.ok and rows[0].exception_type == "IndexError"
     assert "Values the failing line was working with: SIZES[2] = (raises IndexError); SIZES = (3, 4)\n" in prompts[2]
@@ -288,8 +289,7 @@ def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
 
 def test_the_repair_prompt_shows_the_failing_line_s_values_in_the_baseline_where_they_differ(harness):
     h = harness()
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     outcome, rows = h.run([constants("STEP = [0.5]"), constants("STEP = 1.0")])
     assert outcome.ok and rows[0].exception_type == "TypeError"
     values = prompts[2].split("Values the failing line was working with: ", 1)[1].split("\n", 1)[0]
@@ -302,8 +302,7 @@ def test_the_repair_prompt_shows_the_failing_line_s_values_in_the_baseline_where
 
 def test_a_repeated_failure_is_named_and_repairs_sample_more_freely(harness):
     h = harness(max_repairs=2)
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     outcome, rows = h.run([constants("STEP = 'a'"), constants("STEP = 'b'"), constants("STEP = 1.0")])
     assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, Category.RUNTIME_ERROR, None]
     third = prompts[-1]
@@ -341,8 +340,7 @@ TOY_WITH_FUNCTIONS = (TOY / "experiment.py").read_text().replace(
 def test_a_change_put_where_its_values_do_not_exist_is_made_again_in_the_function_that_has_them(harness, tmp_path):
     template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template)
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    prompts = user_prompts(h, with_schema=True)
     outcome, rows = h.run([Step("```python\ndef scale(x):\n    return x * factor\n```"),
                            Step("```python\ndef make_values(step):\n    factor = 2.0\n"
                                 "    return [scale(x) * step * factor for x in range(10)]\n```")],
@@ -390,8 +388,7 @@ def test_an_edit_that_leaves_the_results_unchanged_is_not_a_success(harness):
 
 def test_an_edit_that_only_adds_what_nothing_reads_is_found_before_the_run(harness):
     h = harness()
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][1]["content"])
+    prompts = user_prompts(h)
     unread, comment = constants(BASE_LINE + "\nK = 4  # never used"), constants("# a comment only\n" + BASE_LINE)
     outcome, rows = h.run([unread, unread, comment, comment])  # each attempt asks once more, told why
     assert not outcome.ok and [r.category for r in rows] == [Category.NO_EFFECTIVE_CHANGE] * 2
@@ -465,8 +462,7 @@ TOY_WITH_SEAM = (TOY / "experiment.py").read_text().replace(
 def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part_choice(harness, tmp_path):
     template = toy_with(tmp_path / "toy_seam", TOY_WITH_SEAM)
     h = harness(template=template)
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    prompts = user_prompts(h, with_schema=True)
     outcome, rows = h.run([Step("```python\ndef scale_value(x):\n    return 2 * x\n```")],
                           change="Scale each value by 2 before averaging")
     assert outcome.ok and [r.category for r in rows] == [None]
@@ -478,8 +474,7 @@ def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part
 def test_a_fresh_start_after_a_failure_makes_the_change_in_the_seam_again(harness, tmp_path):
     template = toy_with(tmp_path / "toy_seam", TOY_WITH_SEAM)
     h = harness(template=template)
-    prompts = []
-    h.model.on_request = lambda schema, body: prompts.append((schema, body["messages"][1]["content"]))
+    prompts = user_prompts(h, with_schema=True)
     outcome, rows = h.run([Step("```python\ndef scale_value(x):\n    import no_such_module_here\n    return 2 * x\n```"),
                            Step("```python\ndef scale_value(x):\n    return 2 * x\n```")],
                           change="Scale each value by 2 before averaging")
