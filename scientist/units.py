@@ -303,13 +303,42 @@ def named_seam(source: str, change: str) -> str | None:
     the 1.5B model chose ``run_seed`` for a change to the readout's features in four attempts
     running, and ``training_targets`` needs no other part for label smoothing."""
     units = {u.name: u for u in code_units(source)}
-    constants = {n for u in units.values() if u.kind == "constants" for n in u.names}
-    if constants & set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change)):
+    if named_constants(source, change):
         return None
     tree = {f"def {n.name}": n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}
     found = [name for name in spelled_out(source, change) if name in tree and ast.get_docstring(tree[name])
              and units[name].end - units[name].start <= SEAM_LINES]
     return found[0] if len(found) == 1 else None
+
+
+def named_constants(source: str, change: str) -> set[str]:
+    """The module constants the change names (``LEARNING_RATE``, ``STEPS``)."""
+    constants = {n for u in code_units(source) if u.kind == "constants" for n in u.names}
+    return constants & set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
+
+
+def constants_home(source: str, change: str) -> str | None:
+    """For a change that adds computation and names module constants ("Add a cosine decay of the
+    learning rate from LEARNING_RATE to 1% of it over STEPS"), the one function that reads every one
+    of them (``optimise``), or ``None``. The computation belongs where those values are used: left
+    to choose, the 1.5B model put the decay in ``main`` or in the constants, in most attempts of
+    two bench runs."""
+    named = named_constants(source, change)
+    if adds_computation(change) is None or not named:
+        return None
+    readers = [u.name for u in code_units(source) if u.kind == "def" and named <= set(u.names)]
+    return readers[0] if len(readers) == 1 else None
+
+
+def home_reason(source: str, change: str, home: str) -> str:
+    """What the prompt says after 'Make the change inside <home>', by the rule that chose it."""
+    if home == named_seam(source, change):
+        return ": the change names it, and the template keeps it for exactly this (see its docstring)."
+    if home == constants_home(source, change):
+        names = ", ".join(sorted(named_constants(source, change)))
+        return f": it is the one function that reads {names}, which the change names; the new computation goes there."
+    return (" this time: that function has the values the change needs, which the last attempt read in a "
+            "function where they do not exist.")
 
 
 def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:

@@ -471,6 +471,19 @@ def test_the_first_attempt_makes_a_change_that_names_a_seam_in_it_without_a_part
     assert "Make the change inside def scale_value: the change names it" in prompts[0][1]
 
 
+def test_a_change_adding_computation_goes_to_the_one_function_reading_the_constants_it_names(harness, tmp_path):
+    reader = (TOY / "experiment.py").read_text().replace(
+        "values = [x * STEP for x in range(10)]\n",
+        "\n\ndef make_values():\n    return [x * STEP for x in range(10)]\n\n\nvalues = make_values()\n")
+    h = harness(template=toy_with(tmp_path / "toy_reader", reader))
+    prompts = user_prompts(h, with_schema=True)
+    outcome, rows = h.run([Step("```python\ndef make_values():\n    return [2 * x * STEP for x in range(10)]\n```")],
+                          change="Add a doubling of each value, keeping STEP")
+    assert outcome.ok and [r.category for r in rows] == [None]
+    assert [schema for schema, _ in prompts] == ["text"], "no part choice: one function reads STEP"
+    assert "Make the change inside def make_values: it is the one function that reads STEP" in prompts[0][1]
+
+
 def test_a_fresh_start_after_a_failure_makes_the_change_in_the_seam_again(harness, tmp_path):
     template = toy_with(tmp_path / "toy_seam", TOY_WITH_SEAM)
     h = harness(template=template)

@@ -63,6 +63,8 @@ from scientist.units import (
     apply_rewrites,
     code_block,
     code_units,
+    constants_home,
+    home_reason,
     mentioned_parts,
     named_seam,
     outline,
@@ -249,7 +251,7 @@ class IdeaExperiments:
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
-                      unchanged=unchanged, home=home, seam=home is not None and home == named_seam(code, change))
+                      unchanged=unchanged, home=home, home_why=home_reason(code, change, home) if home else "")
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
@@ -457,12 +459,15 @@ class IdeaExperiments:
         """Where the next attempt works: (the part the change must be made in, or the part of the last
         attempt's code to fix). After a failure that read names only another function has, that
         function (``home_part``); else a fix in place (``part_to_fix``); else, at the first attempt
-        and at each fresh start, the seam the change names (``named_seam``): left to choose, the 1.5B
-        model's fresh start after two failed fixes went to ``constants`` and wrote a settings-only edit."""
+        and at each fresh start, the seam the change names (``named_seam``) or the one function that
+        reads the constants a change adding computation names (``constants_home``): left to choose,
+        the 1.5B model's fresh start after two failed fixes went to ``constants`` and wrote a
+        settings-only edit."""
         home = home_part(baseline_code, history) if history.last is not None else None
         fix = part_to_fix(baseline_code, history) if home is None else None
         if home is None and fix is None:
-            home = named_seam(baseline_code, code_change(change))
+            asked = code_change(change)
+            home = named_seam(baseline_code, asked) or constants_home(baseline_code, asked)
         return home, fix
 
     def judge(self, run: str, change: str, baseline_code: str) -> FidelityVerdict | None:
