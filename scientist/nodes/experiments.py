@@ -412,7 +412,7 @@ class IdeaExperiments:
 
     def why_same(self, code: str, new_code: str, run: str) -> str:
         """Why an edit's results are the baseline's: what the code says, else which of its new lines a
-        rerun never reached (the run's own limits, twice its time)."""
+        rerun under the run's own limits never reached."""
         static = why_unchanged(code, new_code)
         if static is not None:
             return static
