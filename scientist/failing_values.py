@@ -12,14 +12,13 @@ meant). The run the failure log records is the plain
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scientist.errors import SandboxUnavailable
-from scientist.sandbox import program
+from scientist.sandbox import program, reported
 from scientist.sandbox.base import ExecResult, Limits, Sandbox
 
 log = logging.getLogger(__name__)
@@ -123,10 +122,8 @@ def _within(limits: Limits, first_wall_s: float) -> Limits:
 
 
 def _reported(result: ExecResult) -> FailingValues | None:
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(MARK):
-            try:
-                return _parse(json.loads(line[len(MARK):]))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-                return None
-    return None
+    found = reported(result.stdout, MARK)
+    try:
+        return _parse(found) if isinstance(found, dict) else None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import ast
 import difflib
-import json
 import logging
 import shutil
 from pathlib import Path
 
 from scientist.errors import SandboxUnavailable
-from scientist.sandbox import program
+from scientist.sandbox import program, reported
 from scientist.sandbox.base import Limits, Sandbox
 
 log = logging.getLogger(__name__)
@@ -50,15 +49,13 @@ def lines_not_run(sandbox: Sandbox, workdir: Path, before: str, after: str, limi
         return None
     finally:
         shutil.rmtree(workdir / SCRATCH_DIR, ignore_errors=True)
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(MARK):
-            try:
-                ran = {int(n) for n in json.loads(line[len(MARK):])["ran"]}
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                break
-            return [n for n in wanted if n not in ran]
-    log.info("the rerun reported no lines (%s)", result.one_line())
-    return None
+    found = reported(result.stdout, MARK)
+    try:
+        ran = {int(n) for n in found["ran"]}  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        log.info("the rerun reported no lines (%s)", result.one_line())
+        return None
+    return [n for n in wanted if n not in ran]
 
 
 def describe_not_run(after: str, missed: list[int]) -> str:
