@@ -71,8 +71,11 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
     (``LEARNING_RATE *= 0.01`` inside ``optimise``, then ``x - LEARNING_RATE * g``: an
     UnboundLocalError on the first read, the 1.5B model's commonest way to write a schedule) gets a
     local copy instead: ``learning_rate = LEARNING_RATE`` as its first statement and the name renamed
-    to the copy throughout the function. Returns the new source and one note per copy made; the
-    source unchanged when there is nothing to repair or it does not parse."""
+    to the copy throughout the function. A local that the function reads before giving it a value
+    and that differs only in case from exactly one module variable (``learning_rate *= np.cos(...)``
+    beside ``LEARNING_RATE``, the 1.5B model's cosine decay twice running) starts as a copy of that
+    variable the same way. Returns the new source and one note per copy made; the source unchanged
+    when there is nothing to repair or it does not parse."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -102,6 +105,13 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
             inserts.append((first.lineno - 1, f"{indent.decode()}{local} = {name}  {MARK}\n"))
             notes.append(f"{function.name} assigns the module's {name} and reads it before that (an "
                          f"UnboundLocalError): it now works on a local copy, {local}")
+        for name in sorted(set(unbound_reads(function)) - variables):
+            same = [v for v in variables if v.lower() == name.lower()]
+            if len(same) != 1 or _inner_scopes_bind(function, name):
+                continue
+            inserts.append((first.lineno - 1, f"{indent.decode()}{name} = {same[0]}  {MARK}\n"))
+            notes.append(f"{function.name} reads {name} before giving it a value, and the module's {same[0]} "
+                         f"differs only in case: {name} now starts as a local copy of {same[0]}")
     if not notes:
         return source, []
     repaired = _rewrite(lines, renames, inserts)

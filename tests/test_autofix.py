@@ -28,7 +28,7 @@ SCHEDULE = textwrap.dedent('''\
 
 
 def run(source: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=30)
+    return subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=180)  # a hang guard: scipy imports slowly on a busy machine
 
 
 def test_a_function_that_changes_a_module_constant_works_on_a_local_copy() -> None:
@@ -45,6 +45,20 @@ def test_a_function_that_changes_a_module_constant_works_on_a_local_copy() -> No
     for rate in (0.1, 0.1, 0.05, 0.05):
         x -= rate * 2 * x
     assert result.stdout.split() == [repr(x), "0.1"], "the schedule acts inside the function; the constant is kept"
+
+
+def test_a_local_read_first_that_differs_only_in_case_from_a_module_variable_starts_as_its_copy() -> None:
+    # The 1.5B model's cosine decay, two attempts running: learning_rate *= np.cos(...) beside LEARNING_RATE.
+    source = SCHEDULE.replace("            LEARNING_RATE *= 0.5  # the model's step decay",
+                              "            learning_rate *= 0.5\n        x = x - learning_rate * x")
+    assert "UnboundLocalError" in run(source).stderr
+    repaired, notes = localise_constants(source)
+    assert notes == ["optimise reads learning_rate before giving it a value, and the module's LEARNING_RATE differs "
+                     "only in case: learning_rate now starts as a local copy of LEARNING_RATE"]
+    assert f'    """Gradient steps on x**2."""\n    learning_rate = LEARNING_RATE  {MARK}\n' in repaired
+    assert read_before_bound(repaired) == [] and run(repaired).returncode == 0
+    ambiguous = source.replace("STEPS = 4\n", "STEPS = 4\nLearning_Rate = 0.3\n")
+    assert localise_constants(ambiguous) == (ambiguous, []), "two candidates: no guess"
 
 
 def test_code_that_would_run_is_left_as_it_is() -> None:
