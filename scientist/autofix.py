@@ -96,7 +96,8 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
         indent = lines[first.lineno - 1].encode()[:first.col_offset]
         if indent.strip():  # the body starts on the def line: no line of its own to put the copy before
             continue
-        for name in sorted(set(unbound_reads(function)) & variables):
+        unbound = set(unbound_reads(function))
+        for name in sorted(unbound & variables):
             if _inner_scopes_bind(function, name):
                 continue
             local = _free_name(name, taken)
@@ -105,8 +106,8 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
             inserts.append((first.lineno - 1, f"{indent.decode()}{local} = {name}  {MARK}\n"))
             notes.append(f"{function.name} assigns the module's {name} and reads it before that (an "
                          f"UnboundLocalError): it now works on a local copy, {local}")
-        for name in sorted(set(unbound_reads(function)) - variables):
-            same = [v for v in variables if v.lower() == name.lower()]
+        for name in sorted(unbound - variables):
+            same = _differing_in_case(name, variables)
             if len(same) != 1 or _inner_scopes_bind(function, name):
                 continue
             inserts.append((first.lineno - 1, f"{indent.decode()}{name} = {same[0]}  {MARK}\n"))
@@ -132,7 +133,7 @@ def match_constant_case(source: str) -> tuple[str, list[str]]:
     variables = _module_variables(source)
     renames, notes = [], []
     for name in undefined:
-        same = [v for v in variables if v.lower() == name.lower()]
+        same = _differing_in_case(name, variables)
         if len(same) != 1 or local_owners(tree, name):
             continue
         renames += _name_spans(tree, name, same[0])
@@ -170,8 +171,8 @@ def alias_shadowed_imports(before: str, source: str) -> tuple[str, list[str]]:
         taken.add(new)
         renames.append((alias.lineno - 1, alias.col_offset, alias.end_col_offset or alias.col_offset, f"{alias.name} as {new}"))
         for shadowing in (s for s in found if s.name == name):
-            renames += [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset, new)
-                        for n in (u.value if isinstance(u, ast.Attribute) else u.func for u in shadowing.uses)]
+            renames += [_span(n, new) for n in (u.value if isinstance(u, ast.Attribute) else u.func
+                                                for u in shadowing.uses)]
         for function in functions:
             if function.name not in owners:
                 renames += _name_spans(function, name, new)
@@ -194,8 +195,17 @@ def repair(source: str, before: str) -> tuple[str, list[str]]:
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:
     """Each occurrence of the name ``name`` in ``node`` as a span for ``_rewrite`` to replace by ``new``."""
-    return [(n.lineno - 1, n.col_offset, n.end_col_offset or n.col_offset + len(name), new)
-            for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == name]
+    return [_span(n, new) for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == name]
+
+
+def _span(name: ast.Name, new: str) -> tuple[int, int, int, str]:
+    """The name node's place as a span for ``_rewrite`` to replace by ``new``."""
+    return name.lineno - 1, name.col_offset, name.end_col_offset or name.col_offset + len(name.id), new
+
+
+def _differing_in_case(name: str, variables: set[str]) -> list[str]:
+    """The module variables spelled as ``name`` but for case (``ETA`` for ``eta``)."""
+    return [v for v in variables if v.lower() == name.lower()]
 
 
 def _rewrite(lines: list[str], renames: list[tuple[int, int, int, str]], inserts: list[tuple[int, str]]) -> str | None:
