@@ -20,7 +20,7 @@ from scientist.code_check import (
     unused_additions,
 )
 from scientist.failures import Category
-from scientist.units import changed_parts, code_units, unit_at_line, unit_text
+from scientist.units import Home, changed_parts, code_units, unit_at_line, unit_text
 
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
 NONEXISTENT = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
@@ -132,8 +132,8 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
     return None
 
 
-def home_part(baseline: str, history: History) -> str | None:
-    """The function the next attempt must make the change in, or ``None``.
+def home_part(baseline: str, history: History) -> Home | None:
+    """The function the next attempt must make the change in, and why, or ``None``.
 
     When the last attempt's code read names that exist only as locals of other functions, and one
     function of the baseline has all of them (the 1.5B model wrote label smoothing into
@@ -153,7 +153,10 @@ def home_part(baseline: str, history: History) -> str | None:
         return None
     common = set.intersection(*owners)
     homes = [unit.name for unit in code_units(baseline) if unit.kind == "def" and unit.defines in common]
-    return homes[0] if len(homes) == 1 else None
+    if len(homes) != 1:
+        return None
+    return Home(homes[0], " this time: that function has the values the change needs, which the last attempt "
+                          "read in a function where they do not exist.")
 
 
 def checked(code: str, problems: list[Problem]) -> None:

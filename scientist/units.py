@@ -330,15 +330,27 @@ def constants_home(source: str, change: str) -> str | None:
     return readers[0] if len(readers) == 1 else None
 
 
-def home_reason(source: str, change: str, home: str) -> str:
-    """What the prompt says after 'Make the change inside <home>', by the rule that chose it."""
-    if home == named_seam(source, change):
-        return ": the change names it, and the template keeps it for exactly this (see its docstring)."
-    if home == constants_home(source, change):
+@dataclass(frozen=True)
+class Home:
+    """The part an attempt must make the change in, and what the prompt says after 'Make the change
+    inside <part>': the reason of the rule that chose it."""
+
+    part: str
+    why: str
+
+
+def rule_home(source: str, change: str) -> Home | None:
+    """Where a rule places the change before any attempt has failed: the seam the change names
+    (``named_seam``), else the one function reading the constants it names (``constants_home``)."""
+    seam = named_seam(source, change)
+    if seam is not None:
+        return Home(seam, ": the change names it, and the template keeps it for exactly this (see its docstring).")
+    reader = constants_home(source, change)
+    if reader is not None:
         names = ", ".join(sorted(named_constants(source, change)))
-        return f": it is the one function that reads {names}, which the change names; the new computation goes there."
-    return (" this time: that function has the values the change needs, which the last attempt read in a "
-            "function where they do not exist.")
+        return Home(reader, f": it is the one function that reads {names}, which the change names; "
+                            "the new computation goes there.")
+    return None
 
 
 def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:

@@ -95,7 +95,9 @@ def test_a_change_written_where_its_values_do_not_exist_goes_to_the_function_tha
     misplaced = misplaced.replace("def train(x):\n", "def train(x):\n    rng = np.random.default_rng(0)\n    epsilon = 0.1\n")
     history = History()
     history.failed(Failure(Category.RUNTIME_ERROR, "name 'rng' is not defined", code=misplaced, lines=(7,)))
-    assert home_part(BASELINE, history) == "def train"
+    home = home_part(BASELINE, history)
+    assert home is not None and home.part == "def train"
+    assert home.why.startswith(" this time: that function has the values the change needs")
     assert part_to_fix(BASELINE, history) == Fix("def helper"), "without it, the misplaced code would be fixed in place"
     only_one = misplaced.replace("* epsilon", "* SCALE")
     history.failed(Failure(Category.RUNTIME_ERROR, "x", code=only_one.replace("rng.normal", "gen.normal"), lines=(7,)))

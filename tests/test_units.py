@@ -208,13 +208,14 @@ def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sent
 
 
 def test_a_change_adding_computation_with_named_constants_goes_where_all_of_them_are_read():
-    from scientist.units import constants_home, home_reason
+    from scientist.units import Home, constants_home, rule_home
 
     optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     cosine = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS"
     assert constants_home(optim, cosine) == "def optimise", "main reads STEPS but not LEARNING_RATE"
-    assert home_reason(optim, cosine, "def optimise").startswith(
-        ": it is the one function that reads LEARNING_RATE, STEPS, which the change names")
+    home = rule_home(optim, cosine)
+    assert isinstance(home, Home) and home.part == "def optimise"
+    assert home.why.startswith(": it is the one function that reads LEARNING_RATE, STEPS, which the change names")
     assert constants_home(optim, "Set LEARNING_RATE to 0.1") is None, "a setting, not new computation"
     assert constants_home(optim, "Add restarts over STEPS") is None, "optimise and main both read STEPS"
     assert constants_home(optim, "Add a cosine decay of the learning rate") is None, "no constant named"

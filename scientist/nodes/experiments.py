@@ -59,15 +59,14 @@ from scientist.schemas import (
 from scientist.services import Services
 from scientist.state import IdeaTask
 from scientist.units import (
+    Home,
     RewriteSyntaxError,
     apply_rewrites,
     code_block,
     code_units,
-    constants_home,
-    home_reason,
     mentioned_parts,
-    named_seam,
     outline,
+    rule_home,
     unit_text,
 )
 
@@ -188,7 +187,7 @@ class IdeaExperiments:
         return means
 
     def new_code(self, code: str, run: str, change: str, history: History, fix: Fix | None = None,
-                 home: str | None = None) -> str:
+                 home: Home | None = None) -> str:
         """The attempt's new experiment.py: the change made to the baseline ``code``, or with ``fix``,
         that part of the last attempt's code rewritten to repair it (a fix given back unchanged twice
         gives way to the change made again from the baseline in the same attempt: the 1.5B model
@@ -228,11 +227,11 @@ class IdeaExperiments:
         return self.apply(code, self.ask_edit(code, run, change, history, repeats=same, home=home))
 
     def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
-                 unchanged: str | None = None, home: str | None = None) -> CodeEdit | CodeRewrite:
+                 unchanged: str | None = None, home: Home | None = None) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
         attempt whose failed code the first reply repeated; ``unchanged``: why the first reply changed
-        nothing the experiment computes; ``home``: the part the change must be made in, given instead
-        of asking which parts)."""
+        nothing the experiment computes; ``home``: the part the change must be made in and why, given
+        instead of asking which parts)."""
         services, template = self.services, self.services.template
         failure, attempt = history.last, history.attempt
         lim = template.manifest.limits
@@ -251,7 +250,7 @@ class IdeaExperiments:
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
-                      unchanged=unchanged, home=home, home_why=home_reason(code, change, home) if home else "")
+                      unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "")
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
@@ -259,7 +258,7 @@ class IdeaExperiments:
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                                stage=stage, max_tokens=1500, temperature=temperature)
-        return self.ask_rewrite(messages, code, change, stage, temperature, home)
+        return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None)
 
     def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
                 unchanged: bool = False) -> CodeRewrite:
@@ -376,7 +375,7 @@ class IdeaExperiments:
         return bool(compared) and all(a == b for a, b in compared)
 
     def attempt(self, code: str, run: str, change: str, history: History,
-                fix: Fix | None = None, home: str | None = None) -> dict[str, dict[str, float]]:
+                fix: Fix | None = None, home: Home | None = None) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed;
         with ``home``, the change made in that part), apply it strictly, check syntax, repair what
         ``autofix`` repairs mechanically, check names, run, validate."""
@@ -435,7 +434,7 @@ class IdeaExperiments:
             home, fix = self.next_move(baseline_code, change, history) if rewrite else (None, None)
             self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
                                    + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else "")
-                                   + (f" (the change goes in {home})" if home else ""))
+                                   + (f" (the change goes in {home.part})" if home else ""))
             started = time.perf_counter()
             shutil.rmtree(self.workdir / run, ignore_errors=True)  # the last attempt's is kept in attempts/
             try:
@@ -455,19 +454,18 @@ class IdeaExperiments:
                                            failure=summary))
 
     @staticmethod
-    def next_move(baseline_code: str, change: str, history: History) -> tuple[str | None, Fix | None]:
-        """Where the next attempt works: (the part the change must be made in, or the part of the last
-        attempt's code to fix). After a failure that read names only another function has, that
+    def next_move(baseline_code: str, change: str, history: History) -> tuple[Home | None, Fix | None]:
+        """Where the next attempt works: (the part the change must be made in and why, or the part of
+        the last attempt's code to fix). After a failure that read names only another function has, that
         function (``home_part``); else a fix in place (``part_to_fix``); else, at the first attempt
         and at each fresh start, the seam the change names (``named_seam``) or the one function that
-        reads the constants a change adding computation names (``constants_home``): left to choose,
+        reads the constants a change adding computation names (``rule_home``): left to choose,
         the 1.5B model's fresh start after two failed fixes went to ``constants`` and wrote a
         settings-only edit."""
         home = home_part(baseline_code, history) if history.last is not None else None
         fix = part_to_fix(baseline_code, history) if home is None else None
         if home is None and fix is None:
-            asked = code_change(change)
-            home = named_seam(baseline_code, asked) or constants_home(baseline_code, asked)
+            home = rule_home(baseline_code, code_change(change))
         return home, fix
 
     def judge(self, run: str, change: str, baseline_code: str) -> FidelityVerdict | None:
