@@ -13,13 +13,11 @@ meant). The run the failure log records is the plain
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scientist.errors import SandboxUnavailable
-from scientist.sandbox import program, reported
-from scientist.sandbox.base import ExecResult, Limits, Sandbox
+from scientist.sandbox import run_helper
+from scientist.sandbox.base import Limits, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +63,13 @@ def failing_values(sandbox: Sandbox, workdir: Path, args: list[str], limits: Lim
                    first_wall_s: float) -> FailingValues | None:
     """Run ``python <args>`` again under the harness; the failing statement's values, or None when
     the rerun did not fail in the script or the harness could not run."""
-    try:
-        result = sandbox.run(["python", "-c", program("failing_values.py"), *args], workdir,
-                             _within(limits, first_wall_s))
-    except SandboxUnavailable as exc:
-        log.warning("could not rerun the failed run to read its values: %s", exc.one_line())
+    helper = run_helper(sandbox, workdir, "failing_values.py", args, _within(limits, first_wall_s), MARK,
+                        "the failed run again to read its values")
+    if helper is None:
         return None
-    found = _reported(result)
+    found = _parsed(helper[0])
     if found is None:
-        log.info("the rerun of the failed run reported no values (%s)", result.one_line())
+        log.info("the rerun of the failed run reported no values (%s)", helper[1].one_line())
     return found
 
 
@@ -90,19 +86,14 @@ def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: s
     line = baseline_line(baseline, code, found.line)
     if line is None:
         return found
-    (workdir / BASELINE_SCRIPT).write_text(baseline, encoding="utf-8")
-    try:
-        result = sandbox.run(["python", "-c", program("failing_values.py"), "--at", str(line), BASELINE_SCRIPT,
-                              "--out_dir", SCRATCH_DIR], workdir, _within(limits, first_wall_s))
-    except SandboxUnavailable as exc:
-        log.warning("could not run the baseline to the failing line: %s", exc.one_line())
+    helper = run_helper(sandbox, workdir, "failing_values.py", ["--at", str(line), BASELINE_SCRIPT],
+                        _within(limits, first_wall_s), MARK, "the baseline to the failing line",
+                        scratch=SCRATCH_DIR, files={BASELINE_SCRIPT: baseline})
+    if helper is None:
         return found
-    finally:
-        (workdir / BASELINE_SCRIPT).unlink(missing_ok=True)
-        shutil.rmtree(workdir / SCRATCH_DIR, ignore_errors=True)
-    reached = _reported(result)
+    reached = _parsed(helper[0])
     if reached is None:
-        log.info("the baseline did not reach the failing line in time (%s)", result.one_line())
+        log.info("the baseline did not reach the failing line in time (%s)", helper[1].one_line())
         return found
     differ = {k: v for k, v in reached.values.items() if k in found.values and found.values[k] != v}
     return replace(found, baseline=differ)
@@ -121,8 +112,7 @@ def _within(limits: Limits, first_wall_s: float) -> Limits:
     return limits.model_copy(update={"timeout_s": min(limits.timeout_s, max(MIN_TIMEOUT_S, 2 * first_wall_s + 10))})
 
 
-def _reported(result: ExecResult) -> FailingValues | None:
-    found = reported(result.stdout, MARK)
+def _parsed(found: object | None) -> FailingValues | None:
     try:
         return _parse(found) if isinstance(found, dict) else None
     except (KeyError, TypeError, ValueError, AttributeError):

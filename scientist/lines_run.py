@@ -12,11 +12,9 @@ from __future__ import annotations
 import ast
 import difflib
 import logging
-import shutil
 from pathlib import Path
 
-from scientist.errors import SandboxUnavailable
-from scientist.sandbox import program, reported
+from scientist.sandbox import run_helper
 from scientist.sandbox.base import Limits, Sandbox
 
 log = logging.getLogger(__name__)
@@ -41,15 +39,11 @@ def lines_not_run(sandbox: Sandbox, workdir: Path, before: str, after: str, limi
     wanted = new_statement_lines(before, after)
     if not wanted:
         return None
-    try:
-        result = sandbox.run(["python", "-c", program("lines_run.py"), ",".join(map(str, wanted)), "experiment.py",
-                              "--out_dir", SCRATCH_DIR], workdir, limits)
-    except SandboxUnavailable as exc:
-        log.warning("could not rerun the run to see which lines ran: %s", exc.one_line())
+    helper = run_helper(sandbox, workdir, "lines_run.py", [",".join(map(str, wanted)), "experiment.py"], limits,
+                        MARK, "the run again to see which lines ran", scratch=SCRATCH_DIR)
+    if helper is None:
         return None
-    finally:
-        shutil.rmtree(workdir / SCRATCH_DIR, ignore_errors=True)
-    found = reported(result.stdout, MARK)
+    found, result = helper
     try:
         ran = {int(n) for n in found["ran"]}  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
