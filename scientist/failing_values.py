@@ -12,6 +12,7 @@ meant). The run the failure log records is the plain
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -82,7 +83,7 @@ def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: s
     """``found`` with the values the same statement read in the baseline, where they differ (the
     baseline run under the harness until that statement first runs): 'targets = ndarray float64
     shape (64,)' beside the baseline's 'shape (64, 10)' says what the change broke. Only when the
-    failing line's text is in the baseline exactly once; ``found`` as it is otherwise."""
+    failing line is one of the baseline's (``baseline_line``); ``found`` as it is otherwise."""
     line = baseline_line(baseline, code, found.line)
     if line is None:
         return found
@@ -100,11 +101,18 @@ def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: s
 
 
 def baseline_line(baseline: str, code: str, line: int) -> int | None:
-    """The baseline's line whose text is ``code``'s line ``line``, when exactly one is."""
-    lines = code.splitlines()
-    wanted = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    same = [number for number, text in enumerate(baseline.splitlines(), start=1) if text.strip() == wanted]
-    return same[0] if wanted and len(same) == 1 else None
+    """The baseline's line that ``code``'s line ``line`` is: the same line in a stretch the edit left
+    as it was (a line diff), else the one baseline line with its text; ``None`` when neither."""
+    lines, base = code.splitlines(), baseline.splitlines()
+    if not 0 < line <= len(lines) or not lines[line - 1].strip():
+        return None
+    matcher = difflib.SequenceMatcher(a=base, b=lines, autojunk=False)
+    for i, j, size in matcher.get_matching_blocks():
+        if j < line <= j + size:
+            return i + line - j
+    wanted = lines[line - 1].strip()
+    same = [number for number, text in enumerate(base, start=1) if text.strip() == wanted]
+    return same[0] if len(same) == 1 else None
 
 
 def _within(limits: Limits, first_wall_s: float) -> Limits:

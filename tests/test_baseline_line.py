@@ -1,0 +1,36 @@
+"""Which baseline line a failing line of an edited file is (for the baseline values contrast)."""
+
+from __future__ import annotations
+
+from scientist.failing_values import baseline_line
+
+BASELINE = """def a(x):
+    y = x + 1
+    return y
+
+
+def b(x):
+    y = x * 2
+    return y
+"""
+
+
+def test_a_line_whose_text_is_in_the_baseline_twice_is_found_through_the_unchanged_stretch_around_it():
+    edited = BASELINE.replace("    y = x * 2\n", "    z = x * 3\n    y = z * 2\n")
+    # edited line 9 is b's `return y`; its text is also a's line 3
+    assert edited.splitlines()[8] == "    return y"
+    assert baseline_line(BASELINE, edited, 9) == 8
+    assert baseline_line(BASELINE, edited, 3) == 3
+
+
+def test_a_moved_line_is_found_by_its_text_when_the_baseline_has_it_once():
+    edited = "import math\n\n\n" + BASELINE.replace("    y = x + 1\n", "") + "\n\ndef c(x):\n    y = x + 1\n    return y\n"
+    line = edited.splitlines().index("    y = x + 1") + 1
+    assert baseline_line(BASELINE, edited, line) == 2
+
+
+def test_a_new_or_blank_line_has_no_baseline_line():
+    edited = BASELINE.replace("    y = x * 2\n", "    y = x * 4\n")
+    assert baseline_line(BASELINE, edited, 7) is None, "changed text"
+    assert baseline_line(BASELINE, edited, 4) is None, "blank"
+    assert baseline_line(BASELINE, edited, 99) is None, "past the end"
