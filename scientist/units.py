@@ -340,7 +340,7 @@ class Home:
 
 
 def rule_home(source: str, change: str) -> Home | None:
-    """Where a rule places the change before any attempt has failed: the seam the change names
+    """Where a rule places the change at a first attempt or a fresh start: the seam the change names
     (``named_seam``), else the one function reading the constants it names (``constants_home``)."""
     seam = named_seam(source, change)
     if seam is not None:
