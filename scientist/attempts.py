@@ -229,7 +229,8 @@ def inert_reason(before: str, after: str) -> str | None:
         return None
     if inert:
         return unread(inert)
-    return ("it changes only comments or layout, or sets a constant to the value it already has"
+    return ("it changes only comments or layout, sets a constant to the value it already has, or writes a "
+            "constant's value where its name was"
             if after != before else "it is the baseline's code")
 
 

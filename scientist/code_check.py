@@ -377,11 +377,48 @@ def _is_literal(node: ast.expr) -> bool:
     return True
 
 
+def _inline_constants(tree: ast.Module) -> None:
+    """Replace each read of a module constant by its value and drop its assignment, in place: a
+    constant set once at the top level to an immutable literal (a number, string, or tuple of them)
+    and bound nowhere else. Writing a constant's value where its name was changes nothing a run
+    computes (the 1.5B model's small-data change wrote ``test_size=0.25`` for ``TEST_FRACTION``)."""
+    values = {node.targets[0].id: node.value for node in tree.body
+              if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+              and _is_immutable_literal(node.value)}
+    bound: dict[str, int] = {}
+    for node in ast.walk(tree):
+        names = [node.id] if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) else \
+            [node.arg] if isinstance(node, ast.arg) else \
+            [a.asname or a.name.split(".")[0] for a in node.names] if isinstance(node, ast.Import | ast.ImportFrom) else \
+            list(node.names) if isinstance(node, ast.Global | ast.Nonlocal) else \
+            [node.name] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else []
+        for name in names:
+            bound[name] = bound.get(name, 0) + 1
+    inline = {name: value for name, value in values.items() if bound.get(name) == 1}
+    if not inline:
+        return
+    tree.body = [node for node in tree.body if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                                                    and isinstance(node.targets[0], ast.Name)
+                                                    and node.targets[0].id in inline)]
+
+    class Inliner(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            return inline[node.id] if isinstance(node.ctx, ast.Load) and node.id in inline else node
+
+    Inliner().visit(tree)
+
+
+def _is_immutable_literal(node: ast.expr) -> bool:
+    return _is_literal(node) and all(isinstance(n, ast.Constant | ast.Tuple | ast.UnaryOp | ast.unaryop | ast.Load)
+                                     for n in ast.walk(node))
+
+
 def _program(tree: ast.Module) -> str:
-    """The module without its docstrings, and without the default of its ``--out_dir`` argument
-    (every run passes ``--out_dir run_k``, so the default never takes effect: the 1.5B model's cosine
-    decay once changed only ``default="run_0"`` to ``"run_1"`` in main): what running it computes, for
-    comparing two files."""
+    """The module without its docstrings, with its constants' values where they are read
+    (``_inline_constants``), and without the default of its ``--out_dir`` argument (every run passes
+    ``--out_dir run_k``, so the default never takes effect: the 1.5B model's cosine decay once changed
+    only ``default="run_0"`` to ``"run_1"`` in main): what running it computes, for comparing two
+    files."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument" \
                 and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "--out_dir":
@@ -391,6 +428,7 @@ def _program(tree: ast.Module) -> str:
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
                 and isinstance(body[0].value.value, str):
             node.body = body[1:] or [ast.Pass()]
+    _inline_constants(tree)
     return ast.dump(tree)
 
 

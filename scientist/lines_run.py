@@ -25,12 +25,19 @@ SHOWN = 3  # lines quoted in the message
 
 
 def new_statement_lines(before: str, after: str) -> list[int]:
-    """The lines of ``after`` that the edit added or changed and on which a statement starts."""
-    starts = {node.lineno for node in ast.walk(ast.parse(after)) if isinstance(node, ast.stmt)}
+    """The first lines of the statements of ``after`` that hold a line the edit added or changed:
+    the innermost statement around each such line (a changed argument on a call's second line is
+    that call's statement; a changed condition is its ``if``)."""
+    statements = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.stmt)]
     matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
     changed = {line + 1 for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert")
                for line in range(j1, j2)}
-    return sorted(changed & starts)
+    found = set()
+    for line in changed:
+        around = [node for node in statements if node.lineno <= line <= (node.end_lineno or node.lineno)]
+        if around:
+            found.add(max(around, key=lambda node: node.lineno).lineno)
+    return sorted(found)
 
 
 def lines_not_run(sandbox: Sandbox, workdir: Path, before: str, after: str, limits: Limits) -> list[int] | None:

@@ -103,6 +103,21 @@ def test_an_edit_is_inert_when_it_only_adds_unread_names_or_changes_comments():
     assert inert_edit(parsing, parsing.replace("default=3", "default=5")) is None
 
 
+def test_an_edit_writing_a_constants_value_where_its_name_was_is_inert():
+    # The 1.5B model's small-data change wrote test_size=0.25 where the baseline read TEST_FRACTION (= 0.25).
+    before = ('TEST_FRACTION = 0.25\nSIZES = (64,)\nSEEDS = [0, 1]\n\n\n'
+              'def split(data):\n    return data[:int(len(data) * TEST_FRACTION)], SIZES, SEEDS\n')
+    assert inert_edit(before, before.replace("* TEST_FRACTION)", "* 0.25)")) == []
+    assert inert_edit(before, before.replace("], SIZES", "], (64,)")) == [], "a tuple"
+    assert inert_edit(before, before.replace("* TEST_FRACTION)", "* 0.25)").replace("TEST_FRACTION = 0.25\n", "")) == [], \
+        "the constant dropped too"
+    assert inert_edit(before, before.replace("* TEST_FRACTION)", "* 0.5)")) is None, "another value"
+    assert inert_edit(before, before.replace("TEST_FRACTION = 0.25", "TEST_FRACTION = 0.5")) is None
+    assert inert_edit(before, before.replace(", SEEDS\n", ", [0, 1]\n")) is None, "a list is not inlined: it can be mutated"
+    shadowed = before.replace("def split(data):\n", "def split(data, TEST_FRACTION=0.5):\n")
+    assert inert_edit(shadowed, shadowed.replace("* TEST_FRACTION)", "* 0.25)")) is None, "a parameter of that name"
+
+
 def test_new_local_values_nothing_reads_are_found():
     before = ("def train(x, rng):\n    targets = x * 2\n    return targets.sum()\n\n\n"
               "class M:\n    def fit(self, x):\n        return x\n")

@@ -38,6 +38,10 @@ def test_the_new_statement_lines_are_those_the_edit_added_or_changed():
     assert new_statement_lines(BASELINE, NEVER) == [10, 11, 12, 13]
     assert new_statement_lines(BASELINE, BASELINE.replace("RATE = 0.1", "RATE = 0.2")) == [5]
     assert new_statement_lines(BASELINE, BASELINE + "\n# a comment\n") == []
+    # The 1.5B model's small-data change rewrote only the second line of a two-line call.
+    split = BASELINE.replace('json.dump({"x": optimise(1.0)}, fh)', 'json.dump(\n        {"x": optimise(1.0)}, fh)')
+    assert new_statement_lines(split, split.replace("optimise(1.0)}", "optimise(2.0)}")) == [19]
+    assert new_statement_lines(BASELINE, NEVER.replace("if t > 0", "if (t > 0").replace("== 3:", "== 3\n                and t > 1):")) == [10, 11, 13, 14]
 
 
 @pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
@@ -54,6 +58,11 @@ def test_a_rerun_names_the_new_lines_that_never_ran(tmp_path):
     (tmp_path / "experiment.py").write_text(reached)
     assert lines_not_run(BwrapSandbox(), tmp_path, BASELINE, reached, Limits(timeout_s=60, memory_mb=1024)) == []
     assert describe_not_run(reached, []).startswith("every line you changed ran, yet the results are the same")
+    split = BASELINE.replace('json.dump({"x": optimise(1.0)}, fh)', 'json.dump(\n        {"x": optimise(1.0)}, fh)')
+    second_line = split.replace("optimise(1.0)}", "optimise(2.0)}")
+    (tmp_path / "experiment.py").write_text(second_line)
+    assert lines_not_run(BwrapSandbox(), tmp_path, split, second_line, Limits(timeout_s=60, memory_mb=1024)) == [], \
+        "a changed second line of a call that ran"
     crashes = NEVER.replace("    return x\n", "    return x / 0\n")
     (tmp_path / "experiment.py").write_text(crashes)
     assert lines_not_run(BwrapSandbox(), tmp_path, BASELINE, crashes, Limits(timeout_s=60, memory_mb=1024)) == [12], \
