@@ -35,6 +35,7 @@ class FailingValues:
     values: dict[str, str]
     callers: tuple[tuple[str, int, dict[str, str]], ...] = ()
     baseline: dict[str, str] = field(default_factory=dict)  # the same line's values in the baseline, where they differ
+    error: str = ""  # the exception the rerun ended in, "FloatingPointError: invalid value encountered in sqrt"
 
     def describe(self) -> str:
         text = _listed(self.values)
@@ -57,15 +58,17 @@ def _where(function: str) -> str:
 def _parse(found: dict) -> FailingValues:
     callers = tuple((str(c["function"]), int(c["line"]), {str(k): str(v) for k, v in c["values"].items()})
                     for c in found.get("callers", []))
-    return FailingValues(int(found["line"]), {str(k): str(v) for k, v in found["values"].items()}, callers)
+    return FailingValues(int(found["line"]), {str(k): str(v) for k, v in found["values"].items()}, callers,
+                         error=str(found.get("error", "")))
 
 
 def failing_values(sandbox: Sandbox, workdir: Path, args: list[str], limits: Limits,
-                   first_wall_s: float) -> FailingValues | None:
+                   first_wall_s: float, scratch: str | None = None) -> FailingValues | None:
     """Run ``python <args>`` again under the harness; the failing statement's values, or None when
-    the rerun did not fail in the script or the harness could not run."""
+    the rerun did not fail in the script or the harness could not run (``scratch``: the rerun's
+    ``--out_dir``, removed after; ``args`` then leaves it out)."""
     helper = run_helper(sandbox, workdir, "failing_values.py", args, _within(limits, first_wall_s), MARK,
-                        "the failed run again to read its values")
+                        "the failed run again to read its values", scratch=scratch)
     if helper is None:
         return None
     found = _parsed(helper[0])
@@ -74,6 +77,16 @@ def failing_values(sandbox: Sandbox, workdir: Path, args: list[str], limits: Lim
     return found
 
 
+def first_non_finite(sandbox: Sandbox, workdir: Path, limits: Limits, first_wall_s: float) -> FailingValues | None:
+    """For a run whose results are not finite: ``experiment.py`` run again with numpy's floating-point
+    errors raised (``--float-errors``), so it fails at the line that made the first inf or nan; that
+    line's values (float arrays with their range), or ``None`` when the rerun raised nothing there.
+    The run's own folder is left as it was (the rerun writes to a scratch folder)."""
+    return failing_values(sandbox, workdir, ["--float-errors", "experiment.py"], limits, first_wall_s,
+                          scratch=FLOAT_SCRATCH_DIR)
+
+
+FLOAT_SCRATCH_DIR = ".float_errors"
 BASELINE_SCRIPT = "baseline_for_values.py"
 SCRATCH_DIR = ".baseline_values"
 

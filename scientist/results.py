@@ -19,6 +19,11 @@ class InvalidResults(ScientistError):
     code = "invalid_results"
 
 
+class NonFiniteResults(InvalidResults):
+    """A declared metric is inf or nan: the run computed it, and something made the first non-finite
+    value on the way (the experiment loop reruns it to find where)."""
+
+
 Means = dict[str, dict[str, float]]
 
 
@@ -51,6 +56,6 @@ def _finite(name: str, dataset: str, raw: dict[str, object]) -> dict[str, float]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidResults(f"{name}: '{dataset}.means.{metric}' is not a number ({value!r})")
         if not math.isfinite(value):
-            raise InvalidResults(f"{name}: '{dataset}.means.{metric}' is not finite ({value})")
+            raise NonFiniteResults(f"{name}: '{dataset}.means.{metric}' is not finite ({value})")
         values[metric] = float(value)
     return values

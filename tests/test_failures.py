@@ -365,6 +365,33 @@ def test_a_function_that_lost_its_return_is_found_before_the_run(harness, tmp_pa
     assert log == ["run_0", "run_1"], "the failed attempt never ran"
 
 
+TOY_WITH_NUMPY = (TOY / "experiment.py").read_text().replace("import os\n", "import os\n\nimport numpy as np\n").replace(
+    "values = [x * STEP for x in range(10)]\n",
+    "\n\ndef make_values(step):\n    x = np.arange(10.0)\n    return x * step\n\n\nvalues = make_values(STEP)\n")
+
+
+def test_results_that_are_not_finite_are_traced_to_the_line_that_made_the_first_nan_and_fixed_there(harness, tmp_path):
+    template = toy_with(tmp_path / "toy_numpy", TOY_WITH_NUMPY)
+    h = harness(template=template)
+    prompts = user_prompts(h)
+    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    x = np.arange(10.0)\n"
+                                "    scale = np.sqrt(x - 5.0)\n    return x * step * scale\n```"),
+                           Step("```python\ndef make_values(step):\n    x = np.arange(10.0)\n"
+                                "    scale = np.sqrt(np.abs(x - 5.0))\n    return x * step * scale\n```")],
+                          change="Scale each value by the square root of its distance from 5")
+    assert outcome.ok and [r.category for r in rows] == [Category.INVALID_RESULTS, None]
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "attempts" / "run_1" / "attempt_1")
+    line = (code / "experiment.py").read_text().splitlines().index("    scale = np.sqrt(x - 5.0)") + 1
+    assert rows[0].message.endswith(f"is not finite (nan); the first inf or nan was made at line {line} "
+                                    "(FloatingPointError: invalid value encountered in sqrt, in a rerun with numpy's "
+                                    "floating-point errors raised)")
+    values = (code / "failing_values.txt").read_text()
+    assert "x - 5.0 = ndarray float64 shape (10,), from -5 to 4" in values, "float arrays with their range"
+    assert f"Where: line {line} in 'def make_values'" in prompts[-1], "the fix is asked for in the part that made the nan"
+    workdir = h.services.folder.path / "experiments" / "bigger_step"
+    assert not (workdir / ".float_errors").exists(), "the rerun's scratch output is removed"
+
+
 def test_wilson_interval():
     rate = wilson(42, 100)
     assert rate.rate == 0.42 and 0.32 < rate.low < 0.33 and 0.51 < rate.high < 0.53

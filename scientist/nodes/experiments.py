@@ -23,6 +23,7 @@ from scientist.attempts import (
     frame_lines,
     home_part,
     inert_reason,
+    line_in_part,
     only_settings,
     part_to_fix,
     why_unchanged,
@@ -39,12 +40,12 @@ from scientist.code_check import (
 )
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
-from scientist.failing_values import failing_values, with_baseline
+from scientist.failing_values import FailingValues, failing_values, first_non_finite, with_baseline
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.fidelity import judge_run
 from scientist.lines_run import describe_not_run, lines_not_run
 from scientist.prompts import render
-from scientist.results import InvalidResults, read_final_info
+from scientist.results import InvalidResults, NonFiniteResults, read_final_info
 from scientist.runstore import write_atomic
 from scientist.sandbox.base import ExecResult, Limits
 from scientist.schemas import (
@@ -152,8 +153,25 @@ class IdeaExperiments:
             return result, read_final_info(run_dir / "final_info.json", self.metrics)
         except InvalidResults as exc:
             missing = not (run_dir / "final_info.json").is_file()
-            raise Failure(Category.MISSING_RESULTS if missing else Category.INVALID_RESULTS, exc.message,
-                          output_tail=_tail(result), code=code) from exc
+            found = self.non_finite_at(run, result) if isinstance(exc, NonFiniteResults) else None
+            raise Failure(Category.MISSING_RESULTS if missing else Category.INVALID_RESULTS,
+                          exc.message + (f"; the first inf or nan was made at line {found.line} ({found.error}, "
+                                         "in a rerun with numpy's floating-point errors raised)" if found else ""),
+                          output_tail=_tail(result), code=code, values=found.describe() if found else None,
+                          where=line_in_part(code, found.line) if found else None,
+                          lines=(found.line,) if found else None) from exc
+
+    def non_finite_at(self, run: str, result: ExecResult) -> FailingValues | None:
+        """Where a run whose results are not finite made its first inf or nan, and the values that line
+        read (``failing_values.first_non_finite``); kept in the run folder as failing_values.txt."""
+        self.services.progress("experiments", f"{self.name}: {run}: results not finite; rerunning to find "
+                               "the line that made the first inf or nan")
+        found = first_non_finite(self.services.sandbox, self.workdir, _limits(self.services), result.wall_s)
+        if found is None:
+            return None
+        (self.workdir / run / "failing_values.txt").write_text(f"line {found.line}: {found.describe()}\n",
+                                                               encoding="utf-8")
+        return found
 
     def values_at_failure(self, run: str, result: ExecResult) -> str | None:
         """The values the failing line read, from a rerun under the sandbox's value harness; kept in

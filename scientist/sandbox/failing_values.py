@@ -3,14 +3,18 @@ failing line was working with.
 
 argv[1] is the script, the rest its arguments. The script runs as __main__ with those arguments. If
 it raises, its traceback goes to stderr as usual and the last line on stdout is MARK followed by a
-JSON object {"line": N, "function": name, "values": {expression: description}, "callers": [...]}:
+JSON object {"line": N, "function": name, "values": {expression: description}, "callers": [...],
+"error": "type: message"}:
 the names (and name["key"], name.attr) that the failing statement of the innermost frame in the
 script reads, and the short operands of its operators and calls (evaluated again in that frame,
 unless they call a function of the script), each described by type, dtype and shape or a short repr.
 "callers" holds the same for the calls in the script that led there, nearest first: a wrong
 argument is often passed one frame up. With ``--at LINE`` before the script, it instead stops the
-first time the statement at LINE is about to run and reports what it reads then (no "callers"). It
-imports only the standard library.
+first time the statement at LINE is about to run and reports what it reads then (no "callers").
+With ``--float-errors`` before the script, numpy (when the script has it) raises on the first
+overflow, division by zero or invalid operation instead of going on with inf or nan, so a run whose
+results are not finite fails at the line that made the first one; float arrays are then described
+with their range too. It imports only the standard library (and numpy for ``--float-errors``).
 """
 
 import ast
@@ -34,6 +38,7 @@ MAX_REPR = 80
 COMPOUND_HEADERS = {ast.For: ("target", "iter"), ast.AsyncFor: ("target", "iter"), ast.While: ("test",),
                     ast.If: ("test",), ast.With: ("items",), ast.AsyncWith: ("items",)}
 MISSING = object()
+RANGES = False  # --float-errors: describe float arrays with their range and count of non-finite values
 
 
 def short(text: str) -> str:
@@ -51,7 +56,7 @@ def describe(value: object, depth: int = 0) -> str | None:
         except (TypeError, ValueError):
             pass
     if isinstance(shape, tuple) and dtype is not None:
-        return f"{type(value).__name__} {dtype} shape {shape}"
+        return f"{type(value).__name__} {dtype} shape {shape}" + (value_range(value) if RANGES else "")
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
         return short(repr(value))
     if isinstance(value, (list, tuple)) and len(value) <= 8 and all(
@@ -63,6 +68,33 @@ def describe(value: object, depth: int = 0) -> str | None:
     if isinstance(value, dict):
         return short(f"dict with keys {list(value)[:8]!r}")
     return type(value).__name__
+
+
+def value_range(array: object) -> str:
+    """', from -3.2 to 0.5' for a float array, with ', 3 not finite' when some are inf or nan."""
+    import numpy
+
+    try:
+        if not numpy.issubdtype(array.dtype, numpy.floating) or array.size == 0:
+            return ""
+        finite = array[numpy.isfinite(array)]
+        bad = int(array.size - finite.size)
+        span = f", from {finite.min():.3g} to {finite.max():.3g}" if finite.size else ""
+        return span + (f", {bad} not finite" if bad else "")
+    except Exception:  # an array-like that is not a numpy array: its shape is enough
+        return ""
+
+
+def raise_float_errors() -> None:
+    """numpy raises FloatingPointError where it would have made the first inf or nan (underflow to
+    zero is left alone: it is ordinary)."""
+    global RANGES
+    try:
+        import numpy
+    except ImportError:
+        return
+    numpy.seterr(divide="raise", over="raise", invalid="raise", under="ignore")
+    RANGES = True
 
 
 def statement_at(tree: ast.AST, line: int) -> ast.stmt | None:
@@ -211,7 +243,7 @@ def report(exc: BaseException, script: str) -> dict | None:
                       "values": values if not found else dict(list(values.items())[:MAX_CALLER_VALUES])})
     if not found or found[0]["line"] != frames[-1][1]:
         return None
-    return {**found[0], "callers": found[1:]}
+    return {**found[0], "callers": found[1:], "error": short(f"{type(exc).__name__}: {exc}")}
 
 
 def stop_at(script: str, line: int) -> None:
@@ -243,6 +275,9 @@ def main() -> int:
     at = None
     if sys.argv[1] == "--at":
         at, sys.argv = int(sys.argv[2]), sys.argv[2:]
+    elif sys.argv[1] == "--float-errors":
+        sys.argv = sys.argv[1:]
+        raise_float_errors()
     script = os.path.abspath(sys.argv[1])
     sys.argv = sys.argv[1:]
     if at is not None:
