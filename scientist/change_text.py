@@ -12,7 +12,7 @@ import re
 
 MEASUREMENT = re.compile(r"[,;]?\s*\b(?:and\s+|then\s+)?(?:compare|measure|report|relate|fit|show|check)\b.*$",
                          re.I | re.S)
-SWEEP = re.compile(r"\b(?P<name>[A-Za-z_][\w-]*)\s+(?:in|∈)\s*\{(?P<values>[^{}]+)\}")
+SWEEP = re.compile(r"\b(?P<name>[A-Za-z_][\w-]*)\s+(?:in|over|∈)\s*\{(?P<values>[^{}]+)\}")
 MIN_WORDS = 4  # a change cut shorter than this (it began with "Compare ...") is kept whole
 # A change that begins with one of these adds computation: setting constants alone does not make it.
 NEW_COMPUTATION = {"add", "implement", "append", "augment", "inject", "introduce", "mix", "split", "replace",

@@ -115,14 +115,17 @@ def test_a_planned_run_that_repeats_a_baseline_value_is_found():
 
     plan = ExperimentPlan(idea="x", measure="test_accuracy", runs=[
         {"name": "same_width", "change": "set HIDDEN_SIZES to (64,) in experiment.py"},
-        {"name": "wider", "change": "set HIDDEN_SIZES to (128,)"},
         {"name": "same_rate", "change": "set EPOCHS to 80 and Set LEARNING_RATE to 1e-3."},
         {"name": "new_constant", "change": "set NOISE_STD to 0.1"},
-        {"name": "no_such_name", "change": "set epsilon to 0.05 in loss_and_grads function"}])
+        {"name": "no_such_name", "change": "set epsilon to 0.05 in loss_and_grads function"},
+        {"name": "again", "change": "set EPOCHS to 40 and run the experiment again."}])
     found = runs_to_replan(plan, DIGITS)
+    assert runs_to_replan(ExperimentPlan(idea="x", measure="m", runs=[
+        {"name": "wider", "change": "set HIDDEN_SIZES to (128,)"}]), DIGITS) == {}
     assert found == {"same_width": "HIDDEN_SIZES is already (64,) in the baseline",
                      "same_rate": "LEARNING_RATE is already 0.001 in the baseline",
-                     "no_such_name": "experiment.py has no constant epsilon"}
+                     "no_such_name": "experiment.py has no constant epsilon",
+                     "again": "EPOCHS is already 40 in the baseline"}
     idea = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS."
     settings_only = ExperimentPlan(idea="x", measure="m", runs=[
         {"name": "constants", "change": "set LEARNING_RATE to 0.01 and set EPOCHS to 50"},
@@ -193,6 +196,8 @@ def test_a_change_keeps_what_the_code_must_do_and_one_setting_of_a_sweep():
     assert one_setting("Split the budget into k in {1, 2, 4, 8} restarts, sigma ∈ {0.1, 0.3, 0.5} and "
                        "std in {1e-4}") == "Split the budget into k = 4 restarts, sigma = 0.3 and std = 1e-4"
     assert one_setting("k in {1, 2, 4, 8}", run_index=1) == "k = 8", "the next run takes the next value"
+    assert one_setting("Sweep RIDGE over {1e-9, 1e-7, 1e-5, 1e-3, 1e-1} and show the trade-off") == \
+        "Sweep RIDGE = 1e-5 and show the trade-off"
 
 
 def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sentence() -> None:

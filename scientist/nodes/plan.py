@@ -19,7 +19,8 @@ from scientist.services import Services
 from scientist.state import RunState
 
 CLAUSES = re.compile(r";|,?\s+and\s+(?=set\b)", re.I)  # "set A to 1 and set B to 2" is two changes
-SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:\s+in\s+\S+.*)?[.;]?\s*$", re.I)
+# "set RIDGE to 1e-6 and run the experiment again": the value ends before "in ...", "and ...", "then ..."
+SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$", re.I)
 
 
 def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict[str, str]:
