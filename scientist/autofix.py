@@ -18,6 +18,7 @@ from scientist.code_check import (
     star_import,
     unbound_reads,
     undefined_globals,
+    unused_additions,
 )
 
 MARK = "# a local copy: this function changes it (added by scientist)"
@@ -181,6 +182,38 @@ def alias_shadowed_imports(before: str, source: str) -> tuple[str, list[str]]:
     if not notes:
         return source, []
     repaired = _rewrite(source.splitlines(keepends=True), renames, [])
+    return (repaired, notes) if repaired is not None else (source, [])
+
+
+def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
+    """``source`` without the names its new top-level imports bind that nothing reads (a statement
+    left with none goes): such an import changes nothing a run computes and can only end it, when the
+    name does not exist (the 1.5B model's RMSProp imported ``rmsprop`` from ``scipy.optimize`` and
+    never used it, two attempts running). Made after the checks for an edit that changes nothing,
+    which name such imports to the model when they are all the edit adds."""
+    unread = set(unused_additions(before, source))
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    renames: list[tuple[int, int, int, str]] = []
+    notes = []
+    for node in tree.body:
+        if not isinstance(node, ast.Import | ast.ImportFrom) or node.lineno != node.end_lineno \
+                or lines[node.lineno - 1].strip() != ast.get_source_segment(source, node):
+            continue  # over several lines, or sharing its line with another statement: left alone
+        dropped = [a for a in node.names if (a.asname or a.name.split(".")[0]) in unread]
+        if not dropped:
+            continue
+        kept = [a for a in node.names if a not in dropped]
+        row = node.lineno - 1
+        if kept:
+            node.names = kept
+            renames.append((row, node.col_offset, node.end_col_offset or 0, ast.unparse(node)))
+        else:
+            renames.append((row, 0, len(lines[row].encode()), ""))
+        notes.append(f"the new import of {', '.join(a.asname or a.name for a in dropped)} is removed: nothing reads it")
+    if not notes:
+        return source, []
+    repaired = _rewrite(lines, renames, [])
     return (repaired, notes) if repaired is not None else (source, [])
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from scientist.autofix import MARK, alias_shadowed_imports, localise_constants, repair
+from scientist.autofix import MARK, alias_shadowed_imports, drop_unread_imports, localise_constants, repair
 from scientist.code_check import read_before_bound
 
 SCHEDULE = textwrap.dedent('''\
@@ -136,3 +136,17 @@ def test_an_import_a_local_hides_is_renamed_where_it_is_meant() -> None:
     assert alias_shadowed_imports(used_before, source.replace("g / norm\n", "g / norm.real\n"))[1] == [], \
         "the baseline used its local as an object: which use means the import is not plain"
     assert alias_shadowed_imports(NOISY, NOISY) == (NOISY, [])
+
+
+def test_a_new_import_nothing_reads_is_removed() -> None:
+    # The 1.5B model's RMSProp imported rmsprop, which scipy.optimize does not have, and never used it.
+    before = "import numpy as np\nfrom scipy.optimize import rosen, rosen_der\n\n\ndef f(x):\n    return rosen(x) + rosen_der(x)\n"
+    after = before.replace("rosen, rosen_der\n", "rosen, rosen_der, rmsprop\nimport math\nimport json; K = 2\n")
+    fixed, notes = drop_unread_imports(before, after)
+    assert fixed == before.replace("rosen, rosen_der\n", "rosen, rosen_der\nimport json; K = 2\n"), \
+        "a statement sharing its line is left alone"
+    assert notes == ["the new import of rmsprop is removed: nothing reads it",
+                     "the new import of math is removed: nothing reads it"]
+    used = after.replace("return rosen(x)", "return math.pi * rmsprop(x) * rosen(x)")
+    assert drop_unread_imports(before, used) == (used, []), "imports something reads stay"
+    assert drop_unread_imports(before, before) == (before, []), "the baseline's own imports are never touched"

@@ -89,7 +89,7 @@ def harness(tmp_path):
 
 CODE_FAULTS = {
     Category.SYNTAX_ERROR: "STEP = (1.0",
-    Category.IMPORT_ERROR: "import not_a_module_anywhere\nSTEP = 1.0",
+    Category.IMPORT_ERROR: "import not_a_module_anywhere\nSTEP = 1.0\nHELPER = not_a_module_anywhere",
     Category.RUNTIME_ERROR: "STEP = 1.0 / 0",
     Category.TIMEOUT: "import time\ntime.sleep(120)\nSTEP = 1.0",
     Category.OUT_OF_MEMORY: "blocks = [bytearray(64 * 2**20) for _ in range(64)]\nSTEP = 1.0",
@@ -192,13 +192,21 @@ def test_a_change_that_adds_computation_made_by_a_setting_alone_is_found_before_
 def test_a_library_name_that_does_not_exist_is_named_in_every_later_attempt(harness):
     h = harness(max_repairs=2)
     prompts = user_prompts(h)
-    outcome, rows = h.run([constants("from json import nope\nSTEP = 1.0"), constants("STEP = 1.0 / 0"),
+    outcome, rows = h.run([constants("from json import nope\nSTEP = 1.0\nDUMP = nope"), constants("STEP = 1.0 / 0"),
                            constants("STEP = 1.0")])
     assert [(r.category, r.exception_type) for r in rows] == [
         (Category.IMPORT_ERROR, "ImportError"), (Category.RUNTIME_ERROR, "ZeroDivisionError"), (None, None)]
     assert "cannot import name 'nope' from 'json'" in rows[0].message
     avoid = "do not import or call them: json.nope."
     assert avoid in prompts[2] and avoid in prompts[4] and avoid not in prompts[0]
+
+
+def test_a_new_import_nothing_reads_is_removed_before_it_can_fail_the_run(harness):
+    h = harness()
+    outcome, rows = h.run([constants("from json import nope\nSTEP = 1.0")])
+    assert outcome.ok and [r.category for r in rows] == [None]
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
+    assert "nope" not in code and "STEP = 1.0" in code
 
 
 def test_repair_loop_broken_then_fixed(harness):

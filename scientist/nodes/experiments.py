@@ -28,7 +28,7 @@ from scientist.attempts import (
     part_to_fix,
     why_unchanged,
 )
-from scientist.autofix import repair
+from scientist.autofix import drop_unread_imports, repair
 from scientist.call_check import call_mismatches, lost_returns
 from scientist.change_text import code_change
 from scientist.code_check import (
@@ -418,6 +418,10 @@ class IdeaExperiments:
         if settings_only is not None:
             self.keep(run, new_code, settings_only)
             raise Failure(Category.NO_EFFECTIVE_CHANGE, settings_only + " (found before running)", code=new_code)
+        new_code, dropped = drop_unread_imports(code, new_code)
+        for note in dropped:
+            log.info("%s: %s", run, note)
+            self.services.progress("experiments", f"{self.name}: {run}: {note}")
         self.check_names(new_code, run, code)
         self.check_unread(code, new_code, run)
         means = self.execute(new_code, run)[1]
