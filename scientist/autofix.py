@@ -190,8 +190,9 @@ def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
     left with none goes): such an import changes nothing a run computes and can only end it, when the
     name does not exist (the 1.5B model's RMSProp imported ``rmsprop`` from ``scipy.optimize`` and
     never used it, two attempts running). Made after the checks for an edit that changes nothing,
-    which name such imports to the model when they are all the edit adds."""
-    unread = set(unused_additions(before, source))
+    which name such imports to the model when they are all the edit adds. An import that a function
+    uses as an object where its own local hides it stays, for ``shadowed_imports`` to report."""
+    unread = set(unused_additions(before, source)) - {s.name for s in shadowings(before, source)}
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     renames: list[tuple[int, int, int, str]] = []
