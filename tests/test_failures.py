@@ -396,6 +396,7 @@ def test_results_that_are_not_finite_are_traced_to_the_line_that_made_the_first_
     values = (code / "failing_values.txt").read_text()
     assert "x - 5.0 = ndarray float64 shape (10,), from -5 to 4" in values, "float arrays with their range"
     assert f"Where: line {line} in 'def make_values'" in prompts[-1], "the fix is asked for in the part that made the nan"
+    assert "Fix the mistake in def make_values" in prompts[-1] and "what it computes must stay finite" in prompts[-1]
     workdir = h.services.folder.path / "experiments" / "bigger_step"
     assert not (workdir / ".float_errors").exists(), "the rerun's scratch output is removed"
 

@@ -294,7 +294,7 @@ class IdeaExperiments:
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
                       code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
-                      via=fix.via, unchanged=unchanged)
+                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS)
         step = history.fixes + (2 if unchanged else 0)
         temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
