@@ -218,13 +218,74 @@ def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
     return (repaired, notes) if repaired is not None else (source, [])
 
 
+def _calls_to(node: ast.AST, name: str) -> list[ast.Name]:
+    """The names in ``node``'s calls to ``name``, outside any function, lambda or class inside it."""
+    found, stack = [], list(ast.iter_child_nodes(node))
+    while stack:
+        inner = stack.pop()
+        if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == name:
+            found.append(inner.func)
+        stack.extend(ast.iter_child_nodes(inner))
+    return found
+
+
+def _recurses_without_end(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether ``function`` calls itself in a statement of its own body that always runs: no branch,
+    loop, ``with`` or ``try`` around it, and no ``return`` or ``raise`` before it (a recursion that
+    never ends)."""
+    for statement in function.body:
+        calls_itself = bool(_calls_to(ast.Module(body=[statement], type_ignores=[]), function.name))
+        if not isinstance(statement, ast.If | ast.For | ast.AsyncFor | ast.While | ast.Try | ast.With
+                          | ast.AsyncWith | ast.Match) and calls_itself:
+            return True
+        if any(isinstance(n, ast.Return | ast.Raise) for n in ast.walk(statement)):
+            return False  # a way out before any certain self-call
+    return False
+
+
+def call_the_baseline_for_self_calls(before: str, source: str) -> tuple[str, list[str]]:
+    """A function that calls itself with no way to stop, where the baseline's function of that name
+    did not, meant the baseline's value: a copy of the baseline's function is added under another
+    name, right before it, and those calls read the copy (the 1.5B model's label smoothing returned
+    ``epsilon * training_targets(y) + ...`` inside ``training_targets``, for the one-hot targets the
+    baseline's returned: a RecursionError, two attempts running)."""
+    old = {f.name: f for f in ast.parse(before).body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    taken = _taken_names(tree) | _taken_names(ast.parse(before))
+    renames: list[tuple[int, int, int, str]] = []
+    inserts: list[tuple[int, str]] = []
+    notes = []
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) or function.name not in old \
+                or _calls_to(old[function.name], function.name) or not _recurses_without_end(function):
+            continue
+        copy_name = _unused(f"{function.name}_baseline", taken)
+        taken.add(copy_name)
+        baseline_copy = ast.parse(ast.unparse(old[function.name])).body[0]
+        baseline_copy.name = copy_name  # type: ignore[attr-defined]
+        start = min([function.lineno, *(d.lineno for d in function.decorator_list)]) - 1
+        inserts.append((start, f"# the baseline's {function.name}, which the new one calls (added by scientist)\n"
+                               f"{ast.unparse(baseline_copy)}\n\n\n"))
+        renames += [_span(name, copy_name) for name in _calls_to(function, function.name)]
+        notes.append(f"{function.name} called itself with no way to stop (a RecursionError): it meant the "
+                     f"baseline's {function.name}, now a copy named {copy_name} that it calls")
+    if not notes:
+        return source, []
+    repaired = _rewrite(lines, renames, inserts)
+    return (repaired, notes) if repaired is not None else (source, [])
+
+
 def repair(source: str, before: str) -> tuple[str, list[str]]:
     """Every repair of this module, in turn (``before``: the code the edit was made to): the new
     source and a note per change made."""
+    source, baseline_calls = call_the_baseline_for_self_calls(before, source)
     source, cased = match_constant_case(source)
     source, copies = localise_constants(source)
     source, aliased = alias_shadowed_imports(before, source)
-    return source, cased + copies + aliased
+    return source, baseline_calls + cased + copies + aliased
 
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+
 from scientist.autofix import MARK, alias_shadowed_imports, drop_unread_imports, localise_constants, repair
 from scientist.code_check import read_before_bound
 
@@ -150,3 +152,44 @@ def test_a_new_import_nothing_reads_is_removed() -> None:
     used = after.replace("return rosen(x)", "return math.pi * rmsprop(x) * rosen(x)")
     assert drop_unread_imports(before, used) == (used, []), "imports something reads stay"
     assert drop_unread_imports(before, before) == (before, []), "the baseline's own imports are never touched"
+
+
+DIGITS_TARGETS = '''import numpy as np
+
+
+def training_targets(y):
+    """The training targets for labels y: one-hot rows."""
+    return np.eye(10)[y]
+
+
+def loss(y):
+    return training_targets(y).sum()
+'''
+
+
+def test_a_function_calling_itself_with_no_way_to_stop_calls_a_copy_of_the_baselines() -> None:
+    # The 1.5B model's label smoothing, two attempts running: a RecursionError.
+    smoothed = DIGITS_TARGETS.replace(
+        "    return np.eye(10)[y]\n",
+        "    epsilon = 0.1\n    return (1 - epsilon) * training_targets(y) + epsilon / 10\n")
+    fixed, notes = repair(smoothed, DIGITS_TARGETS)
+    assert notes == ["training_targets called itself with no way to stop (a RecursionError): it meant the baseline's "
+                     "training_targets, now a copy named training_targets_baseline that it calls"]
+    assert "return (1 - epsilon) * training_targets_baseline(y) + epsilon / 10" in fixed
+    assert "def training_targets_baseline(y):\n    \"\"\"The training targets for labels y: one-hot rows.\"\"\"\n" \
+           "    return np.eye(10)[y]\n" in fixed
+    assert "return training_targets(y).sum()" in fixed, "other callers still call the new function"
+    namespace: dict = {}
+    exec(compile(fixed, "experiment.py", "exec"), namespace)
+    assert np.isclose(namespace["loss"](np.arange(3)), 3.0), "each smoothed row still sums to 1"
+
+
+def test_a_recursion_with_a_way_out_is_left_alone() -> None:
+    base_case = DIGITS_TARGETS.replace(
+        "    return np.eye(10)[y]\n",
+        "    if len(y) <= 1:\n        return np.eye(10)[y]\n    return np.concatenate([training_targets(y[:1]), "
+        "training_targets(y[1:])])\n")
+    assert repair(base_case, DIGITS_TARGETS) == (base_case, [])
+    branch = DIGITS_TARGETS.replace("    return np.eye(10)[y]\n",
+                                    "    if y.ndim > 1:\n        return training_targets(y[0])\n    return np.eye(10)[y]\n")
+    assert repair(branch, DIGITS_TARGETS) == (branch, []), "the self-call is under a condition"
