@@ -109,3 +109,12 @@ def test_the_same_line_in_the_baseline_shows_the_values_the_change_broke(tmp_pat
     elsewhere = with_baseline(found, BwrapSandbox(), tmp_path, SCRIPT, baseline.replace("* y - probs", "* y + probs"),
                               Limits(timeout_s=60, memory_mb=1024), 1.0)
     assert elsewhere == found, "the failing line is not in the baseline: nothing to compare"
+
+
+def test_a_recursion_names_each_place_once(tmp_path):
+    script = SCRIPT.replace("    probs = np.tanh(x @ params[\"w\"])\n",
+                            "    probs = np.tanh(x @ params[\"w\"])\n    return loss(params, x, y) + 1\n")
+    found = rerun(tmp_path, script)
+    assert found is not None and found.error.startswith("RecursionError: maximum recursion depth exceeded")
+    places = [(function, line) for function, line, _ in found.callers]
+    assert len(places) == len(set(places)) and (found.line, "loss") not in [(ln, f) for f, ln in places]

@@ -226,8 +226,12 @@ def _too_slow(_signum: int, _frame: object) -> None:
 def report(exc: BaseException, script: str) -> dict | None:
     """The innermost script frame's line and values, and under "callers" the same for up to
     MAX_CALLERS script frames that called it, nearest first, each with its function's name."""
-    frames = [(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__)
-              if os.path.abspath(frame.f_code.co_filename) == script and line is not None]
+    frames, seen = [], set()
+    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):  # innermost first
+        if os.path.abspath(frame.f_code.co_filename) == script and line is not None \
+                and (frame.f_code, line) not in seen:  # a recursion's frames repeat: each place once
+            seen.add((frame.f_code, line))
+            frames.insert(0, (frame, line))
     if not frames:
         return None
     with open(script, encoding="utf-8") as handle:
