@@ -167,8 +167,10 @@ class IdeaExperiments:
         self.services.progress("experiments", f"{self.name}: {run}: results not finite; rerunning to find "
                                "the line that made the first inf or nan")
         found = first_non_finite(self.services.sandbox, self.workdir, _limits(self.services), result.wall_s)
-        if found is None:
-            return None
+        return self.keep_values(run, found) if found is not None else None
+
+    def keep_values(self, run: str, found: FailingValues) -> FailingValues:
+        """``found``, kept in the run folder as failing_values.txt."""
         (self.workdir / run / "failing_values.txt").write_text(f"line {found.line}: {found.describe()}\n",
                                                                encoding="utf-8")
         return found
@@ -184,9 +186,7 @@ class IdeaExperiments:
                               (self.workdir / "experiment.py").read_text(encoding="utf-8"),
                               (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8"),
                               _limits(self.services), result.wall_s)
-        (self.workdir / run / "failing_values.txt").write_text(f"line {found.line}: {found.describe()}\n",
-                                                               encoding="utf-8")
-        return found.describe()
+        return self.keep_values(run, found).describe()
 
     def baseline(self) -> dict[str, dict[str, float]]:
         """run_0: the template's code unchanged (not run again when its results exist)."""
