@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -41,10 +42,33 @@ class FailingValues:
         text = _listed(self.values)
         if self.baseline:
             text += f" | the same line in the baseline (which runs) read: {_listed(self.baseline)}"
+            axes = [note for name, then in self.baseline.items()
+                    if (note := _axis_change(name, self.values.get(name, ""), then))]
+            if axes:
+                text += f" ({'; '.join(axes)})"
         for function, line, values in self.callers:
             if values:
                 text += f" | in {_where(function)}, line {line}, the call that led there: {_listed(values)}"
         return text
+
+
+SHAPE = re.compile(r"shape \(([\d, ]*)\)")
+
+
+def _axis_change(name: str, now: str, then: str) -> str | None:
+    """'x has 10000 along axis 0 where the baseline had 5000' when two shapes of the same rank differ
+    along one axis (squared states joined along rows instead of the feature axis)."""
+    shapes = [SHAPE.search(text) for text in (now, then)]
+    if not all(shapes):
+        return None
+    dims = [[int(d) for d in m.group(1).split(",") if d.strip()] for m in shapes]  # type: ignore[union-attr]
+    if len(dims[0]) != len(dims[1]):
+        return None
+    differ = [axis for axis, (a, b) in enumerate(zip(*dims, strict=True)) if a != b]
+    if len(differ) != 1:
+        return None
+    axis = differ[0]
+    return f"{name} has {dims[0][axis]} along axis {axis} where the baseline had {dims[1][axis]}"
 
 
 def _listed(values: dict[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""Which baseline line a failing line of an edited file is (for the baseline values contrast)."""
+"""The baseline contrast of a crash: which baseline line the failing line is, and how its values differ."""
 
 from __future__ import annotations
 
@@ -34,3 +34,16 @@ def test_a_new_or_blank_line_has_no_baseline_line():
     assert baseline_line(BASELINE, edited, 7) is None, "changed text"
     assert baseline_line(BASELINE, edited, 4) is None, "blank"
     assert baseline_line(BASELINE, edited, 99) is None, "past the end"
+
+
+def test_a_shape_that_differs_along_one_axis_from_the_baselines_is_named():
+    from scientist.failing_values import FailingValues
+
+    # The 1.5B model's quadratic readout joined the squared states along rows, not features.
+    found = FailingValues(80, {"x": "ndarray float64 shape (10000, 300)", "y": "ndarray float64 shape (5000, 3)"},
+                          baseline={"x": "ndarray float64 shape (5000, 300)"})
+    assert found.describe().endswith("read: x = ndarray float64 shape (5000, 300) (x has 10000 along axis 0 where "
+                                     "the baseline had 5000)")
+    other_rank = FailingValues(9, {"y": "ndarray float64 shape (64,)"}, baseline={"y": "ndarray float64 shape (64, 10)"})
+    assert other_rank.describe() == ("y = ndarray float64 shape (64,) | the same line in the baseline (which runs) "
+                                     "read: y = ndarray float64 shape (64, 10)")
