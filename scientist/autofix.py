@@ -8,6 +8,7 @@ what runs and what the run folder keeps; the repair leaves a comment on the line
 from __future__ import annotations
 
 import ast
+import re
 import symtable
 
 from scientist.code_check import (
@@ -278,14 +279,44 @@ def call_the_baseline_for_self_calls(before: str, source: str) -> tuple[str, lis
     return (repaired, notes) if repaired is not None else (source, [])
 
 
-def repair(source: str, before: str) -> tuple[str, list[str]]:
-    """Every repair of this module, in turn (``before``: the code the edit was made to): the new
-    source and a note per change made."""
+NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[str]]:
+    """A name that nothing defines, that no function has as a local, and that the change gives a
+    number for ("... variance eta/(1+t)^0.55 (eta = 0.1)" for ``ETA``, in any case) becomes a module
+    constant with that number, after the module's last constant (the 1.5B model, sent to make the
+    gradient-noise change inside ``optimise``, read ``ETA`` there and left the constant it had
+    written before behind: a NameError)."""
+    tree = ast.parse(source)
+    added = []
+    for name in undefined_globals(source):
+        given = re.findall(rf"(?<![\w.]){re.escape(name)}\s*=\s*({NUMBER})(?![\w.])", change, re.I)
+        if len(set(given)) != 1 or local_owners(tree, name):
+            continue
+        added.append(f"{name} = {given[0]}  # the change's value (added by scientist)\n")
+    if not added:
+        return source, []
+    constants = [n for n in tree.body if isinstance(n, ast.Assign)
+                 and all(isinstance(t, ast.Name) and t.id.isupper() for t in n.targets)]
+    imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    last = (constants or imports or [None])[-1]
+    repaired = _rewrite(source.splitlines(keepends=True), [], [(last.end_lineno or 0 if last else 0, "".join(added))])
+    if repaired is None:
+        return source, []
+    return repaired, [f"{line.split(' =')[0]} is not defined; the change gives it: it is now a module constant, "
+                      f"{line.split('  #')[0]}" for line in added]
+
+
+def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
+    """Every repair of this module, in turn (``before``: the code the edit was made to; ``change``:
+    the run's change, for the values it gives): the new source and a note per change made."""
     source, baseline_calls = call_the_baseline_for_self_calls(before, source)
     source, cased = match_constant_case(source)
     source, copies = localise_constants(source)
     source, aliased = alias_shadowed_imports(before, source)
-    return source, baseline_calls + cased + copies + aliased
+    source, given = define_values_the_change_gives(source, change)
+    return source, baseline_calls + cased + copies + aliased + given
 
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:

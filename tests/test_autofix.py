@@ -8,7 +8,14 @@ import textwrap
 
 import numpy as np
 
-from scientist.autofix import MARK, alias_shadowed_imports, drop_unread_imports, localise_constants, repair
+from scientist.autofix import (
+    MARK,
+    alias_shadowed_imports,
+    define_values_the_change_gives,
+    drop_unread_imports,
+    localise_constants,
+    repair,
+)
 from scientist.code_check import read_before_bound
 
 SCHEDULE = textwrap.dedent('''\
@@ -193,3 +200,36 @@ def test_a_recursion_with_a_way_out_is_left_alone() -> None:
     branch = DIGITS_TARGETS.replace("    return np.eye(10)[y]\n",
                                     "    if y.ndim > 1:\n        return training_targets(y[0])\n    return np.eye(10)[y]\n")
     assert repair(branch, DIGITS_TARGETS) == (branch, []), "the self-call is under a condition"
+
+
+OPTIMISE = '''import numpy as np
+
+LEARNING_RATE = 0.01  # step size
+STEPS = 100
+
+
+def optimise(grad, x):
+    for t in range(1, STEPS + 1):
+        x = x - LEARNING_RATE * grad(x)
+    return x
+'''
+
+
+def test_a_name_nothing_defines_that_the_change_gives_a_number_for_becomes_a_constant() -> None:
+    # The 1.5B model, sent to make the gradient-noise change inside optimise, read ETA there and left behind
+    # the constant it had written the attempt before.
+    change = "Add Gaussian noise with variance eta/(1+t)^0.55 to each gradient (eta = 0.1) and measure the success rate"
+    noisy = OPTIMISE.replace("        x = x - LEARNING_RATE * grad(x)\n",
+                             "        g = grad(x) + np.random.normal(0, np.sqrt(ETA / (1 + t) ** 0.55), x.shape)\n"
+                             "        x = x - LEARNING_RATE * g\n")
+    fixed, notes = repair(noisy, OPTIMISE, change)
+    assert notes == ["ETA is not defined; the change gives it: it is now a module constant, ETA = 0.1"]
+    assert "STEPS = 100\nETA = 0.1  # the change's value (added by scientist)\n" in fixed
+    namespace: dict = {}
+    exec(compile(fixed, "experiment.py", "exec"), namespace)
+    assert namespace["optimise"](lambda x: 2 * x, np.ones(3)).shape == (3,)
+    assert repair(noisy, OPTIMISE, "Add Gaussian noise to each gradient")[1] == [], "no value given"
+    assert repair(noisy, OPTIMISE, "eta = 0.1 or eta = 0.3")[1] == [], "two values: no one reading"
+    local = noisy.replace("def optimise(grad, x):\n", "def optimise(grad, x):\n    print(ETA)\n") + \
+        "\n\ndef other():\n    ETA = 0.2\n    return ETA\n"
+    assert define_values_the_change_gives(local, change) == (local, []), "a local of another function: made there"

@@ -405,7 +405,7 @@ class IdeaExperiments:
         if problem is not None:
             self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
-        new_code, repairs = repair(new_code, code)
+        new_code, repairs = repair(new_code, code, change)
         for note in repairs:
             log.info("%s: %s", run, note)
             self.services.progress("experiments", f"{self.name}: {run}: {note}")
