@@ -341,7 +341,8 @@ class Home:
 
 def rule_home(source: str, change: str) -> Home | None:
     """Where a rule places the change at a first attempt or a fresh start: the seam the change names
-    (``named_seam``), else the one function reading the constants it names (``constants_home``)."""
+    (``named_seam``), else the one function reading the constants it names (``constants_home``),
+    else the one function sharing the most of its words (``words_home``)."""
     seam = named_seam(source, change)
     if seam is not None:
         return Home(seam, ": the change names it, and the template keeps it for exactly this (see its docstring).")
@@ -350,7 +351,42 @@ def rule_home(source: str, change: str) -> Home | None:
         names = ", ".join(sorted(named_constants(source, change)))
         return Home(reader, f": it is the one function that reads {names}, which the change names; "
                             "the new computation goes there.")
+    matched = words_home(source, change)
+    if matched is not None:
+        return Home(matched[0], f": its code and docstring are about what the change is about "
+                                f"({', '.join(sorted(matched[1]))}); the new computation goes there.")
     return None
+
+
+def shared_words(source: str, change: str) -> list[tuple[str, int, set[str]]]:
+    """Each function or class whose code or comments share at least two of the change's content words
+    (four letters or more, common words aside): (its name, its first line, the words)."""
+    content = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]{3,}", change)} - COMMON
+    lines = source.lower().splitlines()
+    found = []
+    for unit in code_units(source):
+        if unit.kind not in ("def", "class"):
+            continue
+        body = "\n".join(lines[unit.start:unit.end])
+        hits = {w for w in content if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body)}
+        if len(hits) >= 2:
+            found.append((unit.name, unit.start, hits))
+    return found
+
+
+def words_home(source: str, change: str) -> tuple[str, set[str]] | None:
+    """For a change that adds computation, the one function sharing the most of its words, when no
+    other shares as many ("Implement gradient descent with a diagonal preconditioner ..." goes in
+    ``optimise``, whose docstring names gradient descent, momentum and preconditioners): left to
+    choose, the 1.5B model changed only imports and constants, four attempts running. The function
+    and the words it shares, or ``None``."""
+    if adds_computation(change) is None:
+        return None
+    scored = sorted(((len(hits), name, hits) for name, _, hits in shared_words(source, change)
+                     if name.startswith("def ")), key=lambda s: s[0], reverse=True)
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1], scored[0][2]
 
 
 def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
@@ -364,16 +400,7 @@ def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
     named = spelled_out(source, change)
     named += [u.name for u in units if u.name not in named and
               ((u.defines and u.defines in words) or (u.kind != "main guard" and words & set(u.names)))]
-    content = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]{3,}", change)} - COMMON
-    lines = source.lower().splitlines()
-    scored = []
-    for unit in units:
-        if unit.kind not in ("def", "class") or unit.name in named:
-            continue
-        body = "\n".join(lines[unit.start:unit.end])
-        hits = {w for w in content if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body)}
-        if len(hits) >= 2:
-            scored.append((-len(hits), unit.start, unit.name))
+    scored = [(-len(hits), start, name) for name, start, hits in shared_words(source, change) if name not in named]
     found = named + [name for _, _, name in sorted(scored)[:limit]]
     if adds_computation(change):  # a settings-only edit cannot make it: the functions come first
         found.sort(key=lambda name: name == "constants")

@@ -226,6 +226,22 @@ def test_a_change_adding_computation_with_named_constants_goes_where_all_of_them
     assert constants_home(optim, "Add a cosine decay of the learning rate") is None, "no constant named"
 
 
+def test_a_change_adding_computation_goes_in_the_one_function_sharing_the_most_of_its_words():
+    from scientist.units import rule_home, words_home
+
+    optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    precondition = ("Implement gradient descent with a diagonal preconditioner estimated from running squared "
+                    "gradients without momentum (RMSProp)")
+    assert words_home(optim, precondition) == ("def optimise", {"descent", "gradient", "momentum", "preconditioner"})
+    home = rule_home(optim, precondition)
+    assert home is not None and home.part == "def optimise" and home.why.startswith(
+        ": its code and docstring are about what the change is about (descent, gradient, momentum, preconditioner)")
+    assert words_home(optim, "Compare gradient descent with momentum") is None, "not a change that adds computation"
+    assert words_home(optim, "Add a callback printing the time") is None, "no function shares two words"
+    two = "def a():\n    # gradient noise\n    pass\n\n\ndef b():\n    # gradient noise\n    pass\n"
+    assert words_home(two, "Add gradient noise") is None, "a tie: the model chooses"
+
+
 def test_a_short_documented_function_the_change_spells_out_is_its_seam():
     from scientist.units import mentioned_parts, named_seam, spelled_out
 

@@ -49,7 +49,9 @@ FUNCTIONS = {"rosenbrock": (rosen, rosen_der), "rastrigin": (rastrigin, rastrigi
 
 def optimise(f, grad, x0, steps=STEPS):
     """``steps`` iterations of OPTIMIZER from x0: (the last point, the step f first fell below TOLERANCE
-    or None, f at every 50th step)."""
+    or None, f at every 50th step). Each step takes the gradient g at x and updates x by gradient
+    descent, heavy-ball momentum or Adam: a new update rule, preconditioner, learning-rate schedule
+    or gradient noise goes in this loop."""
     x = x0.copy()
     velocity = np.zeros_like(x)
     m, v = np.zeros_like(x), np.zeros_like(x)
