@@ -465,16 +465,73 @@ def unread_new_locals(before: str, after: str) -> list[Problem]:
     """Local variables ``after`` adds to a function that nothing in the function reads: a computed
     value that is never used (``x_noisy = x + noise`` while training still reads ``x``). Names the
     function already assigned are left alone: a value the edit stopped using is not a new mistake."""
+    return sorted((Problem("NoEffectiveChange", f"{var!r} is computed in {function} but nothing reads it", line)
+                   for function, var, line in _unread_new_locals(before, after)), key=lambda p: p.line)
+
+
+def _unread_new_locals(before: str, after: str) -> list[tuple[str, str, int]]:
+    """(function, local, line of its first assignment) for each of ``unread_new_locals``."""
     old = _functions(ast.parse(before))
-    problems = []
+    found = []
     for name, function in _functions(ast.parse(after)).items():
         known = _assigned(old[name]) if name in old else {}
         declared = {n for node in ast.walk(function) if isinstance(node, ast.Global | ast.Nonlocal) for n in node.names}
         read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        problems += [Problem("NoEffectiveChange", f"{var!r} is computed in {name} but nothing reads it", line)
-                     for var, line in _assigned(function).items()
-                     if var not in known and var not in read and var not in declared and not var.startswith("_")]
-    return sorted(problems, key=lambda p: p.line)
+        found += [(name, var, line) for var, line in _assigned(function).items()
+                  if var not in known and var not in read and var not in declared and not var.startswith("_")]
+    return found
+
+
+def without_unread_locals(before: str, after: str) -> str:
+    """``after`` without the statements of a function that only assign its new locals nothing reads
+    (``unread_new_locals``), again until none is left (the noise a dead ``x_noisy`` read goes next),
+    as source: what the edit computes apart from its dead values."""
+    source = after
+    while True:
+        dead = _unread_new_locals(before, source)
+        if not dead:
+            return source
+        tree = ast.parse(source)
+        for qualified, function in _functions(tree).items():
+            names = {var for name, var, _ in dead if name == qualified}
+            if names:
+                _drop_assignments(function, names)
+        stripped = ast.unparse(ast.fix_missing_locations(tree))
+        if stripped == ast.unparse(ast.parse(source)):
+            return source
+        source = stripped
+
+
+def dead_values_only(before: str, after: str) -> bool:
+    """Whether a function holding new locals nothing reads is, without the statements that assign
+    them (``without_unread_locals``), the baseline's function again: those values were all the edit
+    did there (``x_noisy = x + noise`` while training still reads ``x``). A dead value beside new
+    computation in the same function (restarts' ``perturbed_trace``, never read, in a
+    ``step_budget`` that now restarts) is not. A new function's dead value counts as all it does."""
+    dead = _unread_new_locals(before, after)
+    old, stripped = _functions(ast.parse(before)), _functions(ast.parse(without_unread_locals(before, after)))
+    return any(name not in old or name not in stripped  # a new function's dead value: nothing to compare with
+               or _function_program(stripped[name]) == _function_program(old[name]) for name, _, _ in dead)
+
+
+def _function_program(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    return _program(ast.Module(body=[function], type_ignores=[]))
+
+
+def _drop_assignments(function: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> None:
+    """Remove from ``function``'s own statements (nested functions aside) those that only assign ``names``."""
+    stack: list[ast.AST] = [function]
+    while stack:
+        node = stack.pop()
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if not isinstance(body, list) or not body or not isinstance(body[0], ast.stmt):
+                continue
+            kept = [s for s in body if not (isinstance(s, ast.Assign | ast.AnnAssign | ast.AugAssign)
+                                            and binds(s) and binds(s) <= names)]
+            setattr(node, field, kept or ([ast.Pass()] if field == "body" else []))
+        stack += [child for child in ast.iter_child_nodes(node)
+                  if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda)]
 
 
 def module_constants(source: str) -> dict[str, object]:

@@ -131,6 +131,21 @@ def test_new_local_values_nothing_reads_are_found():
     assert unread_new_locals(before, stopped) == [], "targets, no longer read, was there before the edit"
 
 
+def test_a_dead_value_is_all_the_edit_did_only_when_its_function_is_otherwise_the_baselines():
+    from scientist.code_check import dead_values_only, without_unread_locals
+
+    before = "def train(x, rng):\n    targets = x * 2\n    return targets.sum()\n"
+    noisy = before.replace("    targets", "    noise = rng.normal(size=x.shape)\n    x_noisy = x + noise\n    targets")
+    assert without_unread_locals(before, noisy) == "def train(x, rng):\n    targets = x * 2\n    return targets.sum()"
+    assert dead_values_only(before, noisy), "x_noisy, then the noise only it read: the baseline's train again"
+    # The 1.5B model's restarts: an unread perturbed_trace in a step_budget that now restarts.
+    restarts = noisy.replace("    targets = x * 2\n", "    targets = x * 2\n    for _ in range(4):\n        x = x + 1\n")
+    assert not dead_values_only(before, restarts)
+    new_function = before + "\n\ndef bigger(step):\n    doubled = 2 * step\n    return step\n"
+    assert dead_values_only(before, new_function), "a new function's dead value is all it does"
+    assert not dead_values_only(before, before)
+
+
 def test_a_new_option_the_selector_constant_does_not_select_is_listed():
     before = ('OPTIMIZER = "adam"\n\ndef step(g):\n    if OPTIMIZER == "gd":\n        return g\n'
               '    return 2 * g\n')

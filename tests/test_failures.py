@@ -281,6 +281,16 @@ def test_a_new_value_nothing_reads_is_found_before_the_run(harness):
     assert log == ["run_0", "run_1"], "the dead-code attempt never ran"
 
 
+def test_a_dead_value_beside_new_computation_in_its_function_still_runs(harness, tmp_path):
+    # The 1.5B model's restarts computed a perturbed_trace it never read in a step_budget that now restarted.
+    h = harness(template=toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS))
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    factor = 2.0\n    spare = step + 1\n"
+                                "    return [scale(x) * step * factor for x in range(10)]\n```")],
+                          change="Double each value before averaging")
+    assert outcome.ok and [r.category for r in rows] == [None]
+
+
 def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     h = harness()
     prompts = user_prompts(h)

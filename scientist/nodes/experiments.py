@@ -32,6 +32,7 @@ from scientist.autofix import drop_unread_imports, repair
 from scientist.call_check import call_mismatches, lost_returns
 from scientist.change_text import code_change
 from scientist.code_check import (
+    dead_values_only,
     missing_library_names,
     read_before_bound,
     shadowed_imports,
@@ -376,10 +377,17 @@ class IdeaExperiments:
             raise
 
     def check_unread(self, code: str, new_code: str, run: str) -> None:
-        """Fail now if the edit computes a new local value that nothing reads: it cannot be the change
-        (the 1.5B model wrote ``x_train_augmented = x_train + noise`` and kept training on ``x_train``;
-        the noise draws alone changed the results, so the run passed as a success)."""
+        """Fail now if the edit computes a new local value that nothing reads and, without it, leaves
+        its function as the baseline's: it cannot be the change (the 1.5B model wrote
+        ``x_train_augmented = x_train + noise`` and kept training on ``x_train``; the noise draws alone
+        changed the results, so the run passed as a success). A dead value beside new computation in
+        the same function is only noted (restarts' unread ``perturbed_trace`` had failed two attempts)."""
         dead = unread_new_locals(code, new_code)
+        if dead and not dead_values_only(code, new_code):
+            note = f"{dead[0].message}, but its function computes something new besides: running it"
+            log.info("%s: %s", run, note)
+            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+            return
         if dead:
             failure = found_before_running(new_code, dead, Category.NO_EFFECTIVE_CHANGE)
             self.keep(run, new_code, failure.message)
