@@ -115,10 +115,7 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
             inserts.append((first.lineno - 1, f"{indent.decode()}{name} = {same[0]}  {MARK}\n"))
             notes.append(f"{function.name} reads {name} before giving it a value, and the module's {same[0]} "
                          f"differs only in case: {name} now starts as a local copy of {same[0]}")
-    if not notes:
-        return source, []
-    repaired = _rewrite(lines, renames, inserts)
-    return (repaired, notes) if repaired is not None else (source, [])
+    return _applied(source, renames, inserts, notes)
 
 
 def match_constant_case(source: str) -> tuple[str, list[str]]:
@@ -140,10 +137,7 @@ def match_constant_case(source: str) -> tuple[str, list[str]]:
             continue
         renames += _name_spans(tree, name, same[0])
         notes.append(f"{name} is not defined; the module's {same[0]} is: it now reads {same[0]}")
-    if not notes:
-        return source, []
-    repaired = _rewrite(source.splitlines(keepends=True), renames, [])
-    return (repaired, notes) if repaired is not None else (source, [])
+    return _applied(source, renames, [], notes)
 
 
 def alias_shadowed_imports(before: str, source: str) -> tuple[str, list[str]]:
@@ -180,10 +174,7 @@ def alias_shadowed_imports(before: str, source: str) -> tuple[str, list[str]]:
                 renames += _name_spans(function, name, new)
         notes.append(f"{name} is imported, but a function's own local {name} hides it there: the import is now "
                      f"{new}, and the uses of the import read {new}")
-    if not notes:
-        return source, []
-    repaired = _rewrite(source.splitlines(keepends=True), renames, [])
-    return (repaired, notes) if repaired is not None else (source, [])
+    return _applied(source, renames, [], notes)
 
 
 def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
@@ -213,10 +204,7 @@ def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
         else:
             renames.append((row, 0, len(lines[row].encode()), ""))
         notes.append(f"the new import of {', '.join(a.asname or a.name for a in dropped)} is removed: nothing reads it")
-    if not notes:
-        return source, []
-    repaired = _rewrite(lines, renames, [])
-    return (repaired, notes) if repaired is not None else (source, [])
+    return _applied(source, renames, [], notes)
 
 
 def _calls_to(node: ast.AST, name: str) -> list[ast.Name]:
@@ -254,7 +242,6 @@ def call_the_baseline_for_self_calls(before: str, source: str) -> tuple[str, lis
     baseline's returned: a RecursionError, two attempts running)."""
     old = {f.name: f for f in ast.parse(before).body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
     tree = ast.parse(source)
-    lines = source.splitlines(keepends=True)
     taken = _taken_names(tree) | _taken_names(ast.parse(before))
     renames: list[tuple[int, int, int, str]] = []
     inserts: list[tuple[int, str]] = []
@@ -273,10 +260,7 @@ def call_the_baseline_for_self_calls(before: str, source: str) -> tuple[str, lis
         renames += [_span(name, copy_name) for name in _calls_to(function, function.name)]
         notes.append(f"{function.name} called itself with no way to stop (a RecursionError): it meant the "
                      f"baseline's {function.name}, now a copy named {copy_name} that it calls")
-    if not notes:
-        return source, []
-    repaired = _rewrite(lines, renames, inserts)
-    return (repaired, notes) if repaired is not None else (source, [])
+    return _applied(source, renames, inserts, notes)
 
 
 NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -289,23 +273,19 @@ def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[
     gradient-noise change inside ``optimise``, read ``ETA`` there and left the constant it had
     written before behind: a NameError)."""
     tree = ast.parse(source)
-    added = []
-    for name in undefined_globals(source):
-        given = re.findall(rf"(?<![\w.]){re.escape(name)}\s*=\s*({NUMBER})(?![\w.])", change, re.I)
-        if len(set(given)) != 1 or local_owners(tree, name):
-            continue
-        added.append(f"{name} = {given[0]}  # the change's value (added by scientist)\n")
-    if not added:
-        return source, []
     constants = [n for n in tree.body if isinstance(n, ast.Assign)
                  and all(isinstance(t, ast.Name) and t.id.isupper() for t in n.targets)]
     imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     last = (constants or imports or [None])[-1]
-    repaired = _rewrite(source.splitlines(keepends=True), [], [(last.end_lineno or 0 if last else 0, "".join(added))])
-    if repaired is None:
-        return source, []
-    return repaired, [f"{line.split(' =')[0]} is not defined; the change gives it: it is now a module constant, "
-                      f"{line.split('  #')[0]}" for line in added]
+    row = (last.end_lineno or 0) if last is not None else 0
+    inserts, notes = [], []
+    for name in undefined_globals(source):
+        given = re.findall(rf"(?<![\w.]){re.escape(name)}\s*=\s*({NUMBER})(?![\w.])", change, re.I)
+        if len(set(given)) != 1 or local_owners(tree, name):
+            continue
+        inserts.append((row, f"{name} = {given[0]}  # the change's value (added by scientist)\n"))
+        notes.append(f"{name} is not defined; the change gives it: it is now a module constant, {name} = {given[0]}")
+    return _applied(source, [], inserts, notes)
 
 
 def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
@@ -332,6 +312,17 @@ def _span(name: ast.Name, new: str) -> tuple[int, int, int, str]:
 def _differing_in_case(name: str, variables: set[str]) -> list[str]:
     """The module variables spelled as ``name`` but for case (``ETA`` for ``eta``)."""
     return [v for v in variables if v.lower() == name.lower()]
+
+
+def _applied(source: str, renames: list[tuple[int, int, int, str]], inserts: list[tuple[int, str]],
+             notes: list[str]) -> tuple[str, list[str]]:
+    """A repair's result: ``source`` with its spans renamed and lines inserted (``_rewrite``) and its
+    notes, or ``source`` as it was and no notes when there is nothing to do or the result would not
+    parse."""
+    if not notes:
+        return source, []
+    repaired = _rewrite(source.splitlines(keepends=True), renames, inserts)
+    return (repaired, notes) if repaired is not None else (source, [])
 
 
 def _rewrite(lines: list[str], renames: list[tuple[int, int, int, str]], inserts: list[tuple[int, str]]) -> str | None:
