@@ -118,3 +118,12 @@ def test_a_recursion_names_each_place_once(tmp_path):
     assert found is not None and found.error.startswith("RecursionError: maximum recursion depth exceeded")
     places = [(function, line) for function, line, _ in found.callers]
     assert len(places) == len(set(places)) and (found.line, "loss") not in [(ln, f) for f, ln in places]
+
+
+def test_a_function_read_as_a_value_is_named_as_a_function(tmp_path):
+    # The 1.5B model's gradient noise read grad.shape: grad is the gradient function, g the gradient.
+    script = SCRIPT.replace("    probs = np.tanh(x @ params[\"w\"])\n",
+                            "    probs = np.tanh(x @ params[\"w\"]) + np.zeros(loss.shape)\n")
+    found = rerun(tmp_path, script)
+    assert found is not None and found.values["loss"] == "the function loss"
+    assert "np.zeros" not in found.values and "np.tanh" not in found.values, "what is called is not described"

@@ -46,7 +46,11 @@ def short(text: str) -> str:
 
 
 def describe(value: object, depth: int = 0) -> str | None:
-    """'ndarray float64 shape (450, 10)', 'list of length 3, first item ...', '0.05'; None for code."""
+    """'ndarray float64 shape (450, 10)', 'list of length 3, first item ...', '0.05', 'the function
+    rastrigin_der' (a value that is a function: ``grad.shape`` on the gradient function, not the
+    gradient); None for modules, classes and other code."""
+    if isinstance(value, types.FunctionType):
+        return f"the function {value.__name__}"
     if isinstance(value, (types.ModuleType, type)) or (callable(value) and not hasattr(value, "shape")):
         return None
     shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
@@ -195,8 +199,9 @@ def values_read(statement: ast.stmt, frame: types.FrameType, script: str = "") -
     operators and calls, in source order."""
     nodes = []
     for root in read_expressions(statement):
+        called = {id(node.func) for node in ast.walk(root) if isinstance(node, ast.Call)}  # what is called is code
         nodes += [node for node in ast.walk(root) if isinstance(node, (ast.Name, ast.Subscript, ast.Attribute))
-                  and not (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))]
+                  and not (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)) and id(node) not in called]
         nodes += operands(root)
     found: dict[str, str] = {}
     for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset, -(n.end_col_offset or 0))):
