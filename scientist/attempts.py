@@ -15,11 +15,13 @@ from scientist.code_check import (
     inert_edit,
     local_owners,
     module_constants,
+    overwritten_before_read,
     undefined_globals,
     unselected_branches,
     unused_additions,
 )
 from scientist.failures import Category
+from scientist.lines_run import new_statement_lines
 from scientist.units import Home, changed_parts, code_units, unit_at_line, unit_text
 
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
@@ -193,11 +195,12 @@ def unread(names: list[str]) -> str:
 
 def why_unchanged(before: str, after: str) -> str | None:
     """What an edit added that cannot change the results: names nothing reads, branches nothing
-    selects; ``None`` when the code alone does not say."""
+    selects, values a loop replaces before reading them; ``None`` when the code alone does not say."""
     unused, unselected = unused_additions(before, after), unselected_branches(before, after)
     reasons = [unread(unused)] if unused else []
     reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
                 for branch in unselected]
+    reasons += overwritten_before_read(after, set(new_statement_lines(before, after)))
     return "; ".join(reasons) or None
 
 

@@ -534,6 +534,57 @@ def _drop_assignments(function: ast.FunctionDef | ast.AsyncFunctionDef, names: s
                   if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda)]
 
 
+def overwritten_before_read(after: str, new_lines: set[int]) -> list[str]:
+    """New statements in a loop's body that change a name after the body's last read of it, when
+    every pass first gives the name a fresh value before reading it and nothing outside the loop
+    reads it: the change is thrown away each pass (the 1.5B model's gradient noise,
+    ``g += noise`` after the update that read ``g``, and ``g = grad(x)`` at the top of the loop)."""
+    found = []
+    for function in (f for f in ast.walk(ast.parse(after)) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)):
+        for loop in (n for n in ast.walk(function) if isinstance(n, ast.For | ast.While)):
+            body = loop.body
+            for index, statement in enumerate(body):
+                target = _single_target(statement)
+                if target is None or statement.lineno not in new_lines:
+                    continue
+                if any(_reads(later, target) for later in body[index + 1:]):
+                    continue
+                first = next((s for s in body[:index] if target in binds(s) or _reads(s, target)), None)
+                if first is None or _single_target(first) != target or _reads(first, target) \
+                        or isinstance(first, ast.AugAssign):
+                    continue
+                if any(_reads(n, target) for n in ast.walk(function) if isinstance(n, ast.stmt)
+                       and not _inside(n, loop) and n is not loop and not isinstance(n, ast.FunctionDef)):
+                    continue
+                last = max((s.lineno for s in body[:index] if _reads(s, target) and s.lineno not in new_lines),
+                           default=None)
+                if last is None:
+                    continue
+                text = after.splitlines()
+                found.append(f"line {statement.lineno} changes {target} after the loop's last use of it (line {last}: "
+                             f"{text[last - 1].strip()}), and the next pass replaces it (line {first.lineno}: "
+                             f"{text[first.lineno - 1].strip()}) before anything reads it: change {target} before "
+                             f"line {last}")
+    return found
+
+
+def _single_target(statement: ast.stmt) -> str | None:
+    if isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+        return statement.target.id
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        return statement.targets[0].id
+    return None
+
+
+def _reads(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.AugAssign) and _single_target(node) == name or any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(node))
+
+
+def _inside(node: ast.AST, container: ast.AST) -> bool:
+    return any(inner is node for inner in ast.walk(container))
+
+
 def module_constants(source: str) -> dict[str, object]:
     """The literal values of the file's top-level ``NAME = <literal>`` assignments (the last one wins,
     as when the file runs)."""

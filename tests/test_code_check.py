@@ -250,3 +250,23 @@ def test_a_new_import_hidden_by_a_local_of_the_same_name_is_found():
                             .replace("norm.rvs", "normal.rvs")) == []
     reached = after + "\n\nNOISE = norm.rvs(0, 1)\n"
     assert shadowed_imports(before, reached) == [], "read at module level too: the import is in use"
+
+
+def test_a_value_a_loop_replaces_before_reading_it_is_found():
+    from scientist.code_check import overwritten_before_read
+
+    before = ("def optimise(grad, x):\n    for t in range(10):\n        g = grad(x)\n        x = x - 0.1 * g\n"
+              "    return x\n")
+    # The 1.5B model's gradient noise: added to g after the update that read it.
+    late = before.replace("        x = x - 0.1 * g\n", "        x = x - 0.1 * g\n        g += 0.01 * t\n")
+    assert overwritten_before_read(late, {5}) == [
+        "line 5 changes g after the loop's last use of it (line 4: x = x - 0.1 * g), and the next pass replaces it "
+        "(line 3: g = grad(x)) before anything reads it: change g before line 4"]
+    assert overwritten_before_read(late, set()) == [], "only the edit's new lines"
+    early = before.replace("        x = x - 0.1 * g\n", "        g += 0.01 * t\n        x = x - 0.1 * g\n")
+    assert overwritten_before_read(early, {4}) == []
+    kept = late.replace("    return x\n", "    return x, g\n")
+    assert overwritten_before_read(kept, {5}) == [], "read after the loop"
+    carried = late.replace("        g = grad(x)\n", "        g = grad(x) + g\n").replace("def optimise(grad, x):\n",
+                                                                              "def optimise(grad, x):\n    g = 0\n")
+    assert overwritten_before_read(carried, {6}) == [], "the next pass reads it"
