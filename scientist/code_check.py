@@ -539,10 +539,12 @@ def overwritten_before_read(after: str, new_lines: set[int]) -> list[str]:
     every pass first gives the name a fresh value before reading it and nothing outside the loop
     reads it: the change is thrown away each pass (the 1.5B model's gradient noise,
     ``g += noise`` after the update that read ``g``, and ``g = grad(x)`` at the top of the loop)."""
-    found = []
+    found, text = [], after.splitlines()
     for function in (f for f in ast.walk(ast.parse(after)) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)):
         for loop in (n for n in ast.walk(function) if isinstance(n, ast.For | ast.While)):
-            body = loop.body
+            body, in_loop = loop.body, {id(n) for n in ast.walk(loop)}
+            outside = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and id(n) not in in_loop
+                       and not isinstance(n, ast.FunctionDef)]
             for index, statement in enumerate(body):
                 target = _single_target(statement)
                 if target is None or statement.lineno not in new_lines:
@@ -553,14 +555,12 @@ def overwritten_before_read(after: str, new_lines: set[int]) -> list[str]:
                 if first is None or _single_target(first) != target or _reads(first, target) \
                         or isinstance(first, ast.AugAssign):
                     continue
-                if any(_reads(n, target) for n in ast.walk(function) if isinstance(n, ast.stmt)
-                       and not _inside(n, loop) and n is not loop and not isinstance(n, ast.FunctionDef)):
+                if any(_reads(n, target) for n in outside):
                     continue
                 last = max((s.lineno for s in body[:index] if _reads(s, target) and s.lineno not in new_lines),
                            default=None)
                 if last is None:
                     continue
-                text = after.splitlines()
                 found.append(f"line {statement.lineno} changes {target} after the loop's last use of it (line {last}: "
                              f"{text[last - 1].strip()}), and the next pass replaces it (line {first.lineno}: "
                              f"{text[first.lineno - 1].strip()}) before anything reads it: change {target} before "
@@ -580,9 +580,6 @@ def _reads(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.AugAssign) and _single_target(node) == name or any(
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(node))
 
-
-def _inside(node: ast.AST, container: ast.AST) -> bool:
-    return any(inner is node for inner in ast.walk(container))
 
 
 def module_constants(source: str) -> dict[str, object]:
