@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from scientist.change_text import adds_computation
 from scientist.code_check import (
     Problem,
+    binds,
     inert_edit,
     local_owners,
     module_constants,
@@ -132,6 +133,65 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
         if len(callees) == 1:
             return Fix(callees[0], via=unit.name)
     return None
+
+
+def _meaningful(lines: list[str]) -> list[str]:
+    """``lines`` stripped, without blank lines and comment lines."""
+    return [text for text in (line.strip() for line in lines) if text and not text.startswith("#")]
+
+
+def _crash_reach(tree: ast.Module, line: int) -> int:
+    """The last line that decides what crashing line ``line`` computes: the end of its statement, or of
+    the outermost loop around it (a later line of a loop body feeds the next pass)."""
+    around = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)
+              and node.lineno <= line <= (node.end_lineno or node.lineno)]
+    loops = [node for node in around if isinstance(node, ast.For | ast.While)
+             and not any(isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef)
+                         and node.lineno < outer.lineno <= line for outer in around)]
+    ends = [node.end_lineno or node.lineno for node in loops] or \
+           [(max(around, key=lambda node: node.lineno).end_lineno or line) if around else line]
+    return max(ends)
+
+
+def _locals(tree: ast.Module, function: str | None) -> set[str]:
+    """The names top-level function ``function`` binds itself (its parameters too)."""
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                 and n.name == function), None)
+    if node is None:
+        return set()
+    return {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)} | set().union(*map(binds, node.body))
+
+
+def crash_kept(failed: str, fixed: str, part: str, lines: tuple[int, ...]) -> str | None:
+    """Why a fix of ``part`` would fail as the attempt before it did, or ``None``: it leaves the
+    failing line of ``failed`` and every line of the part before it as they were (through the end of
+    the loop around it), and changes nothing those lines read elsewhere. The 1.5B model's fixes of
+    label smoothing's ``np.where`` of mismatched shapes added ``epsilon = 0.1`` at the top of the
+    file and gave the crashing line back word for word, two attempts running."""
+    try:
+        tree, units = ast.parse(failed), {unit.name: unit for unit in code_units(fixed)}
+        others = [unit for unit in changed_parts(failed, fixed) if unit.name != part]
+    except SyntaxError:
+        return None
+    line = next((n for n in lines if (u := unit_at_line(failed, n)) is not None and u.name == part), None)
+    if line is None or part not in units:
+        return None
+    old_unit, new_unit = unit_at_line(failed, line), units[part]
+    assert old_unit is not None
+    reach = min(_crash_reach(tree, line), old_unit.end)
+    prefix = _meaningful(failed.splitlines()[old_unit.start:reach])
+    if _meaningful(fixed.splitlines()[new_unit.start:new_unit.end])[:len(prefix)] != prefix:
+        return None
+    read = set(re.findall(r"\w+", "\n".join(prefix))) - _locals(tree, old_unit.defines)
+    fixed_tree = ast.parse(fixed)
+    for unit in others:
+        if unit.kind not in ("imports", "constants", "code"):
+            return None
+        if read & set().union(*(binds(node) for node in fixed_tree.body if unit.start < node.lineno <= unit.end)):
+            return None
+    text = failed.splitlines()[line - 1].strip()[:160]
+    return (f"it leaves line {line} ({text}) and the lines of {part} before it as they were, so it fails "
+            "the same way: change that line or the values it uses")
 
 
 def home_part(baseline: str, history: History) -> Home | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.attempts import MAX_FIXES, Failure, Fix, History, frame_lines, home_part, part_to_fix
+from scientist.attempts import MAX_FIXES, Failure, Fix, History, crash_kept, frame_lines, home_part, part_to_fix
 from scientist.failures import Category
 
 BASELINE = '''import numpy as np
@@ -104,3 +104,43 @@ def test_a_change_written_where_its_values_do_not_exist_goes_to_the_function_tha
     assert home_part(BASELINE, history) is None, "a name no function has: nowhere to send the change"
     history.failed(Failure(Category.RUNTIME_ERROR, "boom", code=CHANGED, output_tail=traceback(7, 11)))
     assert home_part(BASELINE, history) is None, "no undefined names"
+
+
+SMOOTHED = '''import numpy as np
+
+
+def targets(y):
+    epsilon = 0.1
+    return np.where(y < 10, np.eye(10)[y], np.random.uniform(0, 1, 10)[y])
+
+
+def train(y):
+    total = 0.0
+    for step in range(3):
+        total += targets(y).sum() * step
+        y = y + 1
+    return total
+'''
+
+
+def test_a_fix_that_keeps_the_failing_line_and_what_feeds_it_cannot_work():
+    # the label smoothing fix of the bench: a constant added at the top, the crashing line word for word
+    fixed = SMOOTHED.replace("import numpy as np\n", "import numpy as np\n\nepsilon = 0.1\n")
+    reason = crash_kept(SMOOTHED, fixed, "def targets", (6, 12))
+    assert reason is not None and "line 6 (return np.where(" in reason
+    kept_lines_after = SMOOTHED.replace("    return np.where", "    # smoothed\n    return np.where")
+    assert crash_kept(SMOOTHED, kept_lines_after, "def targets", (6,)) is not None, "a comment changes nothing"
+
+
+def test_a_fix_that_changes_the_failing_line_or_what_feeds_it_may_work():
+    assert crash_kept(SMOOTHED, SMOOTHED.replace("np.random.uniform(0, 1, 10)[y]", "epsilon / 10"),
+                      "def targets", (6,)) is None
+    assert crash_kept(SMOOTHED, SMOOTHED.replace("epsilon = 0.1", "y = np.asarray(y)"), "def targets", (6,)) is None
+    # a later line of the loop around the failing line feeds its next pass
+    assert crash_kept(SMOOTHED, SMOOTHED.replace("y = y + 1", "y = y - 1"), "def train", (12,)) is None
+    # a module value the failing line reads, set by the fix
+    reads_module = SMOOTHED.replace("    epsilon = 0.1\n", "").replace("np.random.uniform(0, 1, 10)[y]", "NOISE")
+    sets_it = reads_module.replace("import numpy as np\n", "import numpy as np\nNOISE = np.zeros((1, 10))\n")
+    assert crash_kept(reads_module, sets_it, "def targets", (5,)) is None
+    assert crash_kept(reads_module, reads_module.replace("import numpy as np\n", "import numpy as np\ny = 1\n"),
+                      "def targets", (5,)) is not None, "the failing line's y is its parameter, not the new y"

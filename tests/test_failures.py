@@ -245,8 +245,18 @@ def test_a_fix_that_gives_the_part_back_unchanged_is_asked_for_once_more(harness
     prompts = user_prompts(h)
     outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
     assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
-    assert "Your first answer gave constants back unchanged" in prompts[-1]
+    assert "could not fix it (it gave constants back unchanged)" in prompts[-1]
     assert "back unchanged" not in prompts[-2]
+
+
+def test_a_fix_that_keeps_the_failing_line_is_asked_for_once_more_before_it_runs(harness):
+    h = harness()
+    prompts = user_prompts(h)
+    # the fix adds a constant but gives the crashing line back as it was: it would crash the same way
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0 / 0\nSCALE = 2.0"),
+                           constants("STEP = 1.0")])
+    assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, Category.RUNTIME_ERROR), (2, None)]
+    assert "it leaves line 6 (STEP = 1.0 / 0)" in prompts[-1] and "could not fix it" not in prompts[-2]
 
 
 def test_a_fix_given_back_unchanged_twice_gives_way_to_the_change_from_the_baseline(harness):

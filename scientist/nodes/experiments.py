@@ -18,6 +18,7 @@ from scientist.attempts import (
     Fix,
     History,
     changes,
+    crash_kept,
     checked,
     found_before_running,
     frame_lines,
@@ -216,18 +217,20 @@ class IdeaExperiments:
         running), or one that changes nothing the experiment computes (it often rewrites the parts it
         chose word for word)."""
         if fix is not None and history.last is not None and history.last.code:
-            try:
-                return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix))
-            except Failure as failure:
-                if failure.category is not Category.NO_EFFECTIVE_CHANGE:
-                    raise
-                log.info("%s: the fix changes nothing; asking once more", run)
-            try:
-                return self.apply(history.last.code, self.ask_fix(code, run, change, history, fix, unchanged=True))
-            except Failure as failure:
-                if failure.category is not Category.NO_EFFECTIVE_CHANGE:
-                    raise
-                log.info("%s: the fix changed nothing twice; making the change again from the baseline", run)
+            failed, unchanged = history.last, None
+            for _ in range(2):
+                try:
+                    fixed = self.apply(failed.code, self.ask_fix(code, run, change, history, fix, unchanged))
+                except Failure as failure:
+                    if failure.category is not Category.NO_EFFECTIVE_CHANGE:
+                        raise
+                    unchanged = f"it gave {fix.part} back unchanged"
+                else:
+                    unchanged = crash_kept(failed.code, fixed, fix.part, failed.lines) if fix.via is None else None
+                    if unchanged is None:
+                        return fixed
+                log.info("%s: the fix cannot work (%s)", run, unchanged)
+            log.info("%s: no fix in two asks; making the change again from the baseline", run)
         try:
             new_code = self.apply(code, self.ask_edit(code, run, change, history, home=home))
         except Failure as failure:
@@ -280,9 +283,10 @@ class IdeaExperiments:
         return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None)
 
     def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
-                unchanged: bool = False) -> CodeRewrite:
+                unchanged: str | None = None) -> CodeRewrite:
         """One part of the last attempt's code, rewritten to repair the failure located in it or in a
-        caller (``unchanged``: the first reply gave the part back as it was)."""
+        caller (``unchanged``: why the first reply could not repair it: it gave the part back as it
+        was, or left the failing line and what feeds it as they were)."""
         part = fix.part
         services, template, failure = self.services, self.services.template, history.last
         assert failure is not None and failure.code is not None
