@@ -248,16 +248,27 @@ def changes(before: str, after: str, limit: int = 80) -> str:
     return "\n".join(diff)
 
 
-def unread(names: list[str]) -> str:
-    """'you added A, B but nothing reads them'."""
-    return f"you added {', '.join(names)} but nothing reads {'them' if len(names) > 1 else 'it'}"
+def unread(names: list[str], code: str | None = None) -> str:
+    """'you added A, B but nothing reads them', and for a new function of ``code`` nothing calls, where
+    its work belongs: the 1.5B model, sent to ``optimise`` for a preconditioner, wrote a copy of
+    ``optimise`` under a new name, twice, and the run stayed the baseline."""
+    text = f"you added {', '.join(names)} but nothing reads {'them' if len(names) > 1 else 'it'}"
+    try:
+        functions = [node.name for node in ast.parse(code).body
+                     if isinstance(node, ast.FunctionDef) and node.name in names] if code else []
+    except SyntaxError:
+        functions = []
+    if functions:
+        text += (f" (a new function runs only where it is called: make the change inside the existing function "
+                 f"that does this work, or call {functions[0]} from there)")
+    return text
 
 
 def why_unchanged(before: str, after: str) -> str | None:
     """What an edit added that cannot change the results: names nothing reads, branches nothing
     selects, values a loop replaces before reading them; ``None`` when the code alone does not say."""
     unused, unselected = unused_additions(before, after), unselected_branches(before, after)
-    reasons = [unread(unused)] if unused else []
+    reasons = [unread(unused, after)] if unused else []
     reasons += [f"you added a branch for {branch}, which never runs: set the constant to select it"
                 for branch in unselected]
     reasons += overwritten_before_read(after, set(new_statement_lines(before, after)))
@@ -291,7 +302,7 @@ def inert_reason(before: str, after: str) -> str | None:
     if inert is None:
         return None
     if inert:
-        return unread(inert)
+        return unread(inert, after)
     return ("it changes only comments or layout, sets a constant to the value it already has, or writes a "
             "constant's value where its name was"
             if after != before else "it is the baseline's code")

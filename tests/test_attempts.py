@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from scientist.attempts import MAX_FIXES, Failure, Fix, History, crash_kept, frame_lines, home_part, part_to_fix
+from scientist.attempts import (
+    MAX_FIXES,
+    Failure,
+    Fix,
+    History,
+    crash_kept,
+    frame_lines,
+    home_part,
+    inert_reason,
+    part_to_fix,
+)
 from scientist.failures import Category
 
 BASELINE = '''import numpy as np
@@ -144,3 +154,12 @@ def test_a_fix_that_changes_the_failing_line_or_what_feeds_it_may_work():
     assert crash_kept(reads_module, sets_it, "def targets", (5,)) is None
     assert crash_kept(reads_module, reads_module.replace("import numpy as np\n", "import numpy as np\ny = 1\n"),
                       "def targets", (5,)) is not None, "the failing line's y is its parameter, not the new y"
+
+
+def test_a_new_function_nothing_calls_is_named_with_where_its_work_belongs():
+    copied = SMOOTHED.replace("def train(y):", "def smoothed(y):\n    return y * 0.9\n\n\ndef train(y):")
+    reason = inert_reason(SMOOTHED, copied)
+    assert reason is not None and reason.startswith("you added smoothed but nothing reads it")
+    assert "make the change inside the existing function that does this work, or call smoothed" in reason
+    constant = SMOOTHED.replace("import numpy as np\n", "import numpy as np\nEPS = 0.1\n")
+    assert inert_reason(SMOOTHED, constant) == "you added EPS but nothing reads it"
