@@ -12,6 +12,7 @@ meant). The run the failure log records is the plain
 
 from __future__ import annotations
 
+import ast
 import difflib
 import logging
 import re
@@ -37,10 +38,16 @@ class FailingValues:
     callers: tuple[tuple[str, int, dict[str, str]], ...] = ()
     baseline: dict[str, str] = field(default_factory=dict)  # the same line's values in the baseline, where they differ
     error: str = ""  # the exception the rerun ended in, "FloatingPointError: invalid value encountered in sqrt"
+    # the baseline's return of the failing function, when the failing line is not one of the baseline's:
+    # 'line 96 (return np.eye(10)[y])'; ``baseline`` then holds all its values
+    returned_at: str = ""
 
     def describe(self) -> str:
         text = _listed(self.values)
-        if self.baseline:
+        if self.baseline and self.returned_at:
+            text += (f" | what this function returns in the baseline (which runs), {self.returned_at}: "
+                     f"{_listed(self.baseline)}")
+        elif self.baseline:
             text += f" | the same line in the baseline (which runs) read: {_listed(self.baseline)}"
             axes = [note for name, then in self.baseline.items()
                     if (note := _axis_change(name, self.values.get(name, ""), then))]
@@ -119,11 +126,16 @@ def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: s
                   limits: Limits, first_wall_s: float) -> FailingValues:
     """``found`` with the values the same statement read in the baseline, where they differ (the
     baseline run under the harness until that statement first runs): 'targets = ndarray float64
-    shape (64,)' beside the baseline's 'shape (64, 10)' says what the change broke. Only when the
-    failing line is one of the baseline's (``baseline_line``); ``found`` as it is otherwise."""
-    line = baseline_line(baseline, code, found.line)
+    shape (64,)' beside the baseline's 'shape (64, 10)' says what the change broke. When the failing
+    line is one of the baseline's (``baseline_line``); else, all the values of the baseline's one
+    ``return`` of the function the failing line is in (``baseline_return``); ``found`` as it is
+    when neither."""
+    line, returned = baseline_line(baseline, code, found.line), ""
     if line is None:
-        return found
+        line = baseline_return(baseline, code, found.line)
+        if line is None:
+            return found
+        returned = f"line {line} ({baseline.splitlines()[line - 1].strip()[:120]})"
     helper = run_helper(sandbox, workdir, "failing_values.py", ["--at", str(line), BASELINE_SCRIPT],
                         _within(limits, first_wall_s), MARK, "the baseline to the failing line",
                         scratch=SCRATCH_DIR, files={BASELINE_SCRIPT: baseline})
@@ -133,8 +145,32 @@ def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: s
     if reached is None:
         log.info("the baseline did not reach the failing line in time (%s)", helper[1].one_line())
         return found
+    if returned:
+        return replace(found, baseline=reached.values, returned_at=returned)
     differ = {k: v for k, v in reached.values.items() if k in found.values and found.values[k] != v}
     return replace(found, baseline=differ)
+
+
+def baseline_return(baseline: str, code: str, line: int) -> int | None:
+    """For a failing ``return`` at ``code``'s line ``line``, the line of the one ``return`` of the
+    baseline's version of its top-level function, or ``None``. The 1.5B model's label smoothing returned ``y * (1 - epsilon)
+    + ...`` and crashed on shapes (1347,) and (1347, 10), two attempts running: its line is new, but
+    the baseline's ``return np.eye(10)[y]``, shape (1347, 10), says what the function must give."""
+    try:
+        tree, base = ast.parse(code), ast.parse(baseline)
+    except SyntaxError:
+        return None
+    if not any(isinstance(node, ast.Return) and node.lineno <= line <= (node.end_lineno or node.lineno)
+               for node in ast.walk(tree)):
+        return None
+    name = next((node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                 and node.lineno <= line <= (node.end_lineno or node.lineno)), None)
+    function = next((node for node in base.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                     and node.name == name), None)
+    if function is None:
+        return None
+    returns = [node.lineno for node in ast.walk(function) if isinstance(node, ast.Return) and node.value is not None]
+    return returns[0] if len(returns) == 1 else None
 
 
 def baseline_line(baseline: str, code: str, line: int) -> int | None:

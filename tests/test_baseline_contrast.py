@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.failing_values import baseline_line
+from scientist.failing_values import baseline_line, baseline_return
 
 BASELINE = """def a(x):
     y = x + 1
@@ -47,3 +47,13 @@ def test_a_shape_that_differs_along_one_axis_from_the_baselines_is_named():
     other_rank = FailingValues(9, {"y": "ndarray float64 shape (64,)"}, baseline={"y": "ndarray float64 shape (64, 10)"})
     assert other_rank.describe() == ("y = ndarray float64 shape (64,) | the same line in the baseline (which runs) "
                                      "read: y = ndarray float64 shape (64, 10)")
+
+
+def test_a_new_line_is_contrasted_with_the_one_return_of_its_function_in_the_baseline():
+    edited = BASELINE.replace("    y = x * 2\n    return y", "    return x[:, None] * 2")
+    assert baseline_return(BASELINE, edited, 7) == 8, "b's return in the baseline"
+    two_returns = BASELINE.replace("    y = x * 2\n", "    if x:\n        return 0\n    y = x * 2\n")
+    assert baseline_return(two_returns, edited, 7) is None, "which return is meant is not known"
+    assert baseline_return(BASELINE, "def c(x):\n    return x\n", 2) is None, "a new function"
+    not_a_return = BASELINE.replace("    y = x * 2\n", "    y = x[:, None] * 2\n")
+    assert baseline_return(BASELINE, not_a_return, 7) is None, "only a failing return is contrasted with the return"

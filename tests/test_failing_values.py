@@ -108,7 +108,24 @@ def test_the_same_line_in_the_baseline_shows_the_values_the_change_broke(tmp_pat
     assert not (tmp_path / SCRATCH_DIR).exists()
     elsewhere = with_baseline(found, BwrapSandbox(), tmp_path, SCRIPT, baseline.replace("* y - probs", "* y + probs"),
                               Limits(timeout_s=60, memory_mb=1024), 1.0)
-    assert elsewhere == found, "the failing line is not in the baseline: nothing to compare"
+    assert elsewhere.returned_at.startswith("line 9 (return"), \
+        "the failing line is not in the baseline: its function's return there instead"
+
+
+def test_a_new_failing_line_is_shown_beside_what_the_baseline_function_returns(tmp_path):
+    # The 1.5B model's label smoothing returned y * (1 - epsilon) + ... where the baseline returned
+    # np.eye(10)[y]: the failing line is new, so the contrast is the baseline function's return.
+    from scientist.failing_values import with_baseline
+    from scientist.sandbox.bwrap import BwrapSandbox
+
+    baseline = SCRIPT.replace("(1 - EPSILON) * y - probs", "np.eye(10)[y] - probs")
+    found = rerun(tmp_path, SCRIPT)
+    assert found is not None
+    both = with_baseline(found, BwrapSandbox(), tmp_path, SCRIPT, baseline, Limits(timeout_s=60, memory_mb=1024), 1.0)
+    assert both.returned_at == "line 9 (return float(np.mean(np.eye(10)[y] - probs)))"
+    assert both.baseline["np.eye(10)[y]"] == "ndarray float64 shape (6, 10)"
+    assert " | what this function returns in the baseline (which runs), line 9 (return float(np.mean(" in both.describe()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["experiment.py"]
 
 
 def test_a_recursion_names_each_place_once(tmp_path):
