@@ -1,7 +1,8 @@
 """Mechanical repairs of the model's code, made before it runs.
 
-Each repair rewrites one pattern whose intent is plain and whose only alternative is a certain crash,
-so it can turn an attempt that would fail into one that runs, never the reverse. The repaired code is
+Each repair rewrites one pattern whose intent is plain and whose only alternative is a certain crash
+(or a run that certainly changes nothing), so it can turn an attempt that would fail into one that
+runs, never the reverse. The repaired code is
 what runs and what the run folder keeps; the repair leaves a comment on the line it adds.
 """
 
@@ -13,6 +14,7 @@ import symtable
 
 from scientist.code_check import (
     binds,
+    late_updates,
     local_owners,
     parameters,
     shadowings,
@@ -21,6 +23,7 @@ from scientist.code_check import (
     undefined_globals,
     unused_additions,
 )
+from scientist.lines_run import new_statement_lines
 
 MARK = "# a local copy: this function changes it (added by scientist)"
 
@@ -288,6 +291,49 @@ def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[
     return _applied(source, [], inserts, notes)
 
 
+def _loads(nodes: list[ast.stmt]) -> set[str]:
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def move_late_updates(before: str, source: str) -> tuple[str, list[str]]:
+    """New statements at the end of a loop pass that change a value the pass has already used, and
+    that the next pass replaces before reading it (``code_check.late_updates``), move to right after
+    the statement that makes the value: as written they change nothing a run computes, and where the
+    value is made is where such a change is meant (the 1.5B model added gradient noise to ``g`` after
+    the update that read it, five attempts in two bench runs). The moved block is the run of new
+    statements ending at that change, with the comments above it; it moves only when it reads nothing
+    the statements it jumps over set (but the value itself), they read nothing it sets (but the
+    value), and it holds no ``break``, ``continue`` or ``return``."""
+    try:
+        new_lines = set(new_statement_lines(before, source))
+        updates = late_updates(source, new_lines)
+    except SyntaxError:
+        return source, []
+    lines = source.splitlines(keepends=True)
+    for update in updates[:1]:  # one move at a time: the positions of another are then stale
+        body, name = update.body, update.name
+        start = update.index
+        while start - 1 > update.first and body[start - 1].lineno in new_lines \
+                and not isinstance(body[start - 1], ast.If | ast.For | ast.While | ast.With | ast.Try):
+            start -= 1
+        block, jumped = body[start:update.index + 1], body[update.first + 1:start]
+        sets = set().union(*(binds(s) for s in block))
+        if (_loads(block) & set().union(*(binds(s) for s in jumped))) - {name} or (_loads(jumped) & sets) - {name} \
+                or any(isinstance(n, ast.Break | ast.Continue | ast.Return) for s in block for n in ast.walk(s)):
+            continue
+        first_row, end_row = body[start - 1].end_lineno or 0, body[update.index].end_lineno or 0
+        indent = re.match(r"[ \t]*", lines[body[update.index].lineno - 1]).group(0)  # type: ignore[union-attr]
+        moved = f"{indent}# moved here from after the pass's last use of {name} (added by scientist)\n" \
+                + "".join(lines[first_row:end_row])
+        renames = [(row, 0, len(lines[row].encode()), "") for row in range(first_row, end_row)]
+        inserts = [(body[update.first].end_lineno or 0, moved)]
+        return _applied(source, renames, inserts, [
+            f"the new lines {body[start].lineno}-{body[update.index].end_lineno} changed {name} after the loop "
+            f"pass had used it, and the next pass replaced it: they now come right after line "
+            f"{body[update.first].lineno}, where {name} is made"])
+    return source, []
+
+
 def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
     """Every repair of this module, in turn (``before``: the code the edit was made to; ``change``:
     the run's change, for the values it gives): the new source and a note per change made."""
@@ -296,7 +342,8 @@ def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
     source, copies = localise_constants(source)
     source, aliased = alias_shadowed_imports(before, source)
     source, given = define_values_the_change_gives(source, change)
-    return source, baseline_calls + cased + copies + aliased + given
+    source, moved = move_late_updates(before, source)
+    return source, baseline_calls + cased + copies + aliased + given + moved
 
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:

@@ -534,12 +534,25 @@ def _drop_assignments(function: ast.FunctionDef | ast.AsyncFunctionDef, names: s
                   if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda)]
 
 
-def overwritten_before_read(after: str, new_lines: set[int]) -> list[str]:
+@dataclass(frozen=True)
+class LateUpdate:
+    """A new statement (``body[index]``) in a loop's body that changes ``name`` after the body's last
+    read of it (line ``last``), when the pass's first statement about it (``body[first]``) gives it a
+    fresh value."""
+
+    name: str
+    body: list[ast.stmt]
+    index: int
+    first: int
+    last: int
+
+
+def late_updates(after: str, new_lines: set[int]) -> list[LateUpdate]:
     """New statements in a loop's body that change a name after the body's last read of it, when
     every pass first gives the name a fresh value before reading it and nothing outside the loop
     reads it: the change is thrown away each pass (the 1.5B model's gradient noise,
     ``g += noise`` after the update that read ``g``, and ``g = grad(x)`` at the top of the loop)."""
-    found, text = [], after.splitlines()
+    found = []
     for function in (f for f in ast.walk(ast.parse(after)) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)):
         for loop in (n for n in ast.walk(function) if isinstance(n, ast.For | ast.While)):
             body, in_loop = loop.body, {id(n) for n in ast.walk(loop)}
@@ -551,21 +564,27 @@ def overwritten_before_read(after: str, new_lines: set[int]) -> list[str]:
                     continue
                 if any(_reads(later, target) for later in body[index + 1:]):
                     continue
-                first = next((s for s in body[:index] if target in binds(s) or _reads(s, target)), None)
-                if first is None or _single_target(first) != target or _reads(first, target) \
-                        or isinstance(first, ast.AugAssign):
+                first = next((i for i, s in enumerate(body[:index]) if target in binds(s) or _reads(s, target)), None)
+                if first is None or _single_target(body[first]) != target or _reads(body[first], target) \
+                        or isinstance(body[first], ast.AugAssign):
                     continue
                 if any(_reads(n, target) for n in outside):
                     continue
                 last = max((s.lineno for s in body[:index] if _reads(s, target) and s.lineno not in new_lines),
                            default=None)
-                if last is None:
-                    continue
-                found.append(f"line {statement.lineno} changes {target} after the loop's last use of it (line {last}: "
-                             f"{text[last - 1].strip()}), and the next pass replaces it (line {first.lineno}: "
-                             f"{text[first.lineno - 1].strip()}) before anything reads it: change {target} before "
-                             f"line {last}")
+                if last is not None:
+                    found.append(LateUpdate(target, body, index, first, last))
     return found
+
+
+def overwritten_before_read(after: str, new_lines: set[int]) -> list[str]:
+    """Each of ``late_updates``, told as the line that changes a name, the loop's last use of it and
+    the line that replaces it."""
+    text = after.splitlines()
+    return [f"line {u.body[u.index].lineno} changes {u.name} after the loop's last use of it (line {u.last}: "
+            f"{text[u.last - 1].strip()}), and the next pass replaces it (line {u.body[u.first].lineno}: "
+            f"{text[u.body[u.first].lineno - 1].strip()}) before anything reads it: change {u.name} before "
+            f"line {u.last}" for u in late_updates(after, new_lines)]
 
 
 def _single_target(statement: ast.stmt) -> str | None:

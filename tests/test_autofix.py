@@ -14,6 +14,7 @@ from scientist.autofix import (
     define_values_the_change_gives,
     drop_unread_imports,
     localise_constants,
+    move_late_updates,
     repair,
 )
 from scientist.code_check import read_before_bound
@@ -233,3 +234,40 @@ def test_a_name_nothing_defines_that_the_change_gives_a_number_for_becomes_a_con
     local = noisy.replace("def optimise(grad, x):\n", "def optimise(grad, x):\n    print(ETA)\n") + \
         "\n\ndef other():\n    ETA = 0.2\n    return ETA\n"
     assert define_values_the_change_gives(local, change) == (local, []), "a local of another function: made there"
+
+
+LOOP = textwrap.dedent('''\
+    import numpy as np
+
+
+    def optimise(x, steps=3):
+        for t in range(1, steps + 1):
+            g = 2 * x
+            norm = np.abs(g).max()
+            x = x - 0.1 * g
+        return x
+    ''')
+
+
+def test_an_update_after_the_passs_last_use_moves_to_where_the_value_is_made():
+    # the 1.5B model's gradient noise: added to g after the update had read it, and g = 2 * x replaces it
+    late = LOOP.replace("        x = x - 0.1 * g\n",
+                        "        x = x - 0.1 * g\n        # gradient noise\n        noise = 0.5 / t\n        g += noise\n")
+    repaired, notes = move_late_updates(LOOP, late)
+    assert notes == ["the new lines 10-11 changed g after the loop pass had used it, and the next pass replaced it: "
+                     "they now come right after line 6, where g is made"]
+    assert "        g = 2 * x\n        # moved here from after the pass's last use of g (added by scientist)\n" \
+           "        # gradient noise\n        noise = 0.5 / t\n        g += noise\n        norm =" in repaired
+    assert repaired.count("g += noise") == 1 and repaired.rstrip().endswith("return x")
+    scope: dict = {}
+    exec(compile(repaired, "experiment.py", "exec"), scope)
+    assert scope["optimise"](np.zeros(2)).tolist() != [0.0, 0.0], "the noise now reaches x"
+    assert repair(late, LOOP)[0] == repaired
+
+
+def test_an_update_that_reads_what_the_lines_it_would_jump_set_stays():
+    late = LOOP.replace("        x = x - 0.1 * g\n", "        x = x - 0.1 * g\n        g += norm\n")
+    assert move_late_updates(LOOP, late) == (late, [])
+    early = LOOP.replace("        norm = np.abs(g).max()\n", "        noise = 1.0\n        norm = np.abs(g).max() + noise\n") \
+        .replace("        x = x - 0.1 * g\n", "        x = x - 0.1 * g\n        noise = 2.0\n        g += noise\n")
+    assert move_late_updates(LOOP, early)[1] == [], "a line it jumps reads the noise it sets"
