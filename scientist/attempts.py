@@ -173,11 +173,10 @@ def crash_kept(failed: str, fixed: str, part: str, lines: tuple[int, ...]) -> st
         others = [unit for unit in changed_parts(failed, fixed) if unit.name != part]
     except SyntaxError:
         return None
-    line = next((n for n in lines if (u := unit_at_line(failed, n)) is not None and u.name == part), None)
-    if line is None or part not in units:
+    found = next(((n, u) for n in lines if (u := unit_at_line(failed, n)) is not None and u.name == part), None)
+    if found is None or part not in units:
         return None
-    old_unit, new_unit = unit_at_line(failed, line), units[part]
-    assert old_unit is not None
+    (line, old_unit), new_unit = found, units[part]
     reach = min(_crash_reach(tree, line), old_unit.end)
     prefix = _meaningful(failed.splitlines()[old_unit.start:reach])
     if _meaningful(fixed.splitlines()[new_unit.start:new_unit.end])[:len(prefix)] != prefix:
