@@ -301,6 +301,22 @@ def test_a_dead_value_beside_new_computation_in_its_function_still_runs(harness,
     assert outcome.ok and [r.category for r in rows] == [None]
 
 
+def test_a_function_given_back_unchanged_is_asked_for_again_with_a_todo_where_the_change_goes(harness, tmp_path):
+    # The 1.5B model, asked to rewrite optimise for a cosine schedule, copied it word for word twice running.
+    h = harness(template=toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS))
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    prompts: list = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][-1]["content"])
+    same = Step("```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step for x in range(10)]\n```")
+    changed = Step("```python\ndef make_values(step):\n    factor = 2.0\n"
+                   "    return [scale(x) * step * factor for x in range(10)]\n```")
+    outcome, rows = h.run([same, changed], change="Double each value before averaging")
+    assert outcome.ok and [r.category for r in rows] == [None]
+    assert "# TODO" not in prompts[-3], "the first ask shows the function as it is"
+    assert "    factor = 2.0\n    # TODO: Double each value before averaging\n    return [scale(x)" in prompts[-1]
+    assert "Replace the TODO line with the code that makes the change there" in prompts[-1]
+
+
 def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     h = harness()
     prompts = user_prompts(h)

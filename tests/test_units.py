@@ -259,3 +259,17 @@ def test_a_short_documented_function_the_change_spells_out_is_its_seam():
     optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     assert named_seam(optim, "Split the step budget into 4 runs restarted from the best point") == "def step_budget"
     assert named_seam(optim, "In optimise, add noise to each gradient") is None, "optimise is long: not a seam"
+
+
+def test_a_todo_goes_first_in_the_outermost_loop_else_before_the_last_return_else_at_the_end():
+    from scientist.units import with_todo
+
+    loop = "def optimise(x):\n    for t in range(3):\n        for i in range(2):\n            x = x - 1\n    return x\n"
+    assert with_todo(loop, "add a  cosine\n decay") == ("def optimise(x):\n    for t in range(3):\n"
+                                                       "        # TODO: add a cosine decay\n        for i in range(2):\n"
+                                                       "            x = x - 1\n    return x\n")
+    returns = 'def targets(y):\n    """Doc."""\n    return y\n'
+    assert with_todo(returns, "smooth") == 'def targets(y):\n    """Doc."""\n    # TODO: smooth\n    return y\n'
+    plain = "def show(y):\n    print(y)\n"
+    assert with_todo(plain, "log") == "def show(y):\n    print(y)\n    # TODO: log\n"
+    assert with_todo("STEP = 0.5\n", "set it") == "STEP = 0.5\n", "not a function: as it is"

@@ -71,6 +71,7 @@ from scientist.units import (
     outline,
     rule_home,
     unit_text,
+    with_todo,
 )
 
 log = logging.getLogger(__name__)
@@ -280,7 +281,8 @@ class IdeaExperiments:
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                                stage=stage, max_tokens=1500, temperature=temperature)
-        return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None)
+        return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None,
+                                todo=unchanged is not None)
 
     def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
                 unchanged: str | None = None) -> CodeRewrite:
@@ -308,9 +310,10 @@ class IdeaExperiments:
         return CodeRewrite(reasoning=f"fix {part}", rewrites=[UnitRewrite(unit=part, code=code_block(reply))])
 
     def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str,
-                    temperature: float | None = None, home: str | None = None) -> CodeRewrite:
+                    temperature: float | None = None, home: str | None = None, todo: bool = False) -> CodeRewrite:
         """Two steps: which parts (schema-constrained; just ``home`` when it is given), then each part's
-        new text as a plain code block."""
+        new text as a plain code block (``todo``: each function shown with a ``# TODO: <change>`` line
+        where such a change usually goes, ``units.with_todo``, after a reply that changed nothing)."""
         gateway = self.services.gateway
         choice: PartChoice
         if home is not None:
@@ -321,7 +324,10 @@ class IdeaExperiments:
         convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
         rewrites = []
         for part in dict.fromkeys(choice.parts):
-            ask = render("experiments", "write_part", part=part, change=change, current=unit_text(code, part))
+            current = unit_text(code, part)
+            marked = with_todo(current, change) if todo else current
+            ask = render("experiments", "write_part", part=part, change=change, current=marked,
+                         todo=marked != current)
             reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
                                  max_tokens=1800, temperature=temperature)
             rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))
