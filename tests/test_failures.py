@@ -317,6 +317,19 @@ def test_a_function_given_back_unchanged_is_asked_for_again_with_a_todo_where_th
     assert "Replace the TODO line with the code that makes the change there" in prompts[-1]
 
 
+def test_after_an_attempt_that_changed_nothing_the_next_one_is_shown_the_todo_at_once(harness, tmp_path):
+    h = harness(template=toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS))
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    prompts: list = []
+    h.model.on_request = lambda schema, body: prompts.append(body["messages"][-1]["content"])
+    same = Step("```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step for x in range(10)]\n```")
+    changed = Step("```python\ndef make_values(step):\n    factor = 2.0\n"
+                   "    return [scale(x) * step * factor for x in range(10)]\n```")
+    outcome, rows = h.run([same, same, changed], change="Double each value before averaging")
+    assert outcome.ok and [r.category for r in rows] == [Category.NO_EFFECTIVE_CHANGE, None]
+    assert len(prompts) == 6 and "# TODO: Double each value" in prompts[-1]
+
+
 def test_the_values_a_failing_line_read_are_shown_in_the_repair_prompt(harness):
     h = harness()
     prompts = user_prompts(h)

@@ -281,8 +281,8 @@ class IdeaExperiments:
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                                stage=stage, max_tokens=1500, temperature=temperature)
-        return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None,
-                                todo=unchanged is not None)
+        todo = unchanged is not None or (failure is not None and failure.category is Category.NO_EFFECTIVE_CHANGE)
+        return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None, todo=todo)
 
     def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
                 unchanged: str | None = None) -> CodeRewrite:
