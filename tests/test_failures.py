@@ -427,6 +427,20 @@ TOY_WITH_NUMPY = (TOY / "experiment.py").read_text().replace("import os\n", "imp
     "\n\ndef make_values(step):\n    x = np.arange(10.0)\n    return x * step\n\n\nvalues = make_values(STEP)\n")
 
 
+def test_two_indices_into_one_row_are_repaired_to_the_last_axis_without_asking_the_model(harness, tmp_path):
+    # The 1.5B model's quadratic readout took states[:, ::2] in a function the forecast calls with one state.
+    h = harness(template=toy_with(tmp_path / "toy_numpy", TOY_WITH_NUMPY))
+    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    x = np.arange(10.0)\n"
+                                "    return np.concatenate([x, x[:, ::2] ** 2], axis=-1) * step\n```"),
+                           Step("```python\nnot the reply the attempt runs\n```")],
+                          change="Append the squares of every other value")
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
+    assert rows[0].exception_type == "IndexError"
+    assert h.model.calls["text"] == 1, "the second attempt asked the model for nothing"
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
+    assert "np.concatenate([x, x[..., ::2] ** 2], axis=-1)" in code
+
+
 def test_results_that_are_not_finite_are_traced_to_the_line_that_made_the_first_nan_and_fixed_there(harness, tmp_path):
     template = toy_with(tmp_path / "toy_numpy", TOY_WITH_NUMPY)
     h = harness(template=template)

@@ -29,7 +29,7 @@ from scientist.attempts import (
     part_to_fix,
     why_unchanged,
 )
-from scientist.autofix import drop_unread_imports, repair
+from scientist.autofix import drop_unread_imports, index_the_last_axis, repair
 from scientist.call_check import call_mismatches, lost_returns
 from scientist.change_text import code_change
 from scientist.code_check import (
@@ -209,29 +209,16 @@ class IdeaExperiments:
 
     def new_code(self, code: str, run: str, change: str, history: History, fix: Fix | None = None,
                  home: Home | None = None) -> str:
-        """The attempt's new experiment.py: the change made to the baseline ``code``, or with ``fix``,
-        that part of the last attempt's code rewritten to repair it (a fix given back unchanged twice
-        gives way to the change made again from the baseline in the same attempt: the 1.5B model
-        returned a part it could not repair as it was, and two attempts ended so). A reply that cannot
-        be the change without running it is asked for once more, more freely and told why: one that is the code of
-        an attempt that already failed (the 1.5B model wrote the same failing code three attempts
-        running), or one that changes nothing the experiment computes (it often rewrites the parts it
-        chose word for word)."""
-        if fix is not None and history.last is not None and history.last.code:
-            failed, unchanged = history.last, None
-            for _ in range(2):
-                try:
-                    fixed = self.apply(failed.code, self.ask_fix(code, run, change, history, fix, unchanged))
-                except Failure as failure:
-                    if failure.category is not Category.NO_EFFECTIVE_CHANGE:
-                        raise
-                    unchanged = f"it gave {fix.part} back unchanged"
-                else:
-                    unchanged = crash_kept(failed.code, fixed, fix.part, failed.lines) if fix.via is None else None
-                    if unchanged is None:
-                        return fixed
-                log.info("%s: the fix cannot work (%s)", run, unchanged)
-            log.info("%s: no fix in two asks; making the change again from the baseline", run)
+        """The attempt's new experiment.py: with ``fix``, that part of the last attempt's code repaired
+        (``fixed_code``); else, or when no fix came, the change made to the baseline ``code``. A reply
+        that cannot be the change without running it is asked for once more, more freely and told why:
+        one that is the code of an attempt that already failed (the 1.5B model wrote the same failing
+        code three attempts running), or one that changes nothing the experiment computes (it often
+        rewrites the parts it chose word for word)."""
+        if fix is not None:
+            fixed = self.fixed_code(code, run, change, history, fix)
+            if fixed is not None:
+                return fixed
         try:
             new_code = self.apply(code, self.ask_edit(code, run, change, history, home=home))
         except Failure as failure:
@@ -248,6 +235,37 @@ class IdeaExperiments:
             return new_code
         log.info("%s: the reply repeats attempt %d's code; asking once more", run, same)
         return self.apply(code, self.ask_edit(code, run, change, history, repeats=same, home=home))
+
+    def fixed_code(self, code: str, run: str, change: str, history: History, fix: Fix) -> str | None:
+        """The last attempt's code with ``fix.part`` repaired: mechanically when ``autofix`` knows the
+        crash (``index_the_last_axis``), else rewritten by the model; ``None`` when two replies in a row
+        give the part back unchanged or keep the failing line (``crash_kept``): the change is then made
+        again from the baseline in the same attempt (the 1.5B model returned a part it could not repair
+        as it was, and two attempts ended so)."""
+        failed, unchanged = history.last, None
+        if failed is None or not failed.code:
+            return None
+        mechanical, notes = index_the_last_axis(failed.code, failed.lines[0], failed.message) \
+            if failed.lines else (failed.code, [])
+        for note in notes:
+            log.info("%s: %s", run, note)
+            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+        if notes:
+            return mechanical
+        for _ in range(2):
+            try:
+                fixed = self.apply(failed.code, self.ask_fix(code, run, change, history, fix, unchanged))
+            except Failure as failure:
+                if failure.category is not Category.NO_EFFECTIVE_CHANGE:
+                    raise
+                unchanged = f"it gave {fix.part} back unchanged"
+            else:
+                unchanged = crash_kept(failed.code, fixed, fix.part, failed.lines) if fix.via is None else None
+                if unchanged is None:
+                    return fixed
+            log.info("%s: the fix cannot work (%s)", run, unchanged)
+        log.info("%s: no fix in two asks; making the change again from the baseline", run)
+        return None
 
     def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
                  unchanged: str | None = None, home: Home | None = None) -> CodeEdit | CodeRewrite:
