@@ -301,16 +301,24 @@ def test_a_dead_value_beside_new_computation_in_its_function_still_runs(harness,
     assert outcome.ok and [r.category for r in rows] == [None]
 
 
-def test_a_function_given_back_unchanged_is_asked_for_again_with_a_todo_where_the_change_goes(harness, tmp_path):
-    # The 1.5B model, asked to rewrite optimise for a cosine schedule, copied it word for word twice running.
+SAME_VALUES = Step("```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step for x in range(10)]\n```")
+DOUBLED_VALUES = Step("```python\ndef make_values(step):\n    factor = 2.0\n"
+                      "    return [scale(x) * step * factor for x in range(10)]\n```")
+
+
+def rewriting_make_values(harness, tmp_path) -> tuple:
+    """A harness whose model rewrites ``make_values``, and the last message of each request it gets."""
     h = harness(template=toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS))
     h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
     prompts: list = []
     h.model.on_request = lambda schema, body: prompts.append(body["messages"][-1]["content"])
-    same = Step("```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step for x in range(10)]\n```")
-    changed = Step("```python\ndef make_values(step):\n    factor = 2.0\n"
-                   "    return [scale(x) * step * factor for x in range(10)]\n```")
-    outcome, rows = h.run([same, changed], change="Double each value before averaging")
+    return h, prompts
+
+
+def test_a_function_given_back_unchanged_is_asked_for_again_with_a_todo_where_the_change_goes(harness, tmp_path):
+    # The 1.5B model, asked to rewrite optimise for a cosine schedule, copied it word for word twice running.
+    h, prompts = rewriting_make_values(harness, tmp_path)
+    outcome, rows = h.run([SAME_VALUES, DOUBLED_VALUES], change="Double each value before averaging")
     assert outcome.ok and [r.category for r in rows] == [None]
     assert "# TODO" not in prompts[-3], "the first ask shows the function as it is"
     assert "    factor = 2.0\n    # TODO: Double each value before averaging\n    return [scale(x)" in prompts[-1]
@@ -318,14 +326,8 @@ def test_a_function_given_back_unchanged_is_asked_for_again_with_a_todo_where_th
 
 
 def test_after_an_attempt_that_changed_nothing_the_next_one_is_shown_the_todo_at_once(harness, tmp_path):
-    h = harness(template=toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS))
-    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
-    prompts: list = []
-    h.model.on_request = lambda schema, body: prompts.append(body["messages"][-1]["content"])
-    same = Step("```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step for x in range(10)]\n```")
-    changed = Step("```python\ndef make_values(step):\n    factor = 2.0\n"
-                   "    return [scale(x) * step * factor for x in range(10)]\n```")
-    outcome, rows = h.run([same, same, changed], change="Double each value before averaging")
+    h, prompts = rewriting_make_values(harness, tmp_path)
+    outcome, rows = h.run([SAME_VALUES, SAME_VALUES, DOUBLED_VALUES], change="Double each value before averaging")
     assert outcome.ok and [r.category for r in rows] == [Category.NO_EFFECTIVE_CHANGE, None]
     assert len(prompts) == 6 and "# TODO: Double each value" in prompts[-1]
 
