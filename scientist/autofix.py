@@ -2,8 +2,8 @@
 
 Each repair rewrites one pattern whose intent is plain and whose only alternative is a certain crash
 (or a run that certainly changes nothing), so it can turn an attempt that would fail into one that
-runs, never the reverse. The repaired code is
-what runs and what the run folder keeps; the repair leaves a comment on the line it adds.
+runs, never the reverse. The repaired code is what runs and what the run folder keeps; the repair
+leaves a comment on the line it adds.
 """
 
 from __future__ import annotations
@@ -292,6 +292,7 @@ def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[
 
 
 def _loads(nodes: list[ast.stmt]) -> set[str]:
+    """The names ``nodes`` read."""
     return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 

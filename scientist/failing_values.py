@@ -153,9 +153,10 @@ def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: s
 
 def baseline_return(baseline: str, code: str, line: int) -> int | None:
     """For a failing ``return`` at ``code``'s line ``line``, the line of the one ``return`` of the
-    baseline's version of its top-level function, or ``None``. The 1.5B model's label smoothing returned ``y * (1 - epsilon)
-    + ...`` and crashed on shapes (1347,) and (1347, 10), two attempts running: its line is new, but
-    the baseline's ``return np.eye(10)[y]``, shape (1347, 10), says what the function must give."""
+    baseline's version of its top-level function, or ``None``. The 1.5B model's label smoothing
+    returned ``y * (1 - epsilon) + ...`` and crashed on shapes (1347,) and (1347, 10), two attempts
+    running: its line is new, but the baseline's ``return np.eye(10)[y]``, shape (1347, 10), says
+    what the function must give."""
     try:
         tree, base = ast.parse(code), ast.parse(baseline)
     except SyntaxError:
