@@ -253,8 +253,9 @@ def with_todo(text: str, change: str) -> str:
     """``text`` (one function, as ``unit_text`` gives it) with a line ``# TODO: <change>`` where such
     a change usually goes: first in the body of its outermost loop, else right before its last
     top-level ``return``, else after its last line. Shown when the model's reply, or the attempt
-    before, changed nothing: the 1.5B coder, asked to rewrite ``optimise`` for a cosine schedule, copied it word for
-    word, twice in one attempt and again the next; code models are trained to fill in a TODO."""
+    before, changed nothing: the 1.5B coder, asked to rewrite ``optimise`` for a cosine schedule,
+    copied it word for word, twice in one attempt and again the next; code models are trained to
+    fill in a TODO."""
     try:
         tree = ast.parse(text)
     except SyntaxError:

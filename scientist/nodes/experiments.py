@@ -331,7 +331,8 @@ class IdeaExperiments:
                     temperature: float | None = None, home: str | None = None, todo: bool = False) -> CodeRewrite:
         """Two steps: which parts (schema-constrained; just ``home`` when it is given), then each part's
         new text as a plain code block (``todo``: each function shown with a ``# TODO: <change>`` line
-        where such a change usually goes, ``units.with_todo``, after a reply that changed nothing)."""
+        where such a change usually goes, ``units.with_todo``, after a reply or an attempt that changed
+        nothing)."""
         gateway = self.services.gateway
         choice: PartChoice
         if home is not None:
