@@ -9,6 +9,7 @@ leaves a comment on the line it adds.
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 import symtable
 
@@ -335,6 +336,48 @@ def move_late_updates(before: str, source: str) -> tuple[str, list[str]]:
     return source, []
 
 
+COPY_LIKENESS = 0.5  # how much of an existing function a new one must repeat to be read as its new version
+
+
+def adopt_renamed_copies(before: str, source: str) -> tuple[str, list[str]]:
+    """A new function that nothing calls, with the parameters of a function the edit left as it was
+    and most of its lines, is that function's new version under another name: it replaces it (the
+    1.5B model, asked to rewrite ``optimise`` for a diagonal preconditioner, gave ``optimise`` back
+    as it was and wrote ``optimise_with_diagonal_preconditioner(f, grad, x0, steps=STEPS)``, a
+    changed copy nothing called; two bench runs failed so). Only when exactly one such function
+    fits; the source unchanged otherwise."""
+    try:
+        old = {f.name: f for f in ast.parse(before).body if isinstance(f, ast.FunctionDef)}
+        tree = ast.parse(source)
+        unread = set(unused_additions(before, source))
+    except SyntaxError:
+        return source, []
+    current = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    lines = source.splitlines(keepends=True)
+    for copy in (f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name in unread and f.name not in old):
+        fits = [current[name] for name, function in old.items() if name in current
+                and ast.dump(current[name]) == ast.dump(function) and ast.dump(function.args) == ast.dump(copy.args)
+                and _likeness(function, copy) >= COPY_LIKENESS]
+        if len(fits) != 1 or copy.decorator_list or fits[0].decorator_list:
+            continue
+        original = fits[0]
+        first = lines[copy.lineno - 1].replace(f"def {copy.name}(", f"def {original.name}(", 1)
+        text = first.rstrip("\n") + f"  # {copy.name}, the new version (renamed by scientist)\n" \
+            + "".join(lines[copy.lineno:copy.end_lineno])
+        renames = [(row, 0, len(lines[row].encode()), "") for row in range(original.lineno - 1, original.end_lineno or 0)]
+        renames += [(row, 0, len(lines[row].encode()), "") for row in range(copy.lineno - 1, copy.end_lineno or 0)]
+        return _applied(source, renames, [(original.lineno - 1, text)], [
+            f"{copy.name} is a changed copy of {original.name} that nothing called, and {original.name} was left "
+            f"as it was: it now replaces {original.name}"])
+    return source, []
+
+
+def _likeness(a: ast.FunctionDef, b: ast.FunctionDef) -> float:
+    """How much of ``a``'s code ``b`` repeats, line by line (0 to 1)."""
+    return difflib.SequenceMatcher(a=ast.unparse(a).splitlines(), b=ast.unparse(b).splitlines(),
+                                   autojunk=False).ratio()
+
+
 ONE_DIMENSIONAL = "too many indices for array: array is 1-dimensional, but 2 were indexed"
 
 
@@ -377,7 +420,8 @@ def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
     source, aliased = alias_shadowed_imports(before, source)
     source, given = define_values_the_change_gives(source, change)
     source, moved = move_late_updates(before, source)
-    return source, baseline_calls + cased + copies + aliased + given + moved
+    source, adopted = adopt_renamed_copies(before, source)
+    return source, baseline_calls + cased + copies + aliased + given + moved + adopted
 
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:

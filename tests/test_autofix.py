@@ -10,6 +10,7 @@ import numpy as np
 
 from scientist.autofix import (
     MARK,
+    adopt_renamed_copies,
     alias_shadowed_imports,
     define_values_the_change_gives,
     drop_unread_imports,
@@ -283,3 +284,21 @@ def test_two_indices_into_a_one_dimensional_array_read_the_last_axis_on_the_fail
                      "s[..., ::2], s[..., 0] (the last axis, for one row as for many)"]
     assert index_the_last_axis(source, 2, "index 5 is out of bounds for axis 0 with size 3") == (source, [])
     assert index_the_last_axis("def f(s):\n    return s[0, 1]\n", 2, message)[1] == [], "only a leading ':'"
+
+
+def test_a_changed_copy_of_a_function_under_a_new_name_that_nothing_calls_replaces_it():
+    # The 1.5B model gave optimise back as it was and wrote optimise_with_diagonal_preconditioner beside it.
+    copy = LOOP.replace("def optimise(x, steps=3):", "def optimise_scaled(x, steps=3):").replace(
+        "x - 0.1 * g", "x - 0.1 * g / (1 + norm)")
+    source = LOOP + "\n\n" + copy
+    repaired, notes = adopt_renamed_copies(LOOP, source)
+    assert notes == ["optimise_scaled is a changed copy of optimise that nothing called, and optimise was left as "
+                     "it was: it now replaces optimise"]
+    assert repaired.count("def ") == 1 and "x - 0.1 * g / (1 + norm)" in repaired
+    assert repaired.startswith("import numpy as np\n\n\ndef optimise(x, steps=3):  # optimise_scaled, the new version")
+    called = source + "\n\nprint(optimise_scaled(1.0))\n"
+    assert adopt_renamed_copies(LOOP, called) == (called, []), "a copy something calls is a function of its own"
+    other = LOOP + "\n\n" + copy.replace("(x, steps=3)", "(x, g, steps=3)")
+    assert adopt_renamed_copies(LOOP, other) == (other, []), "other parameters"
+    changed = source.replace("norm = np.abs(g).max()\n        x", "norm = np.abs(g).sum()\n        x", 1)
+    assert adopt_renamed_copies(LOOP, changed) == (changed, []), "the original was changed too"
