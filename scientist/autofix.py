@@ -206,7 +206,7 @@ def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
             node.names = kept
             renames.append((row, node.col_offset, node.end_col_offset or 0, ast.unparse(node)))
         else:
-            renames.append((row, 0, len(lines[row].encode()), ""))
+            renames += _deleted(lines, row, row + 1)
         notes.append(f"the new import of {', '.join(a.asname or a.name for a in dropped)} is removed: nothing reads it")
     return _applied(source, renames, [], notes)
 
@@ -327,7 +327,7 @@ def move_late_updates(before: str, source: str) -> tuple[str, list[str]]:
         indent = re.match(r"[ \t]*", lines[body[update.index].lineno - 1]).group(0)  # type: ignore[union-attr]
         moved = f"{indent}# moved here from after the pass's last use of {name} (added by scientist)\n" \
                 + "".join(lines[first_row:end_row])
-        renames = [(row, 0, len(lines[row].encode()), "") for row in range(first_row, end_row)]
+        renames = _deleted(lines, first_row, end_row)
         inserts = [(body[update.first].end_lineno or 0, moved)]
         return _applied(source, renames, inserts, [
             f"the new lines {body[start].lineno}-{body[update.index].end_lineno} changed {name} after the loop "
@@ -364,8 +364,8 @@ def adopt_renamed_copies(before: str, source: str) -> tuple[str, list[str]]:
         first = lines[copy.lineno - 1].replace(f"def {copy.name}(", f"def {original.name}(", 1)
         text = first.rstrip("\n") + f"  # {copy.name}, the new version (renamed by scientist)\n" \
             + "".join(lines[copy.lineno:copy.end_lineno])
-        renames = [(row, 0, len(lines[row].encode()), "") for row in range(original.lineno - 1, original.end_lineno or 0)]
-        renames += [(row, 0, len(lines[row].encode()), "") for row in range(copy.lineno - 1, copy.end_lineno or 0)]
+        renames = _deleted(lines, original.lineno - 1, original.end_lineno or 0)
+        renames += _deleted(lines, copy.lineno - 1, copy.end_lineno or 0)
         return _applied(source, renames, [(original.lineno - 1, text)], [
             f"{copy.name} is a changed copy of {original.name} that nothing called, and {original.name} was left "
             f"as it was: it now replaces {original.name}"])
@@ -437,6 +437,11 @@ def _span(name: ast.Name, new: str) -> tuple[int, int, int, str]:
 def _differing_in_case(name: str, variables: set[str]) -> list[str]:
     """The module variables spelled as ``name`` but for case (``ETA`` for ``eta``)."""
     return [v for v in variables if v.lower() == name.lower()]
+
+
+def _deleted(lines: list[str], start: int, end: int) -> list[tuple[int, int, int, str]]:
+    """Spans for ``_rewrite`` that delete rows ``start`` to ``end`` (0-based, end excluded) of ``lines``."""
+    return [(row, 0, len(lines[row].encode()), "") for row in range(start, end)]
 
 
 def _applied(source: str, renames: list[tuple[int, int, int, str]], inserts: list[tuple[int, str]],
