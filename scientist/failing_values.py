@@ -44,6 +44,9 @@ class FailingValues:
 
     def describe(self) -> str:
         text = _listed(self.values)
+        clash = shape_clash(self.values, self.error)
+        if clash:
+            text += f" ({clash})"
         if self.baseline and self.returned_at:
             text += (f" | what this function returns in the baseline (which runs), {self.returned_at}: "
                      f"{_listed(self.baseline)}")
@@ -60,6 +63,38 @@ class FailingValues:
 
 
 SHAPE = re.compile(r"shape \(([\d, ]*)\)")
+
+
+BROADCAST = re.compile(r"could not be broadcast together with shapes ((?:\([\d, ]*\) ?)+)")
+
+
+def _shape(text: str) -> tuple[int, ...] | None:
+    found = SHAPE.search(text) or re.fullmatch(r"\(([\d, ]*)\)", text.strip())
+    return tuple(int(d) for d in found.group(1).split(",") if d.strip()) if found else None
+
+
+def shape_clash(values: dict[str, str], error: str) -> str | None:
+    """For a broadcasting error between two shapes of different rank ('shapes (1347,) (1347,10)'),
+    which value has the smaller shape and what it must become: 'uniform_targets has shape (1347,)
+    where np.eye(10)[y] has shape (1347, 10): uniform_targets must have shape (1347, 10) too' (the
+    longest expression of each shape: the operands rather than their parts). The 1.5B model's label
+    smoothing drew one random number per example, not per class, and its fixes changed the dtype,
+    four attempts running, with both shapes in front of it."""
+    found = BROADCAST.search(error)
+    if found is None:
+        return None
+    shapes = {shape for text in re.findall(r"\([\d, ]*\)", found.group(1)) if (shape := _shape(text)) is not None}
+    if len(shapes) != 2:
+        return None
+    low, high = sorted(shapes, key=len)
+    if len(low) == len(high):
+        return None
+    names = {shape: sorted((name for name, value in values.items() if _shape(value) == shape), key=len)
+             for shape in (low, high)}
+    if not names[low] or not names[high]:
+        return None
+    small, large = names[low][-1], names[high][-1]
+    return f"{small} has shape {low} where {large} has shape {high}: {small} must have shape {high} too"
 
 
 def _axis_change(name: str, now: str, then: str) -> str | None:

@@ -57,3 +57,16 @@ def test_a_new_line_is_contrasted_with_the_one_return_of_its_function_in_the_bas
     assert baseline_return(BASELINE, "def c(x):\n    return x\n", 2) is None, "a new function"
     not_a_return = BASELINE.replace("    y = x * 2\n", "    y = x[:, None] * 2\n")
     assert baseline_return(BASELINE, not_a_return, 7) is None, "only a failing return is contrasted with the return"
+
+
+def test_a_broadcast_between_ranks_names_the_operand_that_needs_the_larger_shape():
+    from scientist.failing_values import shape_clash
+
+    values = {"epsilon * noise": "ndarray float64 shape (1347,)", "noise": "ndarray float64 shape (1347,)",
+              "np.eye(10)[y]": "ndarray float64 shape (1347, 10)", "epsilon": "0.05"}
+    error = "ValueError: operands could not be broadcast together with shapes (1347,) (1347,10) "
+    assert shape_clash(values, error) == ("epsilon * noise has shape (1347,) where np.eye(10)[y] has shape "
+                                          "(1347, 10): epsilon * noise must have shape (1347, 10) too")
+    assert shape_clash(values, "ValueError: shapes (3,4) and (5,6) not aligned") is None
+    same_rank = "ValueError: operands could not be broadcast together with shapes (64,10) (32,10) "
+    assert shape_clash({"a": "ndarray float64 shape (64, 10)", "b": "ndarray float64 shape (32, 10)"}, same_rank) is None

@@ -46,6 +46,8 @@ def test_the_failing_statement_values_are_described_with_shapes(tmp_path):
                             "probs": "ndarray float64 shape (6, 10)"}, "operands too, and only the innermost raise"
     assert found.describe().startswith("(1 - EPSILON) * y - probs = (raises ValueError); (1 - EPSILON) * y = "
                                        "ndarray float64 shape (6,); 1 - EPSILON = 0.9"), "outer expressions first"
+    assert "; probs = ndarray float64 shape (6, 10) ((1 - EPSILON) * y has shape (6,) where probs has shape " \
+           "(6, 10): (1 - EPSILON) * y must have shape (6, 10) too) | in the main block" in found.describe()
 
 
 def test_subscripts_and_loop_headers_are_read_but_not_loop_bodies(tmp_path):
