@@ -16,6 +16,7 @@ from scientist.code_check import (
     inert_edit,
     local_owners,
     module_constants,
+    names_local_to,
     overwritten_before_read,
     undefined_globals,
     unselected_branches,
@@ -154,12 +155,10 @@ def _crash_reach(tree: ast.Module, line: int) -> int:
 
 
 def _locals(tree: ast.Module, function: str | None) -> set[str]:
-    """The names top-level function ``function`` binds itself (its parameters too)."""
+    """The names that are top-level function ``function``'s own (``code_check.names_local_to``)."""
     node = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
                  and n.name == function), None)
-    if node is None:
-        return set()
-    return {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)} | set().union(*map(binds, node.body))
+    return names_local_to(node) if node is not None else set()
 
 
 def crash_kept(failed: str, fixed: str, part: str, lines: tuple[int, ...]) -> str | None:

@@ -130,7 +130,13 @@ def undefined_globals(source: str) -> list[str]:
 def local_owners(tree: ast.Module, name: str) -> list[str]:
     """The functions of the file (nested ones too) that have ``name`` as a parameter or local."""
     return sorted({f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
-                   and name in _function_locals(f) | parameters(f.args)})
+                   and name in names_local_to(f)})
+
+
+def names_local_to(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names that are ``function``'s own: its parameters and what its body binds (``global`` and
+    ``nonlocal`` names aside)."""
+    return _function_locals(function) | parameters(function.args)
 
 
 def _local_elsewhere(tree: ast.Module, name: str) -> str:
@@ -598,7 +604,6 @@ def _single_target(statement: ast.stmt) -> str | None:
 def _reads(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.AugAssign) and _single_target(node) == name or any(
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(node))
-
 
 
 def module_constants(source: str) -> dict[str, object]:
