@@ -128,6 +128,12 @@ class IdeaExperiments:
             exception_type=failure.exception_type if failure else None,
             message=failure.message[:1000] if failure else None, wall_s=wall_s, run_dir=str(run_dir)))
 
+    def tell(self, run: str, *notes: str) -> None:
+        """Each note about ``run`` (a mechanical repair, a check's verdict), in the log and as progress."""
+        for note in notes:
+            log.info("%s: %s", run, note)
+            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+
     def prepare(self) -> None:
         """Copy the template's code into the idea's folder (once)."""
         if not (self.workdir / "experiment.py").is_file():
@@ -247,9 +253,7 @@ class IdeaExperiments:
             return None
         mechanical, notes = index_the_last_axis(failed.code, failed.lines[0], failed.message) \
             if failed.lines else (failed.code, [])
-        for note in notes:
-            log.info("%s: %s", run, note)
-            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+        self.tell(run, *notes)
         if notes:
             return mechanical
         for _ in range(2):
@@ -414,8 +418,7 @@ class IdeaExperiments:
         dead = unread_new_locals(code, new_code)
         if dead and not dead_values_only(code, new_code):
             note = f"{dead[0].message}, but its function computes something new besides: running it"
-            log.info("%s: %s", run, note)
-            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+            self.tell(run, note)
             return
         if dead:
             failure = found_before_running(new_code, dead, Category.NO_EFFECTIVE_CHANGE)
@@ -443,9 +446,7 @@ class IdeaExperiments:
             self.keep(run, new_code, problem)
             raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
         new_code, repairs = repair(new_code, code, change)
-        for note in repairs:
-            log.info("%s: %s", run, note)
-            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+        self.tell(run, *repairs)
         inert = inert_reason(code, new_code)
         if inert is not None:
             message = f"the edit does not change what the experiment computes: {inert} (found before running)"
@@ -456,9 +457,7 @@ class IdeaExperiments:
             self.keep(run, new_code, settings_only)
             raise Failure(Category.NO_EFFECTIVE_CHANGE, settings_only + " (found before running)", code=new_code)
         new_code, dropped = drop_unread_imports(code, new_code)
-        for note in dropped:
-            log.info("%s: %s", run, note)
-            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+        self.tell(run, *dropped)
         self.check_names(new_code, run, code)
         self.check_unread(code, new_code, run)
         means = self.execute(new_code, run)[1]
