@@ -21,6 +21,7 @@ from pathlib import Path
 
 from scientist.sandbox import run_helper
 from scientist.sandbox.base import Limits, Sandbox
+from scientist.units import unit_at_line
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +200,9 @@ def baseline_return(baseline: str, code: str, line: int) -> int | None:
     if not any(isinstance(node, ast.Return) and node.lineno <= line <= (node.end_lineno or node.lineno)
                for node in ast.walk(tree)):
         return None
-    name = next((node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-                 and node.lineno <= line <= (node.end_lineno or node.lineno)), None)
+    unit = unit_at_line(code, line)
     function = next((node for node in base.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-                     and node.name == name), None)
+                     and unit is not None and unit.kind == "def" and node.name == unit.defines), None)
     if function is None:
         return None
     returns = [node.lineno for node in ast.walk(function) if isinstance(node, ast.Return) and node.value is not None]
