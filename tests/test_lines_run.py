@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scientist.lines_run import describe_not_run, lines_not_run, new_statement_lines
+from scientist.lines_run import Rerun, assigned_names, describe_not_run, lines_not_run, new_statement_lines, updates
 from scientist.sandbox.base import Limits
 from scientist.sandbox.probe import bwrap_status
 
@@ -49,21 +49,55 @@ def test_a_rerun_names_the_new_lines_that_never_ran(tmp_path):
     from scientist.sandbox.bwrap import BwrapSandbox
 
     (tmp_path / "experiment.py").write_text(NEVER)
-    missed = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, NEVER, Limits(timeout_s=60, memory_mb=1024))
-    assert missed == [12]
-    assert describe_not_run(NEVER, missed) == ("line 12 of your change never ran (12: rate *= 0.99): the condition, "
+    rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, NEVER, Limits(timeout_s=60, memory_mb=1024))
+    assert rerun is not None and rerun.missed == [12]
+    assert describe_not_run(NEVER, rerun) == ("line 12 of your change never ran (12: rate *= 0.99): the condition, "
                                                "loop or call that should reach it never does")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["experiment.py"], "no scratch output left behind"
     reached = NEVER.replace("t % 20 / 10 == 3", "t % 10 == 0")
     (tmp_path / "experiment.py").write_text(reached)
-    assert lines_not_run(BwrapSandbox(), tmp_path, BASELINE, reached, Limits(timeout_s=60, memory_mb=1024)) == []
-    assert describe_not_run(reached, []).startswith("every line you changed ran, yet the results are the same")
+    rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, reached, Limits(timeout_s=60, memory_mb=1024))
+    assert rerun == Rerun(missed=[], kept=[], constants={"rate": "0.1"}) or rerun.missed == [] and not rerun.kept
+    assert describe_not_run(reached, rerun).startswith("every line you changed ran, yet the results are the same")
     split = BASELINE.replace('json.dump({"x": optimise(1.0)}, fh)', 'json.dump(\n        {"x": optimise(1.0)}, fh)')
     second_line = split.replace("optimise(1.0)}", "optimise(2.0)}")
     (tmp_path / "experiment.py").write_text(second_line)
-    assert lines_not_run(BwrapSandbox(), tmp_path, split, second_line, Limits(timeout_s=60, memory_mb=1024)) == [], \
+    assert lines_not_run(BwrapSandbox(), tmp_path, split, second_line, Limits(timeout_s=60, memory_mb=1024)).missed == [], \
         "a changed second line of a call that ran"
     crashes = NEVER.replace("    return x\n", "    return x / 0\n")
     (tmp_path / "experiment.py").write_text(crashes)
-    assert lines_not_run(BwrapSandbox(), tmp_path, BASELINE, crashes, Limits(timeout_s=60, memory_mb=1024)) == [12], \
+    assert lines_not_run(BwrapSandbox(), tmp_path, BASELINE, crashes, Limits(timeout_s=60, memory_mb=1024)).missed == [12], \
         "a script that raises still reports the lines it reached"
+
+
+# The 1.5B model's "diagonal preconditioner", four attempts running: g_pre is exactly 1, so every new line
+# ran and g never changed.
+ONE = "        g = 2 * x\n        g_pre = np.dot(g, g) / np.dot(g, np.dot(np.identity(1), g))\n        g = g_pre * g\n"
+NO_OP = BASELINE.replace("import os\n", "import os\n\nimport numpy as np\n").replace(
+    "        x = x - RATE * 2 * x\n", ONE + "        x = x - RATE * g\n").replace(
+    'json.dump({"x": optimise(1.0)}, fh)', 'json.dump({"x": float(optimise(np.array([1.0]))[0])}, fh)')
+
+
+def test_the_watched_lines_are_the_new_assignments_and_updates_are_those_that_read_their_own_name():
+    lines = new_statement_lines(BASELINE, NO_OP)
+    assert assigned_names(NO_OP, lines) == {12: ["g"], 13: ["g_pre"], 14: ["g"], 15: ["x"]}
+    assert updates(NO_OP, 14, "g") and not updates(NO_OP, 13, "g_pre") and not updates(NO_OP, 12, "g")
+    assert updates("x = 1\nx *= 2\n", 2, "x")
+
+
+@pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
+def test_a_rerun_names_a_new_update_that_never_changed_its_name_and_the_constant_it_read(tmp_path):
+    from scientist.sandbox.bwrap import BwrapSandbox
+
+    (tmp_path / "experiment.py").write_text(NO_OP)
+    rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, NO_OP, Limits(timeout_s=60, memory_mb=1024))
+    assert rerun is not None and rerun.missed == [] and rerun.kept == [(14, "g")]
+    assert rerun.constants["g_pre"] == "1.0"
+    assert describe_not_run(NO_OP, rerun) == (
+        "every line you changed ran, yet the results are the same: line 14 (g = g_pre * g) left g as it was every "
+        "time it ran (g_pre was 1.0 every time): the new computation leaves the values as they were; compute "
+        "what the change asks for")
+    scaled = NO_OP.replace("g = g_pre * g", "g = 0.5 * g_pre * g")
+    (tmp_path / "experiment.py").write_text(scaled)
+    rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, scaled, Limits(timeout_s=60, memory_mb=1024))
+    assert rerun is not None and rerun.missed == [] and rerun.kept == [], "an update that changes g is not named"

@@ -469,14 +469,15 @@ class IdeaExperiments:
 
     def why_same(self, code: str, new_code: str, run: str) -> str:
         """Why an edit's results are the baseline's: what the code says, else which of its new lines a
-        rerun under the run's own limits never reached."""
+        rerun under the run's own limits never reached, or which new updates never changed what they
+        update."""
         static = why_unchanged(code, new_code)
         if static is not None:
             return static
         self.services.progress("experiments", f"{self.name}: {run}: results identical to the baseline's; "
                                "rerunning to see which new lines run")
-        missed = lines_not_run(self.services.sandbox, self.workdir, code, new_code, _limits(self.services))
-        return describe_not_run(new_code, missed) if missed is not None else "is the new value actually used?"
+        rerun = lines_not_run(self.services.sandbox, self.workdir, code, new_code, _limits(self.services))
+        return describe_not_run(new_code, rerun) if rerun is not None else "is the new value actually used?"
 
     def planned_run(self, number: int, change: str, name: str | None = None) -> RunOutcome:
         """A planned run with bounded repair; idempotent on re-entry."""
