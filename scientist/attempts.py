@@ -22,6 +22,7 @@ from scientist.code_check import (
     unselected_branches,
     unused_additions,
 )
+from scientist.copies import copies
 from scientist.failures import Category
 from scientist.lines_run import new_statement_lines
 from scientist.units import Home, changed_parts, code_units, unit_at_line, unit_text
@@ -199,7 +200,9 @@ def home_part(baseline: str, history: History) -> Home | None:
     function of the baseline has all of them (the 1.5B model wrote label smoothing into
     ``loss_and_grads`` with ``rng``, ``y_train`` and ``epsilon``, which only ``train_one`` has, two
     attempts running), fixing that code in place keeps the change in the wrong function. The next
-    attempt starts from the baseline and rewrites that function, told why."""
+    attempt starts from the baseline and rewrites that function, told why. Not when those names came
+    with code copied from that function (``copies``): the copy is the mistake, not the place (restarts'
+    copy of ``optimise``'s loop was sent into ``optimise``)."""
     failure = history.last
     if failure is None or failure.category is not Category.RUNTIME_ERROR or not failure.code:
         return None
@@ -212,10 +215,10 @@ def home_part(baseline: str, history: History) -> Home | None:
     if not owners:
         return None
     common = set.intersection(*owners)
-    homes = [unit.name for unit in code_units(baseline) if unit.kind == "def" and unit.defines in common]
-    if len(homes) != 1:
+    homes = [unit for unit in code_units(baseline) if unit.kind == "def" and unit.defines in common]
+    if len(homes) != 1 or any(copy.source == homes[0].defines for copy in copies(baseline, failure.code)):
         return None
-    return Home(homes[0], " this time: that function has the values the change needs, which the last attempt "
+    return Home(homes[0].name, " this time: that function has the values the change needs, which the last attempt "
                           "read in a function where they do not exist.")
 
 

@@ -637,3 +637,27 @@ def test_a_new_import_hidden_by_a_local_the_baseline_used_as_an_object_is_found_
     assert rows[0].message.startswith("factor is imported at line 5, but make_values has its own local factor")
     log = (h.services.folder.path / "experiments" / "bigger_step" / "executions.log").read_text().split()
     assert log == ["run_0"], "the failed attempt never ran: which use means the import is not plain, so no repair"
+
+
+TOY_WITH_WALK = (TOY / "experiment.py").read_text().replace(
+    "values = [x * STEP for x in range(10)]\n",
+    '\n\ndef walk(x, steps):\n    """``steps`` halvings of x: (the last x, every x on the way)."""\n    seen = []\n'
+    "    for t in range(steps):\n        half = x / 2\n        x = half + 0.0\n        seen.append(x)\n"
+    "        if x < 0:\n            break\n        x = x * 1.0\n    return x, seen\n\n\n"
+    "def make_values(step):\n    last, seen = walk(step * 8, 3)\n    return [v for v in seen] + [last]\n\n\n"
+    "values = make_values(STEP)\n")
+
+
+def test_a_failure_in_code_copied_from_another_function_says_how_to_call_it(harness, tmp_path):
+    template = toy_with(tmp_path / "toy_walk", TOY_WITH_WALK)
+    h = harness(template=template)
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    copied = ("```python\ndef make_values(step):\n    x = step * 16\n    for t in range(3):\n        half = x / 2\n"
+              "        x = half + 0.0\n        seen.append(x)\n        if x < 0:\n            break\n"
+              "        x = x * 1.0\n    return seen + [x]\n```")
+    called = "```python\ndef make_values(step):\n    last, seen = walk(step * 16, 3)\n    return seen + [last]\n```"
+    outcome, rows = h.run([Step(copied), Step(called)], change="Start from twice the value")
+    # seen is a local of walk only, but it came with the copy: the fix stays in make_values, not walk
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
+    assert "copy walk's code without what walk sets up first: call walk(x, steps) (``steps`` halvings of x" \
+        in rows[0].message

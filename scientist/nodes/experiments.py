@@ -40,6 +40,7 @@ from scientist.code_check import (
     undefined_names,
     unread_new_locals,
 )
+from scientist.copies import copy_hint
 from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
 from scientist.failing_values import FailingValues, failing_values, first_non_finite, with_baseline
@@ -458,9 +459,15 @@ class IdeaExperiments:
             raise Failure(Category.NO_EFFECTIVE_CHANGE, settings_only + " (found before running)", code=new_code)
         new_code, dropped = drop_unread_imports(code, new_code)
         self.tell(run, *dropped)
-        self.check_names(new_code, run, code)
-        self.check_unread(code, new_code, run)
-        means = self.execute(new_code, run)[1]
+        try:
+            self.check_names(new_code, run, code)
+            self.check_unread(code, new_code, run)
+            means = self.execute(new_code, run)[1]
+        except Failure as failure:
+            hint = copy_hint(code, new_code, failure.lines or ())
+            if hint is not None:
+                failure.message = f"{failure.message}; {hint}"
+            raise
         if self.same_as_baseline(means):
             raise Failure(Category.NO_EFFECTIVE_CHANGE, "the results are identical to the baseline's: the edit did "
                           f"not change what the experiment computes; {self.why_same(code, new_code, run)}",
