@@ -146,3 +146,12 @@ def test_a_function_read_as_a_value_is_named_as_a_function(tmp_path):
     found = rerun(tmp_path, script)
     assert found is not None and found.values["loss"] == "the function loss"
     assert "np.zeros" not in found.values and "np.tanh" not in found.values, "what is called is not described"
+
+
+def test_a_broadcasting_error_with_long_shapes_keeps_both_shapes_and_names_the_clash(tmp_path):
+    # The label-smoothing run's error ran past 80 characters and lost its second shape, so the clash
+    # was never named.
+    found = rerun(tmp_path, SCRIPT.replace("np.ones((6, 4)), np.arange(6)", "np.ones((1347, 4)), np.arange(1347)"))
+    assert found is not None and found.error.endswith("shapes (1347,) (1347,10) ")
+    assert "((1 - EPSILON) * y has shape (1347,) where probs has shape (1347, 10): (1 - EPSILON) * y must have " \
+           "shape (1347, 10) too)" in found.describe()

@@ -35,6 +35,7 @@ EVAL_SECONDS = 2.0
 RAISES = "(raises "
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 MAX_REPR = 80
+MAX_ERROR = 400  # the exception's text: a broadcasting error's shapes come at its end
 COMPOUND_HEADERS = {ast.For: ("target", "iter"), ast.AsyncFor: ("target", "iter"), ast.While: ("test",),
                     ast.If: ("test",), ast.With: ("items",), ast.AsyncWith: ("items",)}
 MISSING = object()
@@ -252,7 +253,9 @@ def report(exc: BaseException, script: str) -> dict | None:
                       "values": values if not found else dict(list(values.items())[:MAX_CALLER_VALUES])})
     if not found or found[0]["line"] != frames[-1][1]:
         return None
-    return {**found[0], "callers": found[1:], "error": short(f"{type(exc).__name__}: {exc}")}
+    error = f"{type(exc).__name__}: {exc}"
+    return {**found[0], "callers": found[1:],
+            "error": error if len(error) <= MAX_ERROR else error[: MAX_ERROR - 3] + "..."}
 
 
 def stop_at(script: str, line: int) -> None:
