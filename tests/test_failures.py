@@ -661,3 +661,16 @@ def test_a_failure_in_code_copied_from_another_function_says_how_to_call_it(harn
     assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
     assert "copy walk's code without what walk sets up first: call walk(x, steps) (``steps`` halvings of x" \
         in rows[0].message
+
+
+def test_a_change_naming_a_known_method_shows_its_usual_form_in_the_prompts(harness, tmp_path):
+    h, prompts = rewriting_make_values(harness, tmp_path)
+    outcome, rows = h.run([DOUBLED_VALUES], change="Double each value, as label smoothing would")
+    assert outcome.ok and [r.category for r in rows] == [None]
+    first, write = prompts[-2], prompts[-1]  # the part choice's prompt, then the part's
+    assert "How that method is usually written in numpy (adapt the names to the code below):\n```python\n" \
+           "# label smoothing\ntargets = (1 - eps) * one_hot + eps / num_classes" in first
+    assert "Write label smoothing as in its usual form shown above, with this code's names." in write
+    h, prompts = rewriting_make_values(harness, tmp_path / "plain")
+    h.run([DOUBLED_VALUES], change="Double each value before averaging")
+    assert not any("usually written" in p or "usual form" in p for p in prompts), "no card for an unnamed method"

@@ -47,6 +47,7 @@ from scientist.failing_values import FailingValues, failing_values, first_non_fi
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.fidelity import judge_run
 from scientist.lines_run import describe_not_run, lines_not_run
+from scientist.methods import cards_for, method_notes
 from scientist.prompts import render
 from scientist.results import InvalidResults, NonFiniteResults, read_final_info
 from scientist.runstore import write_atomic
@@ -296,7 +297,8 @@ class IdeaExperiments:
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
-                      unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "")
+                      unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "",
+                      methods=method_notes(change))
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
@@ -324,7 +326,8 @@ class IdeaExperiments:
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
                       code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
-                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS)
+                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS,
+                      methods=method_notes(code_change(change)))
         step = history.fixes + (2 if unchanged else 0)
         temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
@@ -338,7 +341,7 @@ class IdeaExperiments:
         new text as a plain code block (``todo``: each function shown with a ``# TODO: <change>`` line
         where such a change usually goes, ``units.with_todo``, after a reply or an attempt that changed
         nothing)."""
-        gateway = self.services.gateway
+        gateway, methods = self.services.gateway, cards_for(change)
         choice: PartChoice
         if home is not None:
             choice = PartChoice(reasoning=f"the change belongs in {home}", parts=[home])
@@ -351,7 +354,8 @@ class IdeaExperiments:
             current = unit_text(code, part)
             marked = with_todo(current, change) if todo else current
             ask = render("experiments", "write_part", part=part, change=change, current=marked,
-                         todo=marked != current)
+                         todo=marked != current, methods=bool(methods),
+                         method_names=" and ".join(card.name for card in methods))
             reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
                                  max_tokens=1800, temperature=temperature)
             rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))

@@ -1,0 +1,61 @@
+"""Method cards: the textbook numpy form of a well-known method a run's change names.
+
+The 1.5B model knows method names better than their formulas: its label smoothing mixed the one-hot
+targets with random numbers ("the uniform distribution") in five bench runs, and its diagonal
+preconditioner was ``g.g / g.I.g``, exactly 1, in four attempts of one run. A frontier model needs
+no card, and one costs it a few lines of prompt. The cards are package data (``methods.yaml``): the
+method's name, the phrases that name it, and a few lines of numpy in generic names; the coding
+prompts show the cards whose phrases the change contains (at most ``MAX_CARDS``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, Field, TypeAdapter
+
+MAX_CARDS = 2
+
+
+class MethodCard(BaseModel):
+    """One method: its name, the phrases that name it, how it is usually written."""
+
+    name: str
+    match: list[str] = Field(min_length=1)
+    how: str
+
+    def names_in(self, text: str) -> int | None:
+        """Where the first of the card's phrases appears in ``text`` as whole words, or ``None``."""
+        places = [m.start() for phrase in self.match if (m := _pattern(phrase).search(text))]
+        return min(places) if places else None
+
+    def shown(self) -> str:
+        return f"# {self.name}\n{self.how.rstrip()}"
+
+
+@cache
+def _pattern(phrase: str) -> re.Pattern[str]:
+    """A phrase as a pattern: whole words, any run of spaces or hyphens between them, and ``...`` for
+    up to 60 characters of the same sentence ("noise ... to each gradient")."""
+    parts = [r"[\s-]+".join(re.escape(word) for word in piece.split()) for piece in phrase.split("...")]
+    return re.compile(r"(?<![\w-])" + r"\b(?:(?!\.\s)[^;]){0,60}?\b".join(parts) + r"(?![\w-])", re.IGNORECASE)
+
+
+@cache
+def cards() -> tuple[MethodCard, ...]:
+    text = resources.files(__package__).joinpath("methods.yaml").read_text(encoding="utf-8")
+    return tuple(TypeAdapter(list[MethodCard]).validate_python(yaml.safe_load(text)))
+
+
+def cards_for(change: str) -> list[MethodCard]:
+    """The cards of the methods ``change`` names, in the order it names them (at most MAX_CARDS)."""
+    found = [(place, card) for card in cards() if (place := card.names_in(change)) is not None]
+    return [card for _, card in sorted(found, key=lambda pair: pair[0])][:MAX_CARDS]
+
+
+def method_notes(change: str) -> str:
+    """The cards for ``change`` as prompt text ('' when it names no known method)."""
+    return "\n\n".join(card.shown() for card in cards_for(change))

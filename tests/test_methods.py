@@ -1,0 +1,42 @@
+"""Method cards: the textbook form of a method a run's change names, shown to the coding model."""
+
+from __future__ import annotations
+
+import ast
+
+from scientist.methods import MAX_CARDS, cards, cards_for, method_notes
+
+
+def test_every_card_is_valid_numpy_shaped_python():
+    assert len(cards()) >= 15
+    for card in cards():
+        ast.parse(card.how), card.name  # each card's lines parse as Python
+        assert card.match and all(phrase.strip() for phrase in card.match)
+
+
+def test_the_cards_are_those_the_change_names_in_its_order():
+    # The bench's planned changes (bench-runs v26-v33).
+    assert [c.name for c in cards_for("Implement label smoothing by mixing the one-hot training targets with the "
+                                      "uniform distribution (epsilon = 0.05)")] == ["label smoothing"]
+    assert [c.name for c in cards_for("Implement gradient descent with a diagonal preconditioner estimated from "
+                                      "running squared gradients without momentum (RMSProp)")] == ["RMSProp"]
+    assert [c.name for c in cards_for("Add Gaussian noise with variance 0.01/(1+t)^0.55 to each gradient")] == \
+        ["annealed gradient noise"], "'...' spans a few words, decimals included"
+    assert [c.name for c in cards_for("Split the step budget into k = 4 runs restarted from the best point")] == \
+        ["restarts"]
+    assert [c.name for c in cards_for("Add dropout (p = 0.2) and a cosine decay")] == [
+        "dropout", "cosine learning-rate decay"], "in the order the change names them"
+    assert len(cards_for("mixup, dropout, label smoothing and RMSProp")) == MAX_CARDS
+
+
+def test_a_change_naming_no_known_method_gets_no_card():
+    assert cards_for("set HIDDEN_SIZES to (32, 32)") == []
+    assert method_notes("Set RIDGE to 1e-9") == ""
+    assert cards_for("Add noise. Then apply it to each gradient") == [], "'...' stays within one sentence"
+    assert cards_for("use a restartable generator") == [], "whole words only"
+
+
+def test_the_notes_give_each_card_s_name_and_lines():
+    notes = method_notes("Implement label smoothing (epsilon = 0.1)")
+    assert notes.startswith("# label smoothing\ntargets = (1 - eps) * one_hot + eps / num_classes")
+    assert "not random numbers" in notes
