@@ -21,9 +21,10 @@ MAX_CARDS = 2
 
 
 class MethodCard(BaseModel):
-    """One method: its name, the phrases that name it, how it is usually written."""
+    """One method: its name, what it changes, the phrases that name it, how it is usually written."""
 
     name: str
+    changes: str  # what the method changes, in words: a template's seam named so is where it goes
     match: list[str] = Field(min_length=1)
     how: str
 
