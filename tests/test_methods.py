@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import builtins
+import copy
+
+import numpy as np
 
 from scientist.methods import MAX_CARDS, cards, cards_for, method_notes
 
@@ -12,6 +16,19 @@ def test_every_card_is_valid_numpy_shaped_python():
     for card in cards():
         ast.parse(card.how), card.name  # each card's lines parse as Python
         assert card.match and all(phrase.strip() for phrase in card.match)
+
+
+def test_a_card_calls_only_numpy_builtins_and_functions_the_templates_have():
+    # A made-up helper in a card is copied as a call or an import of a module that does not exist: the
+    # 1.5B model imported the label-smoothing card's one_hot from a module "epsilon_smoothing".
+    allowed = set(dir(builtins)) | {"grad", "f", "optimise"}
+    for card in cards():
+        for node in ast.walk(ast.parse(card.how)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id in allowed, (card.name, node.func.id)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in {"np", "copy"}:
+                module = np if node.value.id == "np" else copy
+                assert hasattr(module, node.attr) or hasattr(np.random, node.attr), (card.name, node.attr)
 
 
 def test_the_cards_are_those_the_change_names_in_its_order():
@@ -38,5 +55,6 @@ def test_a_change_naming_no_known_method_gets_no_card():
 
 def test_the_notes_give_each_card_s_name_and_lines():
     notes = method_notes("Implement label smoothing (epsilon = 0.1)")
-    assert notes.startswith("# label smoothing\ntargets = (1 - eps) * one_hot + eps / num_classes")
+    assert notes.startswith("# label smoothing\none_hot = np.eye(num_classes)[y]")
+    assert "targets = (1 - eps) * one_hot + eps / num_classes" in notes
     assert "not random numbers" in notes
