@@ -10,7 +10,11 @@ prompts show the cards whose phrases the change contains (at most ``MAX_CARDS``)
 
 from __future__ import annotations
 
+import ast
+import builtins
+import io
 import re
+import tokenize
 from functools import cache
 from importlib import resources
 
@@ -60,3 +64,50 @@ def cards_for(change: str) -> list[MethodCard]:
 def method_notes(change: str) -> str:
     """The cards for ``change`` as prompt text ('' when it names no known method)."""
     return "\n\n".join(card.shown() for card in cards_for(change))
+
+
+def free_names(card: MethodCard) -> list[str]:
+    """The names a card reads before it gives them a value (numpy, ``copy`` and builtins aside): its
+    placeholders for the code's own names and values (``lr``, ``total_steps``, ``x``), in order."""
+    skip = set(dir(builtins)) | {"np", "copy"}
+    free: list[str] = []
+    stored: set[str] = set()
+    for statement in ast.walk(ast.parse(card.how)):
+        if not isinstance(statement, ast.stmt) or isinstance(statement, ast.Module):
+            continue
+        if isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            parts = [statement.value] if statement.value is not None else []
+        elif isinstance(statement, ast.For):
+            parts = [statement.iter]
+        else:
+            parts = [c for c in ast.iter_child_nodes(statement) if isinstance(c, ast.expr)]
+        for part in parts:
+            for node in ast.walk(part):
+                if isinstance(node, ast.Name) and node.id not in stored | skip and node.id not in free:
+                    free.append(node.id)
+        if isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+            name = statement.target.id
+            if name not in stored | skip and name not in free:
+                free.append(name)
+        for target in getattr(statement, "targets", None) or [getattr(statement, "target", None)]:
+            if target is not None:
+                stored |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return free
+
+
+def with_names(card: MethodCard, names: dict[str, str]) -> MethodCard:
+    """The card with each placeholder in ``names`` replaced by the code's expression for it (wrapped
+    in parentheses unless it is one name or number); attribute names and comments are left alone."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(card.how).readline))
+    lines = card.how.splitlines(keepends=True)
+    edits = []
+    for i, token in enumerate(tokens):
+        previous = tokens[i - 1].string if i else ""
+        if token.type == tokenize.NAME and token.string in names and previous != ".":
+            new = names[token.string]
+            simple = new.isidentifier() or re.fullmatch(r"[\d.e+-]+", new) is not None
+            edits.append((token.start, token.end, new if simple else f"({new})"))
+    for (row, start), (_, end), new in reversed(edits):
+        text = lines[row - 1]
+        lines[row - 1] = text[:start] + new + text[end:]
+    return card.model_copy(update={"how": "".join(lines)})

@@ -31,6 +31,7 @@ from scientist.attempts import (
 )
 from scientist.autofix import drop_unread_imports, index_the_last_axis, repair
 from scientist.call_check import call_mismatches, lost_returns
+from scientist.card_binding import bind
 from scientist.change_text import code_change
 from scientist.code_check import (
     dead_values_only,
@@ -47,7 +48,7 @@ from scientist.failing_values import FailingValues, failing_values, first_non_fi
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.fidelity import judge_run
 from scientist.lines_run import describe_not_run, lines_not_run
-from scientist.methods import cards_for, method_notes
+from scientist.methods import MethodCard, cards_for
 from scientist.prompts import render
 from scientist.results import InvalidResults, NonFiniteResults, read_final_info
 from scientist.runstore import write_atomic
@@ -119,6 +120,7 @@ class IdeaExperiments:
         self.name = self.idea["name"]
         self.workdir = services.folder.path / "experiments" / self.name
         self.metrics = services.template.metric_names or None
+        self.bound: dict[tuple[str, str | None], MethodCard] = {}  # method cards in a part's names
 
     def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
             run_dir: Path) -> None:
@@ -298,7 +300,7 @@ class IdeaExperiments:
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
                       unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "",
-                      methods=method_notes(change))
+                      methods=self.method_notes(code, change, home.part if home else None, run))
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
@@ -308,6 +310,18 @@ class IdeaExperiments:
                                                stage=stage, max_tokens=1500, temperature=temperature)
         todo = unchanged is not None or (failure is not None and failure.category is Category.NO_EFFECTIVE_CHANGE)
         return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None, todo=todo)
+
+    def method_notes(self, code: str, change: str, part: str | None, run: str) -> str:
+        """The cards of the methods ``change`` names, in ``part``'s own names where the model could map
+        them (``card_binding.bind``, asked once per card and part), as prompt text."""
+        shown = []
+        for card in cards_for(change):
+            key = (card.name, part)
+            if key not in self.bound:
+                self.bound[key] = card if part is None else bind(
+                    self.services.gateway, card, code, part, change, f"experiments/{self.name}/{run}/card")
+            shown.append(self.bound[key].shown())
+        return "\n\n".join(shown)
 
     def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
                 unchanged: str | None = None) -> CodeRewrite:
@@ -327,7 +341,7 @@ class IdeaExperiments:
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
                       code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
                       via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS,
-                      methods=method_notes(code_change(change)))
+                      methods=self.method_notes(failure.code, code_change(change), part, run))
         step = history.fixes + (2 if unchanged else 0)
         temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
