@@ -13,12 +13,14 @@ import difflib
 import re
 import symtable
 
+from scientist.call_check import lost_returns
 from scientist.code_check import (
     binds,
     late_updates,
     local_owners,
     parameters,
     shadowings,
+    single_target,
     star_import,
     unbound_reads,
     undefined_globals,
@@ -292,6 +294,27 @@ def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[
     return _applied(source, [], inserts, notes)
 
 
+def return_the_last_value(before: str, source: str) -> tuple[str, list[str]]:
+    """A function whose value its callers use (``call_check.lost_returns``) that no longer returns
+    it, and whose new last statement gives one name a value, returns that name: the 1.5B model
+    replaced ``readout_features``' ``return states`` with ``features = np.concatenate([states,
+    states**2], axis=-1)`` and stopped there (v34)."""
+    lost = {problem.line for problem in lost_returns(before, source)}
+    inserts, notes = [], []
+    lines = source.splitlines()
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.FunctionDef) or node.lineno not in lost:
+            continue
+        name = single_target(node.body[-1])
+        if name is None:
+            continue
+        last = node.body[-1]
+        indent = lines[last.lineno - 1][:last.col_offset]
+        inserts.append((last.end_lineno or last.lineno, f"{indent}return {name}\n"))
+        notes.append(f"{node.name} no longer returned its value and ended by computing {name}: it now returns {name}")
+    return _applied(source, [], inserts, notes)
+
+
 def _loads(nodes: list[ast.stmt]) -> set[str]:
     """The names ``nodes`` read."""
     return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -421,7 +444,8 @@ def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
     source, given = define_values_the_change_gives(source, change)
     source, moved = move_late_updates(before, source)
     source, adopted = adopt_renamed_copies(before, source)
-    return source, baseline_calls + cased + copies + aliased + given + moved + adopted
+    source, returned = return_the_last_value(before, source)
+    return source, baseline_calls + cased + copies + aliased + given + moved + adopted + returned
 
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:

@@ -565,13 +565,13 @@ def late_updates(after: str, new_lines: set[int]) -> list[LateUpdate]:
             outside = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and id(n) not in in_loop
                        and not isinstance(n, ast.FunctionDef)]
             for index, statement in enumerate(body):
-                target = _single_target(statement)
+                target = single_target(statement)
                 if target is None or statement.lineno not in new_lines:
                     continue
                 if any(_reads(later, target) for later in body[index + 1:]):
                     continue
                 first = next((i for i, s in enumerate(body[:index]) if target in binds(s) or _reads(s, target)), None)
-                if first is None or _single_target(body[first]) != target or _reads(body[first], target) \
+                if first is None or single_target(body[first]) != target or _reads(body[first], target) \
                         or isinstance(body[first], ast.AugAssign):
                     continue
                 if any(_reads(n, target) for n in outside):
@@ -593,7 +593,8 @@ def overwritten_before_read(after: str, new_lines: set[int]) -> list[str]:
             f"line {u.last}" for u in late_updates(after, new_lines)]
 
 
-def _single_target(statement: ast.stmt) -> str | None:
+def single_target(statement: ast.stmt) -> str | None:
+    """The one plain name an assignment statement gives a value, or ``None``."""
     if isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
         return statement.target.id
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
@@ -602,7 +603,7 @@ def _single_target(statement: ast.stmt) -> str | None:
 
 
 def _reads(node: ast.AST, name: str) -> bool:
-    return isinstance(node, ast.AugAssign) and _single_target(node) == name or any(
+    return isinstance(node, ast.AugAssign) and single_target(node) == name or any(
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(node))
 
 

@@ -18,6 +18,7 @@ from scientist.autofix import (
     localise_constants,
     move_late_updates,
     repair,
+    return_the_last_value,
 )
 from scientist.code_check import read_before_bound
 
@@ -302,3 +303,33 @@ def test_a_changed_copy_of_a_function_under_a_new_name_that_nothing_calls_replac
     assert adopt_renamed_copies(LOOP, other) == (other, []), "other parameters"
     changed = source.replace("norm = np.abs(g).max()\n        x", "norm = np.abs(g).sum()\n        x", 1)
     assert adopt_renamed_copies(LOOP, changed) == (changed, []), "the original was changed too"
+
+
+READOUT = textwrap.dedent('''\
+    import numpy as np
+
+
+    def readout_features(states):
+        """The features the readout is fitted on."""
+        return states
+
+
+    print(readout_features(np.ones((3, 2))).shape)
+''')
+
+
+def test_a_function_that_lost_its_return_and_ends_computing_one_value_returns_it():
+    # v34: the 1.5B model replaced `return states` with the method card's line and stopped there.
+    lost = READOUT.replace("    return states\n", "    features = np.concatenate([states, states**2], axis=-1)\n")
+    repaired, notes = return_the_last_value(READOUT, lost)
+    assert repaired == READOUT.replace("    return states\n", "    features = np.concatenate([states, states**2], axis=-1)\n"
+                                       "    return features\n")
+    assert notes == ["readout_features no longer returned its value and ended by computing features: it now "
+                     "returns features"]
+    assert run(repaired).stdout.strip() == "(3, 4)"
+    assert repair(lost, READOUT)[0] == repaired, "part of every repair"
+    printed = READOUT.replace("    return states\n", "    print(states)\n")
+    assert return_the_last_value(READOUT, printed) == (printed, []), "no value to return"
+    unused = READOUT.replace("print(readout_features(np.ones((3, 2))).shape)", "readout_features(np.ones((3, 2)))")
+    assert return_the_last_value(unused, unused.replace("    return states\n", "    features = states\n"))[1] == [], \
+        "no caller uses the value: nothing is lost"
