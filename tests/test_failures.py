@@ -668,8 +668,8 @@ def test_a_change_naming_a_known_method_shows_its_usual_form_in_the_prompts(harn
     outcome, rows = h.run([DOUBLED_VALUES], change="Double each value, as label smoothing would")
     assert outcome.ok and [r.category for r in rows] == [None]
     first, write = prompts[-2], prompts[-1]  # the part choice's prompt, then the part's
-    assert "How that method is usually written in numpy (adapt the names to the code below):\n```python\n" \
-           "# label smoothing\none_hot = np.eye(num_classes)[y]" in first
+    assert "How that method is usually written in numpy (adapt the names to the code below; a line" in first
+    assert "```python\n# label smoothing\neps = 0.1" in first and "one_hot = np.eye(num_classes)[y]" in first
     assert "Write label smoothing as in its usual form shown above, with this code's names." in write
     h, prompts = rewriting_make_values(harness, tmp_path / "plain")
     h.run([DOUBLED_VALUES], change="Double each value before averaging")

@@ -31,6 +31,18 @@ def test_a_card_calls_only_numpy_builtins_and_functions_the_templates_have():
                 assert hasattr(module, node.attr) or hasattr(np.random, node.attr), (card.name, node.attr)
 
 
+def test_a_card_gives_its_parameters_their_usual_values_so_it_runs_as_it_is():
+    from scientist.methods import free_names
+
+    smoothing = next(card for card in cards() if card.name == "label smoothing")
+    assert free_names(smoothing) == ["y"], "eps and num_classes are set in the card; only the labels come from the code"
+    scope = {"np": np, "y": np.array([0, 2, 1])}
+    exec(smoothing.how, scope)  # noqa: S102 - the card's own lines
+    assert scope["targets"].shape == (3, 3) and np.allclose(scope["targets"].sum(axis=1), 1.0)
+    cosine = next(card for card in cards() if card.name == "cosine learning-rate decay")
+    assert free_names(cosine) == ["lr", "total_steps", "t"]
+
+
 def test_the_cards_are_those_the_change_names_in_its_order():
     # The bench's planned changes (bench-runs v26-v33).
     assert [c.name for c in cards_for("Implement label smoothing by mixing the one-hot training targets with the "
@@ -55,6 +67,7 @@ def test_a_change_naming_no_known_method_gets_no_card():
 
 def test_the_notes_give_each_card_s_name_and_lines():
     notes = method_notes("Implement label smoothing (epsilon = 0.1)")
-    assert notes.startswith("# label smoothing\none_hot = np.eye(num_classes)[y]")
+    assert notes.startswith("# label smoothing\neps = 0.1")
+    assert "one_hot = np.eye(num_classes)[y]" in notes
     assert "targets = (1 - eps) * one_hot + eps / num_classes" in notes
     assert "not random numbers" in notes
