@@ -414,7 +414,9 @@ def test_a_change_put_where_its_values_do_not_exist_is_made_again_in_the_functio
 def test_a_function_that_lost_its_return_is_found_before_the_run(harness, tmp_path):
     template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template)
-    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    values = [x * step * 2 for x in range(10)]\n```"),
+    # (a function that ends by computing one value is made to return it: autofix.return_the_last_value)
+    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    values = [x * step * 2 for x in range(10)]\n"
+                                "    print(len(values))\n```"),
                            Step("```python\ndef make_values(step):\n    return [x * step * 2 for x in range(10)]\n```")],
                           change="Double each value before averaging")
     assert outcome.ok and [(r.category, r.exception_type) for r in rows] == [(Category.RUNTIME_ERROR, "TypeError"),
