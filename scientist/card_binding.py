@@ -1,13 +1,14 @@
 """A method card in the code's own names, before the coding model sees it.
 
-A card is written in generic names (``lr``, ``lr_min``, ``total_steps``); the 1.5B model copied them
-as they were, so its cosine decay read three names nothing defined, two attempts running (v34). One
-short schema-constrained call asks, for each of the card's placeholders (``methods.free_names``)
-the part does not already have, the expression of the code that plays its role there; an answer is
-kept only when it parses, reads at least one name and only names that exist there (a module name, or
-a parameter or local of that part), calls nothing but numpy, and is a number when it reads only
-module constants. Others stay placeholders. A model that fails the schema leaves the card as it was.
-"""
+A card's free names (``methods.free_names``) stand for the code's own values (``lr``, ``x``,
+``total_steps``); the 1.5B model copied them as they were, so its cosine decay read names nothing
+defined, two attempts running (v34). A placeholder the part the change goes in already has stays;
+one that is a name of the code but for case, its last word or its initials is taken by name
+(``same_word``); only the rest are asked of the model, in one short schema-constrained call for the
+expression that plays each one's role there. An answer is kept only when it parses, reads at least
+one name and only names that exist there (a module name, or a parameter or local of that part),
+calls nothing but numpy, and is a number when it reads only module constants. Others stay
+placeholders. A model that fails the schema leaves the card as it was."""
 
 from __future__ import annotations
 
