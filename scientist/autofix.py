@@ -315,6 +315,39 @@ def return_the_last_value(before: str, source: str) -> tuple[str, list[str]]:
     return _applied(source, [], inserts, notes)
 
 
+def default_new_parameters(before: str, source: str, change: str) -> tuple[str, list[str]]:
+    """A function's new trailing parameters that no call passes and that the change gives a number
+    for ("... (epsilon = 0.05)") get that number as their default (the 1.5B model's label smoothing
+    wrote ``def training_targets(y, epsilon):`` and kept calling ``training_targets(y_train)``, two
+    attempts running). Only parameters after which every parameter is new and given a number."""
+    old = {f.name: f for f in ast.parse(before).body if isinstance(f, ast.FunctionDef)}
+    tree = ast.parse(source)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
+    renames, notes = [], []
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef) or function.name not in old or function.args.vararg:
+            continue
+        args = function.args
+        positional = [*args.posonlyargs, *args.args]
+        undefaulted = positional[:len(positional) - len(args.defaults)]
+        had = {a.arg for a in [*old[function.name].args.posonlyargs, *old[function.name].args.args]}
+        mine = [c for c in calls if c.func.id == function.name]  # type: ignore[attr-defined]
+        given: list[tuple[ast.arg, str]] = []
+        for arg in reversed(undefaulted):
+            value = re.findall(rf"(?<![\w.]){re.escape(arg.arg)}\s*=\s*({NUMBER})(?![\w.])", change, re.I)
+            passed = any(len(c.args) > positional.index(arg) or arg.arg in {k.arg for k in c.keywords}
+                         for c in mine)
+            if arg.arg in had or len(set(value)) != 1 or passed or not mine:
+                break
+            given.append((arg, value[0]))
+        for arg, value in given:
+            end = arg.end_col_offset or arg.col_offset + len(arg.arg)
+            renames.append((arg.end_lineno - 1 if arg.end_lineno else arg.lineno - 1, end, end, f"={value}"))
+            notes.append(f"{function.name}'s new parameter {arg.arg} had no default and no call passes it; "
+                         f"the change gives it: it now defaults to {value}")
+    return _applied(source, renames, [], notes)
+
+
 def _loads(nodes: list[ast.stmt]) -> set[str]:
     """The names ``nodes`` read."""
     return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -442,10 +475,11 @@ def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
     source, copies = localise_constants(source)
     source, aliased = alias_shadowed_imports(before, source)
     source, given = define_values_the_change_gives(source, change)
+    source, defaulted = default_new_parameters(before, source, change)
     source, moved = move_late_updates(before, source)
     source, adopted = adopt_renamed_copies(before, source)
     source, returned = return_the_last_value(before, source)
-    return source, baseline_calls + cased + copies + aliased + given + moved + adopted + returned
+    return source, baseline_calls + cased + copies + aliased + given + defaulted + moved + adopted + returned
 
 
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:

@@ -12,6 +12,7 @@ from scientist.autofix import (
     MARK,
     adopt_renamed_copies,
     alias_shadowed_imports,
+    default_new_parameters,
     define_values_the_change_gives,
     drop_unread_imports,
     index_the_last_axis,
@@ -333,3 +334,34 @@ def test_a_function_that_lost_its_return_and_ends_computing_one_value_returns_it
     unused = READOUT.replace("print(readout_features(np.ones((3, 2))).shape)", "readout_features(np.ones((3, 2)))")
     assert return_the_last_value(unused, unused.replace("    return states\n", "    features = states\n"))[1] == [], \
         "no caller uses the value: nothing is lost"
+
+
+TARGETS = textwrap.dedent('''\
+    import numpy as np
+
+
+    def training_targets(y):
+        """One-hot rows."""
+        return np.eye(3)[y]
+
+
+    print(training_targets(np.array([0, 2])).sum())
+''')
+
+
+def test_a_new_parameter_no_call_passes_takes_the_value_the_change_gives_as_its_default():
+    # v36: `def training_targets(y, epsilon):` while main kept calling training_targets(y_train), twice.
+    new = TARGETS.replace("def training_targets(y):", "def training_targets(y, epsilon):").replace(
+        "    return np.eye(3)[y]\n", "    return (1 - epsilon) * np.eye(3)[y] + epsilon / 3\n")
+    change = "Implement label smoothing (epsilon = 0.05), and compare test accuracy"
+    repaired, notes = default_new_parameters(TARGETS, new, change)
+    assert "def training_targets(y, epsilon=0.05):" in repaired
+    assert notes == ["training_targets's new parameter epsilon had no default and no call passes it; the change "
+                     "gives it: it now defaults to 0.05"]
+    assert float(run(repaired).stdout) == 2.0
+    assert repair(new, TARGETS, change)[0] == repaired, "part of every repair"
+    assert default_new_parameters(TARGETS, new, "Implement label smoothing")[1] == [], "no value given"
+    passed = new.replace("training_targets(np.array([0, 2]))", "training_targets(np.array([0, 2]), 0.1)")
+    assert default_new_parameters(TARGETS, passed, change)[1] == [], "a call passes it"
+    before_y = new.replace("def training_targets(y, epsilon):", "def training_targets(epsilon, y):")
+    assert default_new_parameters(TARGETS, before_y, change)[1] == [], "not a trailing parameter"
