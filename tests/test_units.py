@@ -132,6 +132,13 @@ def test_a_planned_run_that_repeats_a_baseline_value_is_found():
         {"name": "schedule", "change": "in train_one, decay LEARNING_RATE along a cosine; set EPOCHS to 50"}])
     assert list(runs_to_replan(settings_only, DIGITS, idea)) == ["constants"]
     assert runs_to_replan(settings_only, DIGITS, "Sweep LEARNING_RATE over {1e-4, 1e-2}.") == {}
+    nothing = ExperimentPlan(idea="x", measure="m", runs=[
+        {"name": "none", "change": "None (baseline experiment remains unchanged)"},
+        {"name": "kept", "change": "The baseline remains unchanged."},
+        {"name": "split", "change": "Train on 10% of the data; the test split remains unchanged"}])
+    assert runs_to_replan(nothing, DIGITS) == {
+        "none": "the run changes nothing; every run must differ from the baseline",
+        "kept": "the run changes nothing; every run must differ from the baseline"}, "v36's planner"
 
 
 def test_constants_or_imports_left_out_of_a_rewrite_are_kept():

@@ -20,6 +20,9 @@ from scientist.state import RunState
 
 CLAUSES = re.compile(r";|,?\s+and\s+(?=set\b)", re.I)  # "set A to 1 and set B to 2" is two changes
 # "set RIDGE to 1e-6 and run the experiment again": the value ends before "in ...", "and ...", "then ..."
+# "None (baseline experiment remains unchanged)": a planned change that says it changes nothing (v36)
+NO_CHANGE = re.compile(r"^\W*(?:none|nothing|no changes?|n/?a)\b|^\W*(?:the\s+)?baseline(?:\s+experiment)?\s+"
+                       r"(?:remains|stays|is)\s+unchanged", re.I)
 SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$", re.I)
 
 
@@ -27,11 +30,15 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
     """Runs that cannot be made as written, or do not test the idea, by name, with the reason: a
     "set NAME to VALUE" whose VALUE the baseline already has, or whose lower-case NAME is no constant
     of the code ("set epsilon to 0.05 in loss_and_grads" made the 1.5B model add an unused variable
-    ``epsilon``); and a run that only sets constants when the idea adds computation ("Add a cosine
+    ``epsilon``); a run whose change says it changes nothing ("None (baseline experiment remains
+    unchanged)", v36); and a run that only sets constants when the idea adds computation ("Add a cosine
     decay of the learning rate ..." was planned as "set LEARNING_RATE to 0.001 and set STEPS to 5000")."""
     constants, found = module_constants(code), {}
     verb = adds_computation(idea_text)
     for run in plan.runs:
+        if NO_CHANGE.search(run.change):
+            found[run.name] = "the run changes nothing; every run must differ from the baseline"
+            continue
         clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
         if verb and clauses and all(SET_VALUE.search(clause) for clause in clauses):
             found[run.name] = (f"the idea adds computation ({verb} ...): a run that only "
