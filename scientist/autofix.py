@@ -272,6 +272,13 @@ def call_the_baseline_for_self_calls(before: str, source: str) -> tuple[str, lis
 NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
+def given_value(name: str, change: str) -> str | None:
+    """The one number the change gives ``name`` ("... (eta = 0.1)", in any case), or ``None`` when it
+    gives none or several."""
+    given = set(re.findall(rf"(?<![\w.]){re.escape(name)}\s*=\s*({NUMBER})(?![\w.])", change, re.I))
+    return given.pop() if len(given) == 1 else None
+
+
 def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[str]]:
     """A name that nothing defines, that no function has as a local, and that the change gives a
     number for ("... variance eta/(1+t)^0.55 (eta = 0.1)" for ``ETA``, in any case) becomes a module
@@ -286,11 +293,11 @@ def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[
     row = (last.end_lineno or 0) if last is not None else 0
     inserts, notes = [], []
     for name in undefined_globals(source):
-        given = re.findall(rf"(?<![\w.]){re.escape(name)}\s*=\s*({NUMBER})(?![\w.])", change, re.I)
-        if len(set(given)) != 1 or local_owners(tree, name):
+        given = given_value(name, change)
+        if given is None or local_owners(tree, name):
             continue
-        inserts.append((row, f"{name} = {given[0]}  # the change's value (added by scientist)\n"))
-        notes.append(f"{name} is not defined; the change gives it: it is now a module constant, {name} = {given[0]}")
+        inserts.append((row, f"{name} = {given}  # the change's value (added by scientist)\n"))
+        notes.append(f"{name} is not defined; the change gives it: it is now a module constant, {name} = {given}")
     return _applied(source, [], inserts, notes)
 
 
@@ -334,12 +341,12 @@ def default_new_parameters(before: str, source: str, change: str) -> tuple[str, 
         mine = [c for c in calls if c.func.id == function.name]  # type: ignore[attr-defined]
         given: list[tuple[ast.arg, str]] = []
         for arg in reversed(undefaulted):
-            value = re.findall(rf"(?<![\w.]){re.escape(arg.arg)}\s*=\s*({NUMBER})(?![\w.])", change, re.I)
+            value = given_value(arg.arg, change)
             passed = any(len(c.args) > positional.index(arg) or arg.arg in {k.arg for k in c.keywords}
                          for c in mine)
-            if arg.arg in had or len(set(value)) != 1 or passed or not mine:
+            if arg.arg in had or value is None or passed or not mine:
                 break
-            given.append((arg, value[0]))
+            given.append((arg, value))
         for arg, value in given:
             end = arg.end_col_offset or arg.col_offset + len(arg.arg)
             renames.append((arg.end_lineno - 1 if arg.end_lineno else arg.lineno - 1, end, end, f"={value}"))

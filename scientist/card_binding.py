@@ -115,7 +115,7 @@ def bind(gateway: Gateway, card: MethodCard, code: str, part: str, change: str, 
     if not part.startswith("def "):
         return card
     known = known_names(code, part)
-    own = known_names(code, part) - known_names(code, "")
+    own = known - known_names(code, "")
     named = {name: found for name in free_names(card) if name not in known
              and (found := same_word(name, known, own)) is not None}
     placeholders = [name for name in free_names(card) if name not in known and name not in named]

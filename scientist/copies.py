@@ -13,6 +13,8 @@ import ast
 import difflib
 from dataclasses import dataclass
 
+from scientist.lines_run import changed_lines
+
 MIN_COPIED = 6  # new, non-blank lines matching another function's before it counts as a copy
 GAP = 3  # lines between two matching runs of one copy (a copied loop with a renamed variable)
 DOC_CHARS = 240
@@ -28,12 +30,6 @@ class Copy:
     first: int
     last: int
     span: range
-
-
-def _added(before: str, after: str) -> set[int]:
-    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
-    return {line + 1 for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert")
-            for line in range(j1, j2)}
 
 
 def _functions(source: str) -> dict[str, ast.FunctionDef]:
@@ -66,7 +62,7 @@ def copies(before: str, after: str) -> list[Copy]:
         old, new = _functions(before), _functions(after)
     except SyntaxError:
         return []
-    added, before_lines, after_lines = _added(before, after), before.splitlines(), after.splitlines()
+    added, before_lines, after_lines = changed_lines(before, after), before.splitlines(), after.splitlines()
     found = []
     for source, function in old.items():
         if source not in new:

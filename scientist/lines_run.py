@@ -40,14 +40,19 @@ class Rerun:
     constants: dict[str, str] = field(default_factory=dict)
 
 
+def changed_lines(before: str, after: str) -> set[int]:
+    """The lines of ``after`` (from 1) that the edit added or changed."""
+    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    return {line + 1 for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert")
+            for line in range(j1, j2)}
+
+
 def new_statement_lines(before: str, after: str) -> list[int]:
     """The first lines of the statements of ``after`` that hold a line the edit added or changed:
     the innermost statement around each such line (a changed argument on a call's second line is
     that call's statement; a changed condition is its ``if``)."""
     statements = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.stmt)]
-    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
-    changed = {line + 1 for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert")
-               for line in range(j1, j2)}
+    changed = changed_lines(before, after)
     found = set()
     for line in changed:
         around = [node for node in statements if node.lineno <= line <= (node.end_lineno or node.lineno)]
