@@ -39,8 +39,9 @@ class Decision(BaseModel):
     feedback: str | None = None
 
 
-def validate_edit(checkpoint: str, artifact: Any) -> Any:
-    """The edited artifact as plain JSON, or a ``UsageError`` saying what is wrong with it."""
+def validate_edit(checkpoint: str, artifact: Any, metrics: list[str] | None = None) -> Any:
+    """The edited artifact as plain JSON, or a ``UsageError`` saying what is wrong with it. ``metrics``
+    are the template's metrics: an edited plan's analysis may only name those."""
     adapter = EDITABLE.get(checkpoint)
     if adapter is None:
         raise UsageError(f"the '{checkpoint}' checkpoint cannot be edited; approve, reject or abort it")
@@ -50,6 +51,11 @@ def validate_edit(checkpoint: str, artifact: Any) -> Any:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         raise UsageError(f"the edited {checkpoint} do not validate: {where}: {err['msg']}") from exc
+    if checkpoint == "plan":
+        for name, plan in value.items():
+            problem = plan.analysis.check_metrics(metrics or []) if plan.analysis is not None else None
+            if problem:
+                raise UsageError(f"the edited plan do not validate: {name}.analysis: {problem}")
     return adapter.dump_python(value, mode="json")
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from scientist.analysis.ledger import IdeaAnalysis, markdown_table
 from scientist.checkpoints import CheckpointRequest, Decision
 from scientist.config import LOCAL_MODEL, Settings, load_settings
 from scientist.errors import UsageError
@@ -176,3 +177,7 @@ def status_table(folder: RunFolder, console: Console) -> None:
                   f"cost ${manifest.totals.cost_usd:.4f}", highlight=False)
     for note in manifest.notes[-3:]:
         console.print(f"note: {note}", highlight=False)
+    for path in sorted((folder.path / "experiments").glob("*/analysis.json")):
+        analysis = IdeaAnalysis.model_validate_json(path.read_text(encoding="utf-8"))
+        console.print(f"\nanalysis of {analysis.idea} ({path}):", highlight=False)
+        console.print("\n".join(markdown_table(analysis)), markup=False, highlight=False, soft_wrap=True)

@@ -1,7 +1,7 @@
 """The research pipeline as a LangGraph ``StateGraph``; reads top to bottom like the pipeline.
 
 ideation -> novelty -> [ideas] -> plan -> [plan] -> experiments (one branch per idea, via Send)
--> plots -> [results] -> writeup -> [paper] -> review -> finish
+-> analysis -> plots -> [results] -> writeup -> [paper] -> review -> finish
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
+from scientist.nodes.analysis import analysis
 from scientist.nodes.checkpoint import make_checkpoint
 from scientist.nodes.experiments import experiments
 from scientist.nodes.finish import finish
@@ -37,7 +38,7 @@ def fan_out(state: RunState) -> str | Sequence[Send]:
             task: IdeaTask = {"idea": idea, "plan": planned,
                               "first_run": state.get("run_offsets", {}).get(idea["name"], 1)}
             sends.append(Send("experiments", task))
-    return sends or "plots"
+    return sends or "analysis"
 
 
 def build_graph() -> StateGraph:
@@ -49,8 +50,9 @@ def build_graph() -> StateGraph:
                    destinations=("plan", "ideation", "finish"))
     graph.add_node("plan", plan)
     graph.add_node("checkpoint_plan", make_checkpoint("plan", redo="plan", goto_next=fan_out),
-                   destinations=("experiments", "plots", "plan", "finish"))
+                   destinations=("experiments", "analysis", "plan", "finish"))
     graph.add_node("experiments", experiments)
+    graph.add_node("analysis", analysis)
     graph.add_node("plots", plots)
     graph.add_node("checkpoint_results", make_checkpoint("results", redo="plan", goto_next=lambda s: "writeup"),
                    destinations=("writeup", "plan", "finish"))
@@ -64,7 +66,8 @@ def build_graph() -> StateGraph:
     graph.add_edge("ideation", "novelty")
     graph.add_edge("novelty", "checkpoint_ideas")
     graph.add_edge("plan", "checkpoint_plan")
-    graph.add_edge("experiments", "plots")
+    graph.add_edge("experiments", "analysis")
+    graph.add_edge("analysis", "plots")
     graph.add_edge("plots", "checkpoint_results")
     graph.add_edge("writeup", "checkpoint_paper")
     graph.add_edge("review", "finish")

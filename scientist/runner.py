@@ -130,7 +130,8 @@ class RunController:
             raise UsageError(f"'{decision.action}' is not allowed at the '{pending.checkpoint}' checkpoint "
                              f"(allowed: {', '.join(pending.actions)})")
         if decision.action == "edit":
-            decision.artifact = validate_edit(pending.checkpoint, decision.artifact)
+            decision.artifact = validate_edit(pending.checkpoint, decision.artifact,
+                                              self.services.template.metric_names)
         return self._drive(Command(resume=decision.model_dump(mode="json")))
 
     def _drive(self, graph_input: Any) -> RunReport:

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
+from scientist.analysis.preregistration import AnalysisPlan
+
 Score = Field(ge=1, le=10)
 
 
@@ -72,8 +74,8 @@ class PlannedRun(BaseModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="snake_case slug")
     change: str = Field(min_length=5, max_length=240,
-                        description="one plain sentence naming what changes in experiment.py, e.g. "
-                                    "'set HIDDEN_SIZES to (128,)'; no code")
+                        description="one plain sentence naming what changes in experiment.py, in the idea's own "
+                                    "terms; no code")
 
 
 class ExperimentPlan(BaseModel):
@@ -82,6 +84,9 @@ class ExperimentPlan(BaseModel):
     idea: str = Field(description="the idea's name")
     runs: list[PlannedRun] = Field(min_length=1, max_length=5)
     measure: str = Field(max_length=400, description="which metrics decide the question, compared with the baseline")
+    # Not asked of the model (left out of its schema): the pre-registered analysis, set by code from the
+    # template's metrics, shown and editable at the plan checkpoint, frozen when the plan is approved.
+    analysis: SkipJsonSchema[AnalysisPlan | None] = None
 
 
 class EditBlock(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-STAGES = ("ideation", "novelty", "plan", "experiments", "plots", "writeup", "review")
+STAGES = ("ideation", "novelty", "plan", "experiments", "analysis", "plots", "writeup", "review")
 CHECKPOINT_STAGES = ("ideas", "plan", "results", "paper")
 STATE_KEY_FOR_CHECKPOINT = {"ideas": "ideas", "plan": "plans", "results": "experiments", "paper": "paper"}
 
@@ -30,6 +30,8 @@ class RunState(TypedDict, total=False):
     novelty: Annotated[dict[str, dict[str, Any]], merge]
     plans: Annotated[dict[str, dict[str, Any]], merge]
     run_offsets: Annotated[dict[str, int], merge]
+    preregistered: Annotated[dict[str, dict[str, Any]], merge]  # idea -> the analysis frozen at plan approval
+    analysis: Annotated[dict[str, dict[str, Any]], merge]  # idea -> analysis.json
     experiments: Annotated[dict[str, dict[str, Any]], merge]
     figures: list[str]
     paper: dict[str, Any]

@@ -10,6 +10,7 @@ from pathlib import Path
 from pylatex import Figure, NoEscape, Section, Tabular
 from pylatex.utils import escape_latex
 
+from scientist.analysis.ledger import VERDICT_WORDS, IdeaAnalysis, fmt_p
 from scientist.latex.sanitize import sanitize
 from scientist.schemas import PaperSections
 
@@ -52,6 +53,26 @@ def results_table(rows: list[tuple[str, dict[str, float], dict[str, float]]], me
         table.add_row([label, *cells])
     return ("\\begin{table}[h]\n\\centering\n\\small\n" + table.dumps() +
             "\n\\caption{Means ($\\pm$ standard error) from the runs' final\\_info.json files.}\n\\end{table}\n")
+
+
+def comparison_table(analysis: IdeaAnalysis) -> str:
+    """The pre-registered comparisons of one idea on its primary metric, rendered from the ledger."""
+    used = analysis.used
+    table = Tabular("llrrrl", booktabs=True)
+    table.add_row(["run", "setting", "mean (run vs baseline)", "difference (95% CI)", "p (Holm)", "verdict"])
+    table.add_hline()
+    for c in analysis.primary():
+        interval = f" [{fmt(c.ci_low)}, {fmt(c.ci_high)}]" if c.ci_low is not None else ""
+        table.add_row([c.run, c.setting, f"{fmt(c.run_mean)} vs {fmt(c.baseline_mean)}",
+                       f"{c.difference:+.4g}{interval}", fmt_p(c.p_adjusted),
+                       "no test" if c.verdict == "untested" else VERDICT_WORDS[c.verdict]])
+    direction = {"max": "higher is better", "min": "lower is better"}.get(used.direction, "direction unknown")
+    tests = sorted({c.test for c in analysis.primary() if c.test})
+    caption = (f"Pre-registered comparisons with the baseline on {used.primary_metric} ({direction}), computed "
+               f"from per-seed results: {', '.join(tests) or 'no test (per-seed values not reported)'}, "
+               f"Holm-corrected across runs, alpha {used.alpha:g}.")
+    return ("\\begin{table}[h]\n\\centering\n\\small\n\\resizebox{\\linewidth}{!}{%\n" + table.dumps() +
+            f"}}\n\\caption{{{escape_latex(caption)}}}\n\\end{{table}}\n")
 
 
 def figure_block(path: Path, caption: str) -> str:

@@ -33,12 +33,31 @@ def proposal_of(checkpoint: str, state: RunState) -> Any:
     return state.get(STATE_KEY_FOR_CHECKPOINT[checkpoint])
 
 
+def frozen_analyses(state: RunState, plans: dict[str, Any]) -> dict[str, Any]:
+    """The analyses of approved plans not frozen before (the first approval of an idea's plan freezes
+    its analysis; a later one may change it, and the change is then a recorded deviation)."""
+    done = state.get("preregistered", {})
+    return {name: plan["analysis"] for name, plan in plans.items()
+            if name not in done and isinstance(plan, dict) and plan.get("analysis")}
+
+
+def approved(checkpoint: str, state: RunState, goto: str | Sequence[Send], update: dict[str, Any] | None = None,
+             ) -> Command[Any]:
+    """Go on past ``checkpoint``; approving a plan freezes its pre-registered analysis."""
+    update = dict(update or {})
+    if checkpoint == "plan":
+        frozen = frozen_analyses(state, update.get("plans") or state.get("plans", {}))
+        if frozen:
+            update["preregistered"] = frozen
+    return Command(goto=goto, update=update or None)
+
+
 def make_checkpoint(checkpoint: str, *, redo: str, goto_next: Goto) -> Callable[..., Command[Any]]:
     """A node that pauses at ``checkpoint`` when the run asked for it, and otherwise passes through."""
 
     def node(state: RunState, runtime: Runtime[Services]) -> Command[Any]:
         if checkpoint not in state.get("checkpoints", []):
-            return Command(goto=goto_next(state))
+            return approved(checkpoint, state, goto_next(state))
         services = runtime.context
         rejections = state.get("rejections", {}).get(checkpoint, 0)
         ledger = services.gateway.ledger
@@ -56,11 +75,11 @@ def make_checkpoint(checkpoint: str, *, redo: str, goto_next: Goto) -> Callable[
                                               "rejections": {checkpoint: rejections + 1}})
         if decision.action == "edit":
             key = STATE_KEY_FOR_CHECKPOINT[checkpoint]
-            edited = validate_edit(checkpoint, decision.artifact)
+            edited = validate_edit(checkpoint, decision.artifact, services.template.metric_names)
             new_state: RunState = {**state, key: edited}  # type: ignore[misc]
-            return Command(goto=goto_next(new_state), update={key: edited,
-                                                               "notes": [f"{checkpoint}: edited by the user"]})
-        return Command(goto=goto_next(state))
+            return approved(checkpoint, new_state, goto_next(new_state),
+                            {key: edited, "notes": [f"{checkpoint}: edited by the user"]})
+        return approved(checkpoint, state, goto_next(state))
 
     node.__name__ = f"checkpoint_{checkpoint}"
     return node

@@ -6,6 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from scientist.analysis.ledger import IdeaAnalysis, markdown_table
 from scientist.failures import summarise
 from scientist.runstore import write_atomic
 from scientist.schemas import FidelityVerdict
@@ -45,6 +46,10 @@ def summary_markdown(state: RunState, services: Services) -> str:
                 fidelity = FidelityVerdict.model_validate(run["fidelity"])
                 lines.append(f"  - {run['run']}: code judged {fidelity.verdict} to its change"
                              + (f" (differences: {fidelity.missing})" if fidelity.verdict != "faithful" else ""))
+        analysis = state.get("analysis", {}).get(idea["name"])
+        if analysis:
+            lines += ["", *markdown_table(IdeaAnalysis.model_validate(analysis)),
+                      f"- analysis: {folder / 'experiments' / idea['name'] / 'analysis.json'}", ""]
     notes = state.get("notes", [])
     if notes:
         lines += ["", "## Notes (what this run did not do, and why)", "", *[f"- {n}" for n in dict.fromkeys(notes)]]

@@ -10,6 +10,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from scientist.analysis.preregistration import AnalysisPlan, default_analysis
 from scientist.change_text import adds_computation, one_setting
 from scientist.code_check import module_constants
 from scientist.prompts import render
@@ -112,14 +113,24 @@ def next_free_run(folder: Path) -> int:
     return max([0, *numbers]) + 1
 
 
+def analysis_for(idea: str, state: RunState, services: Services) -> AnalysisPlan:
+    """The analysis a plan commits to: the one frozen at an earlier approval (a re-plan keeps it), else
+    the default from the template's metrics."""
+    frozen = state.get("preregistered", {}).get(idea)
+    if frozen:
+        return AnalysisPlan.model_validate(frozen)
+    return default_analysis([(m.name, m.direction) for m in services.template.manifest.metrics])
+
+
 def plan(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
-    """Plan every idea's runs and save ``experiments/<idea>/plan.json``."""
+    """Plan every idea's runs and its pre-registered analysis; save ``experiments/<idea>/plan.json``."""
     services = runtime.context
     plans, offsets = {}, {}
     feedback = state.get("feedback", {})
     for idea in state.get("ideas", []):
         services.progress("plan", f"planning runs for '{idea['name']}'")
         planned = plan_idea(idea, feedback.get("plan") or feedback.get("results"), services)
+        planned.analysis = analysis_for(idea["name"], state, services)
         offsets[idea["name"]] = next_free_run(services.folder.path / "experiments" / idea["name"])
         write_atomic(services.folder.path / "experiments" / idea["name"] / "plan.json",
                      planned.model_dump_json(indent=2) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import time
@@ -12,10 +13,12 @@ import bibtexparser
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from scientist.claims import check_claims
+from scientist.analysis.ledger import IdeaAnalysis, ledger_numbers, ledger_text, statement
+from scientist.analysis.record import limitations, run_changes
+from scientist.claims import ClaimsCheck, check_claims, numbers_in
 from scientist.failures import Attempt, Category
 from scientist.latex.compile import CompileResult, compile_pdf
-from scientist.latex.paper import build_tex, fmt, results_table
+from scientist.latex.paper import build_tex, comparison_table, fmt, results_table
 from scientist.literature.verdict import NoveltyVerdict
 from scientist.prompts import render
 from scientist.runstore import write_atomic
@@ -117,8 +120,43 @@ def run_values(state: RunState, services: Services) -> list[float]:
     return values
 
 
+def analyses_of(state: RunState) -> list[IdeaAnalysis]:
+    """The claims ledger: each idea's analysis (``analysis.json``), in the order of the ideas."""
+    found = state.get("analysis", {})
+    return [IdeaAnalysis.model_validate(found[i["name"]]) for i in state.get("ideas", []) if i["name"] in found]
+
+
+def setting_numbers(state: RunState, services: Services) -> list[float]:
+    """Numbers a paper may state as settings, not results: the template's module constants, its
+    description, the ideas' texts and the plans' changes."""
+    template = services.template
+    texts = [template.manifest.description, template.prompt.task_description]
+    code = template.path / "experiment.py"
+    if code.is_file():
+        try:
+            tree = ast.parse(code.read_text(encoding="utf-8"))
+        except SyntaxError:
+            tree = None
+        for node in tree.body if tree else []:
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                texts.append(ast.unparse(node.value))
+    for idea in state.get("ideas", []):
+        texts += [str(idea.get(k, "")) for k in ("title", "hypothesis", "experiment_plan")]
+    for plan in state.get("plans", {}).values():
+        texts += [str(run.get("change", "")) for run in plan.get("runs", [])]
+    return [v for text in texts for v in numbers_in(text)]
+
+
+def _check(sections: PaperSections, values: list[float], keys: set[str], analyses: list[IdeaAnalysis],
+           settings: list[float]) -> ClaimsCheck:
+    return check_claims(sections.model_dump(), values, keys, [c for a in analyses for c in a.comparisons], settings)
+
+
 def write_sections(state: RunState, services: Services, citations: list[Citation],
-                   values: list[float]) -> PaperSections:
+                   values: list[float]) -> tuple[PaperSections, ClaimsCheck]:
+    """The model's sections, written around the claims ledger, checked and rewritten at most
+    ``claims_repairs`` times; what is still unsupported is returned in the check."""
+    analyses = analyses_of(state)
     ideas = []
     for idea in state.get("ideas", []):
         outcome = state.get("experiments", {}).get(idea["name"], {})
@@ -127,22 +165,64 @@ def write_sections(state: RunState, services: Services, citations: list[Citation
                       "novelty": verdict, "results": results_text(outcome)})
     figures = ", ".join(Path(f).name for f in state.get("figures", [])) or "none"
     user = render("writeup", "write", task_description=services.template.prompt.task_description, ideas=ideas,
-                  figures=figures, feedback=state.get("feedback", {}).get("paper"), citations=citations)
+                  figures=figures, feedback=state.get("feedback", {}).get("paper"), citations=citations,
+                  ledger=ledger_text(analyses))
     messages = [{"role": "system", "content": render("writeup", "system")}, {"role": "user", "content": user}]
     sections = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup", max_tokens=3000)
-    keys = {c.key for c in citations}
-    for _ in range(services.settings.claims_repairs):
-        report = check_claims(sections.model_dump(), values, keys)
+    keys, settings = {c.key for c in citations}, setting_numbers(state, services)
+    values = values + ledger_numbers(analyses)
+    report = _check(sections, values, keys, analyses, settings)
+    for rewrite in range(1, services.settings.claims_repairs + 1):
         if report.clean:
             break
-        services.progress("writeup", "correcting numbers or citations the runs do not support")
-        fix = render("writeup", "correct", numbers=", ".join(n for ns in report.unmatched_numbers.values() for n in ns),
-                     citations=", ".join(report.unknown_citations))
+        services.progress("writeup", "rewriting numbers, claims or citations the analysis does not support")
+        fix = render("writeup", "correct", numbers=report.unmatched_sentences, claims=report.unsupported_claims,
+                     citations=", ".join(report.unknown_citations), ledger=ledger_text(analyses))
         messages = [*messages, {"role": "assistant", "content": sections.model_dump_json()},
                     {"role": "user", "content": fix}]
         sections = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup/correct",
                                                max_tokens=3000)
-    return sections
+        report = _check(sections, values, keys, analyses, settings)
+        report.rewrites = rewrite
+    return sections, report
+
+
+def flag_unsupported(sections: PaperSections, report: ClaimsCheck) -> PaperSections:
+    """The sections with each sentence still unsupported after the rewrite marked where it stands, so a
+    reader of the PDF sees it too."""
+    texts = sections.model_dump()
+    marks = [(c.section, c.sentence, "a claim the analysis does not support") for c in report.unsupported_claims]
+    marks += [(u.section, u.sentence, "a number no run produced") for u in report.unmatched_sentences]
+    for section, sentence, why in marks:
+        if sentence in texts.get(section, "") and f"{sentence} [FLAGGED" not in texts[section]:
+            texts[section] = texts[section].replace(sentence, f"{sentence} [FLAGGED: {why}; see claims_check.json]", 1)
+    return PaperSections.model_construct(**texts)
+
+
+def with_record(sections: PaperSections, state: RunState, services: Services) -> PaperSections:
+    """The sections with what code states from the record: the idea's title, each run's change, the
+    comparison statements of the ledger and the limitations."""
+    analyses = analyses_of(state)
+    texts = sections.model_dump()
+    ideas = state.get("ideas", [])
+    if len(ideas) == 1:
+        texts["title"] = ideas[0]["title"]
+    runs, said, limits = [], [], []
+    for analysis in analyses:
+        workdir = services.folder.path / "experiments" / analysis.idea
+        runs += run_changes(analysis, state.get("plans", {}).get(analysis.idea, {}), workdir)
+        said += [statement(c, analysis.used.alpha) for c in analysis.comparisons if c.primary]
+        novelty = state.get("novelty", {}).get(analysis.idea, {}).get("verdict", "unchecked")
+        limits += limitations(analysis, novelty)
+    if runs:
+        texts["method"] += "\n\nThe runs, each against the unchanged baseline run_0: " + "; ".join(runs) + "."
+    if said:
+        primary = analyses[0].used
+        texts["results"] += (f"\n\nPre-registered comparisons on the primary metric ({primary.primary_metric}), "
+                             "computed by code from the per-seed results: " + " ".join(said))
+    if limits:
+        texts["discussion"] += "\n\nLimitations (from the run's record): " + " ".join(dict.fromkeys(limits))
+    return PaperSections.model_construct(**texts)
 
 
 def assemble(state: RunState, services: Services, sections: PaperSections, clean: bool,
@@ -165,6 +245,9 @@ def assemble(state: RunState, services: Services, sections: PaperSections, clean
         rows = result_rows(outcome, services.folder.path / "experiments" / name)
         if rows:
             tables.append(results_table(rows, metrics or sorted(rows[0][1])))
+    for analysis in analyses_of(state):
+        if analysis.primary():
+            tables.append(comparison_table(analysis))
     tex = build_tex((template_latex / "template.tex").read_text(encoding="utf-8"), sections, tables, figures,
                     has_bibliography=bool(citations), clean=clean, citation_keys={c.key for c in citations})
     path = paper / "paper.tex"
@@ -188,15 +271,17 @@ def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
     services.progress("writeup", "writing the paper")
     citations = citations_for(services)
     values = run_values(state, services)
-    sections = write_sections(state, services, citations, values)
+    sections, claims = write_sections(state, services, citations, values)
     write_atomic(services.folder.path / "paper" / "sections.json", sections.model_dump_json(indent=2) + "\n")
-    claims = check_claims(sections.model_dump(), values, {c.key for c in citations})
     write_atomic(services.folder.path / "paper" / "claims_check.json", claims.model_dump_json(indent=2) + "\n")
     notes = []
     if not claims.clean:
         flagged = [n for ns in claims.unmatched_numbers.values() for n in ns]
-        notes.append(f"writeup: FLAGGED: {len(flagged)} number(s) no run produced ({', '.join(flagged)}) and "
-                     f"{len(claims.unknown_citations)} unknown citation key(s) remain; see paper/claims_check.json")
+        notes.append(f"writeup: FLAGGED after {claims.rewrites} rewrite(s): {len(claims.unsupported_claims)} claim(s) "
+                     f"the analysis does not support, {len(flagged)} number(s) no run produced "
+                     f"({', '.join(flagged) or 'none'}) and {len(claims.unknown_citations)} unknown citation key(s); "
+                     "see paper/claims_check.json")
+    sections = with_record(flag_unsupported(sections, claims), state, services)
     result = None
     for attempt, clean in enumerate((True, False), start=1):
         services.progress("writeup", f"compiling LaTeX (attempt {attempt})")

@@ -6,6 +6,8 @@ persona after it, so the local server's prompt cache serves the paper to members
 
 from __future__ import annotations
 
+import difflib
+import re
 import statistics
 from importlib import resources
 from pathlib import Path
@@ -79,11 +81,33 @@ class Reviewer:
             review, expected = self.gateway.structured_scored(again, Review, fields=RANGES, role="review",
                                                               stage=f"{self.stage}/{number}/reflect", max_tokens=1200)
         review.expected = expected or None
-        return review
+        return without_repeats(review)
 
     def guard(self, paper: str) -> tuple[str, bool]:
         """The paper with instruction-like text removed, and whether there was any."""
         return neutralise(paper)
+
+
+def distinct(points: list[str], similarity: float = 0.85) -> list[str]:
+    """``points`` without repeats: the same words ignoring case, spacing and punctuation, or a near copy
+    (difflib ratio at least ``similarity``) of an earlier point."""
+    kept: list[str] = []
+    seen: list[str] = []
+    for point in points:
+        key = " ".join(re.findall(r"[a-z0-9]+", point.lower()))
+        if not key or any(key == other or difflib.SequenceMatcher(None, key, other).ratio() >= similarity
+                          for other in seen):
+            continue
+        kept.append(point)
+        seen.append(key)
+    return kept
+
+
+def without_repeats(review: Review) -> Review:
+    """A review whose strengths, weaknesses and questions each say a thing once."""
+    return review.model_copy(update={"strengths": distinct(review.strengths),
+                                     "weaknesses": distinct(review.weaknesses),
+                                     "questions": distinct(review.questions)})
 
 
 def mark_injection(review: Review) -> Review:
@@ -109,8 +133,9 @@ def meta_review(reviews: list[Review], injection: bool = False, offset: float = 
     overall = round(scores["overall"] + offset, 2)
     return MetaReview(reviews=len(reviews), scores=scores, offset=offset, overall=overall,
                       decision="accept" if overall >= ACCEPT_AT else "reject",
-                      strengths=[s for r in reviews for s in r.strengths][:8],
-                      weaknesses=[w for r in reviews for w in r.weaknesses][:8], injection_attempt=injection)
+                      strengths=distinct([s for r in reviews for s in r.strengths])[:8],
+                      weaknesses=distinct([w for r in reviews for w in r.weaknesses])[:8],
+                      injection_attempt=injection)
 
 
 def review_markdown(reviews: list[Review], meta: MetaReview) -> str:
@@ -122,7 +147,7 @@ def review_markdown(reviews: list[Review], meta: MetaReview) -> str:
              f"contribution {meta.scores['contribution']}/4)", ""]
     if meta.injection_attempt:
         lines += [f"Note: {INJECTION_WEAKNESS}", ""]
-    for k, r in enumerate(reviews, start=1):
+    for k, r in enumerate(map(without_repeats, reviews), start=1):
         lines += [f"## Review {k}: overall {r.overall}/10, {r.decision} (confidence {r.confidence}/5)", "",
                   r.summary, "", "Strengths:", *[f"- {s}" for s in r.strengths], "", "Weaknesses:",
                   *[f"- {w}" for w in r.weaknesses], "", "Questions:", *[f"- {q}" for q in r.questions], ""]

@@ -2,7 +2,8 @@
 scikit-learn's bundled 8x8 digits, several seeds, mean and standard error.
 
 Run:  python experiment.py --out_dir run_0
-Writes run_0/final_info.json ({"digits": {"means": {...}, "stderrs": {...}}}) and run_0/curves.json.
+Writes run_0/final_info.json ({"digits": {"means": {...}, "stderrs": {...}, "per_seed": [...]}}) and
+run_0/curves.json.
 Everything below the defaults is ordinary, editable research code: the training targets, the loss,
 the optimiser and the loop are all here to change.
 """
@@ -152,7 +153,7 @@ def main():
         curves[str(seed)] = curve
         print(f"seed {seed}: test accuracy {metrics['test_accuracy']:.4f}")
     means, stderrs = summarise(results)
-    final_info = {"digits": {"means": means, "stderrs": stderrs, "final_info_dict": {"per_seed": results}}}
+    final_info = {"digits": {"means": means, "stderrs": stderrs, "per_seed": results}}
     with open(os.path.join(args.out_dir, "final_info.json"), "w") as f:
         json.dump(final_info, f, indent=2)
     with open(os.path.join(args.out_dir, "curves.json"), "w") as f:

@@ -1,7 +1,8 @@
 """Baseline: first-order optimisers on classic test functions, many random starts, mean and standard error.
 
 Run:  python experiment.py --out_dir run_0
-Writes run_0/final_info.json ({"<function>": {"means": {...}, "stderrs": {...}}}) and run_0/traces.json.
+Writes run_0/final_info.json ({"<function>": {"means": {...}, "stderrs": {...}, "per_seed": [...]}}) and
+run_0/traces.json.
 """
 
 import argparse
@@ -109,6 +110,8 @@ def main():
         final_info[name] = {
             "means": {k: float(np.mean(v)) for k, v in per_start.items()},
             "stderrs": {k: float(np.std(v, ddof=1) / np.sqrt(n)) for k, v in per_start.items()},
+            # one record per start; every run draws the same starts, so runs compare start by start
+            "per_seed": [{k: float(v[i]) for k, v in per_start.items()} for i in range(n)],
         }
         traces[name] = runs
         print(f"{name}: mean log10 final value {final_info[name]['means']['log10_final_value']:.3f}, "
