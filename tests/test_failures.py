@@ -366,7 +366,7 @@ def test_a_repeated_failure_is_named_and_repairs_sample_more_freely(harness):
     assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, Category.RUNTIME_ERROR, None]
     third = prompts[-1]
     assert "Attempt 3" in third and "Earlier attempts failed with: runtime_error: unsupported operand" in third
-    assert "\nWhere: line 15 in 'code at line 8': final_info = " in third
+    assert "\nWhere: line 16 in 'code at line 8': per_seed = " in third
     assert "The same failure happened twice in a row" in third
     assert "Earlier attempts" not in prompts[2] and "happened twice" not in prompts[2]
     temperatures = [body["temperature"] for body in h.fake.requests]

@@ -215,7 +215,7 @@ def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sent
     assert lines[2] == "- def helper (lines 9-11): reads RATE"
     assert lines[3] == "- def main (lines 14-16): reads EPOCHS. Print the answer."
     seam = [line for line in outline(DIGITS).splitlines() if "training_images" in line]
-    assert seam == ["- def training_images (lines 99-102). The training images of one batch as the network sees them "
+    assert seam == ["- def training_images (lines 100-103). The training images of one batch as the network sees them "
                     "(x: rows of standardised pixels; the result has x's shape)."]
 
 
