@@ -73,6 +73,7 @@ class ClaimsCheck(BaseModel):
     unsupported_claims: list[UnsupportedClaim] = Field(default_factory=list)
     unknown_citations: list[str] = Field(default_factory=list)
     checked_numbers: int = 0
+    settings_recognised: list[str] = Field(default_factory=list, description="numbers read as settings, not results")
     checked_claims: int = 0
     rewrites: int = 0
 
@@ -122,8 +123,10 @@ def _matches(token: str, refs: list[float], exact: list[float]) -> bool:
     return any(abs(value - ref) <= 1e-12 * max(1.0, abs(ref)) for ref in exact)
 
 
-def unmatched_numbers(text: str, values: list[float], settings: Iterable[float] = ()) -> tuple[list[str], int]:
-    """Numbers in ``text`` that no run produced and no setting gives, and how many numbers were checked."""
+def unmatched_numbers(text: str, values: list[float], settings: Iterable[float] = (),
+                      recognised: list[str] | None = None) -> tuple[list[str], int]:
+    """Numbers in ``text`` that no run produced and no setting gives, and how many numbers were checked;
+    numbers that only a setting gives are added to ``recognised``."""
     missing, checked = [], 0
     refs, exact = reference_values(values), list(settings)
     for match in NUMBER.finditer(text):
@@ -131,8 +134,13 @@ def unmatched_numbers(text: str, values: list[float], settings: Iterable[float] 
         if not is_checked(token):
             continue
         checked += 1
-        if not _matches(token, refs, exact):
-            missing.append(token)
+        if _matches(token, refs, []):
+            continue
+        if _matches(token, [], exact):
+            if recognised is not None and token not in recognised:
+                recognised.append(token)
+            continue
+        missing.append(token)
     return missing, checked
 
 
@@ -140,21 +148,32 @@ def unknown_citations(text: str, known: set[str]) -> list[str]:
     return sorted({key for key in CITATION.findall(text) if key not in known})
 
 
+CLAUSE = re.compile(r";|,?\s+(?:but|while|whereas|although|though|yet|however)\s+", re.I)
+NEGATION_WINDOW = 4  # words before a claim word that can negate it ("does not significantly improve")
+
+
+def clauses(sentence: str) -> list[str]:
+    """A sentence cut where a contrast starts ("X does not improve, but Y is better" is two claims)."""
+    return [c.strip() for c in CLAUSE.split(sentence) if c and c.strip()]
+
+
+def _negated(clause: str, start: int) -> bool:
+    before = re.findall(r"[\w']+", clause[:start])[-NEGATION_WINDOW:]
+    return bool(NEGATED.search(" ".join(before)))
+
+
 def claim_kinds(sentence: str, metric_named: bool) -> list[Kind]:
-    """The comparative claims a sentence makes about the runs ([] for hypotheses and cited work)."""
+    """The comparative claims a clause makes about the runs ([] for hypotheses and cited work). A claim
+    word negated by one of the few words before it ("did not improve") claims no difference."""
     if HEDGE.search(sentence) or CITATION.search(sentence):
         return []
     if NULL.search(sentence):
         return ["no_difference"]
-    negated = bool(NEGATED.search(sentence))
     kinds: list[Kind] = []
-    if POSITIVE.search(sentence):
-        kinds.append("no_difference" if negated else "improvement")
-    if NEGATIVE.search(sentence):
-        kinds.append("no_difference" if negated else "degradation")
-    if SIGNIFICANT.search(sentence):
-        kinds.append("no_difference" if negated else "significant")
-    if metric_named and not kinds and not negated:
+    for pattern, kind in ((POSITIVE, "improvement"), (NEGATIVE, "degradation"), (SIGNIFICANT, "significant")):
+        for match in pattern.finditer(sentence):
+            kinds.append("no_difference" if _negated(sentence, match.start()) else kind)  # type: ignore[arg-type]
+    if metric_named and not kinds and not NEGATED.search(sentence):
         if UP.search(sentence):
             kinds.append("higher")
         if DOWN.search(sentence):
@@ -204,16 +223,19 @@ def _why(kind: Kind, comparisons: list[Comparison]) -> str:
 
 
 def unsupported_claims(section: str, text: str, ledger: list[Comparison]) -> tuple[list[UnsupportedClaim], int]:
+    """Sentences of ``text`` with a claim (in any of their clauses) that no ledger verdict supports."""
     found, checked = [], 0
     metrics = {w for c in ledger for w in metric_words(c.metric)}
     for sentence in sentences(text):
-        lower = sentence.lower()
-        metric_named = any(re.search(rf"\b{re.escape(w)}", lower) for w in metrics)
-        for kind in claim_kinds(sentence, metric_named):
-            checked += 1
-            about = relevant(sentence, ledger)
-            if not supported(kind, about):
-                found.append(UnsupportedClaim(section=section, sentence=sentence, claim=kind, reason=_why(kind, about)))
+        for clause in clauses(sentence):
+            lower = clause.lower()
+            metric_named = any(re.search(rf"\b{re.escape(w)}", lower) for w in metrics)
+            about = relevant(clause, ledger)
+            wrong = next((kind for kind in claim_kinds(clause, metric_named) if not supported(kind, about)), None)
+            checked += len(claim_kinds(clause, metric_named))
+            if wrong is not None:
+                found.append(UnsupportedClaim(section=section, sentence=sentence, claim=wrong,
+                                              reason=_why(wrong, about)))
                 break
     return found, checked
 
@@ -227,7 +249,7 @@ def check_claims(sections: dict[str, str], values: list[float], known_keys: set[
         if name in UNCHECKED_SECTIONS:
             continue
         for sentence in sentences(text):
-            missing, checked = unmatched_numbers(sentence, values, fixed)
+            missing, checked = unmatched_numbers(sentence, values, fixed, report.settings_recognised)
             report.checked_numbers += checked
             if missing:
                 report.unmatched_numbers.setdefault(name, []).extend(missing)

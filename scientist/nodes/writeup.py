@@ -180,11 +180,23 @@ def write_sections(state: RunState, services: Services, citations: list[Citation
                      citations=", ".join(report.unknown_citations), ledger=ledger_text(analyses))
         messages = [*messages, {"role": "assistant", "content": sections.model_dump_json()},
                     {"role": "user", "content": fix}]
-        sections = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup/correct",
-                                               max_tokens=3000)
+        rewritten = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup/correct",
+                                                max_tokens=3000)
+        # only the sections with a problem take the rewrite: a small model's rewrite often repeats one
+        # paragraph in every section, and sections that were fine stay as they were
+        sections = sections.model_copy(update={name: getattr(rewritten, name)
+                                               for name in problem_sections(report, sections)})
         report = _check(sections, values, keys, analyses, settings)
         report.rewrites = rewrite
     return sections, report
+
+
+def problem_sections(report: ClaimsCheck, sections: PaperSections) -> set[str]:
+    """The sections a claims check found something wrong in."""
+    names = set(report.unmatched_numbers) | {c.section for c in report.unsupported_claims}
+    names |= {name for name, text in sections.model_dump().items()
+              if any(f"[@{key}]" in text for key in report.unknown_citations)}
+    return names
 
 
 def flag_unsupported(sections: PaperSections, report: ClaimsCheck) -> PaperSections:

@@ -51,7 +51,7 @@ def test_claims_are_read_for_the_run_and_metric_they_name():
 def test_a_setting_is_not_an_unmatched_result():
     settings = numbers_in("set HIDDEN_SIZES to (128,)")
     report = check("With 128 hidden units the accuracy is 0.972 and 97.3 elsewhere.", settings=settings)
-    assert report.unmatched_numbers == {"results": ["97.3"]}
+    assert report.unmatched_numbers == {"results": ["97.3"]} and report.settings_recognised == ["128"]
     assert report.unmatched_sentences[0].numbers == ["97.3"] and "97.3" in report.unmatched_sentences[0].sentence
 
 
@@ -60,3 +60,15 @@ def test_claim_kinds():
     assert claim_kinds("Accuracy was comparable to the baseline.", True) == ["no_difference"]
     assert claim_kinds("Could this improve accuracy?", True) == []
     assert claim_kinds("We train for 20 epochs.", True) == []
+
+
+def test_each_clause_is_its_own_claim_and_negation_is_local():
+    ledger = [comparison("run_1", "no_difference", 0.007),
+              comparison("run_1", "better", -0.007, metric="final_train_loss", primary=False)]
+    text = ("Adding a wider hidden layer does not improve the test accuracy, with a significant difference over "
+            "the baseline.")
+    assert [c.claim for c in check(text, ledger).unsupported_claims] == ["significant"]
+    fine = "The wider layer does not improve test accuracy, but the final training loss is significantly better."
+    assert not check(fine, ledger).unsupported_claims
+    wrong = "The wider layer improves test accuracy, but the final training loss is not significantly different."
+    assert [c.claim for c in check(wrong, ledger).unsupported_claims] == ["improvement"]
