@@ -11,7 +11,7 @@ from typing import Any
 
 import bibtexparser
 from langgraph.runtime import Runtime
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 from scientist.analysis.ledger import IdeaAnalysis, ledger_numbers, ledger_text, statement
 from scientist.analysis.record import limitations, run_changes
@@ -176,16 +176,21 @@ def write_sections(state: RunState, services: Services, citations: list[Citation
         if report.clean:
             break
         services.progress("writeup", "rewriting numbers, claims or citations the analysis does not support")
+        wrong = sorted(problem_sections(report, sections))
+        if not wrong:
+            break
         fix = render("writeup", "correct", numbers=report.unmatched_sentences, claims=report.unsupported_claims,
-                     citations=", ".join(report.unknown_citations), ledger=ledger_text(analyses))
+                     citations=", ".join(report.unknown_citations), ledger=ledger_text(analyses), sections=wrong)
         messages = [*messages, {"role": "assistant", "content": sections.model_dump_json()},
                     {"role": "user", "content": fix}]
-        rewritten = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup/correct",
-                                                max_tokens=3000)
-        # only the sections with a problem take the rewrite: a small model's rewrite often repeats one
-        # paragraph in every section, and sections that were fine stay as they were
-        sections = sections.model_copy(update={name: getattr(rewritten, name)
-                                               for name in problem_sections(report, sections)})
+        # only the sections with a problem are asked for again, so the rewrite costs a fraction of the
+        # draft, and sections that were fine stay as they were (a small model's full rewrite often
+        # repeated one paragraph in every section)
+        partial = create_model("PaperSections", __doc__=PaperSections.__doc__,
+                               **{name: (str, PaperSections.model_fields[name]) for name in wrong})
+        rewritten = services.gateway.structured(messages, partial, role="writing", stage="writeup/correct",
+                                                max_tokens=700 * len(wrong) + 200)
+        sections = sections.model_copy(update={name: getattr(rewritten, name) for name in wrong})
         report = _check(sections, values, keys, analyses, settings)
         report.rewrites = rewrite
     return sections, report
