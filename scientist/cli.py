@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
@@ -37,10 +38,20 @@ RunArg = Annotated[str, typer.Argument(help="A run id or a run folder.")]
 RunsDirOpt = Annotated[Path | None, typer.Option("--runs-dir", help="Folder holding the runs.")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version as installed
+
+        out.print(f"scientist {installed('scientist')}", highlight=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress details.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=lambda value: _print_version(value))] = False,
 ) -> None:
     """scientist: from a seed idea to experiments, a paper and its review, offline."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
@@ -145,22 +156,37 @@ def reject(run_ref: RunArg,
     print_report(report, folder.path, err)
 
 
+def _count(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
+
+
 @app.command()
 def runs(runs_dir: RunsDirOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """List runs with status, template, model, cost and age."""
     from scientist.runstore import RunStore
 
     settings = load_settings(config, runs_dir=runs_dir)
-    manifests = [folder.read_manifest() for folder in RunStore(settings.runs_dir).list()]
+    folders = RunStore(settings.runs_dir).list()
+    manifests = [folder.read_manifest() for folder in folders]
     if as_json:
         out.print_json(json.dumps([m.model_dump(mode="json") for m in manifests]))
         return
-    table = Table("run", "status", "stage", "template", "model", "cost $", "tokens", "age")
+    from scientist.cli_run import shown_status
+
+    # the id is the one value a user must copy: it never wraps or shrinks; the other columns fold
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("run", no_wrap=True, min_width=22)
+    table.add_column("status", no_wrap=True, min_width=11)
+    for name in ("stage", "template", "model"):
+        table.add_column(name, overflow="fold")
+    for name in ("cost $", "tokens", "age"):
+        table.add_column(name, no_wrap=True, justify="right")
     now = datetime.now(UTC)
-    for m in manifests:
+    for folder, m in zip(folders, manifests, strict=True):
         age = now - m.created_at
-        table.add_row(m.run_id, m.status, m.stage or "-", m.template, m.models.get("ideation", "?"),
-                      f"{m.totals.cost_usd:.4f}", str(m.totals.tokens_in + m.totals.tokens_out),
+        table.add_row(m.run_id, shown_status(folder), m.stage or "-", Path(m.template).name,
+                      m.models.get("ideation", "?"),
+                      f"{m.totals.cost_usd:.2f}", _count(m.totals.tokens_in + m.totals.tokens_out),
                       f"{age.days}d {age.seconds // 3600}h" if age.days else f"{age.seconds // 60}m")
     out.print(table if manifests else f"no runs in {settings.runs_dir}")
 
@@ -176,7 +202,10 @@ def failures(runs_dir: RunsDirOpt = None,
     if by not in ("category", "stage", "template", "model"):
         raise UsageError("--by takes category, stage, template or model")
     attempts = []
-    for folder in RunStore(load_settings(runs_dir=runs_dir).runs_dir).list():
+    where = load_settings(runs_dir=runs_dir).runs_dir
+    if not Path(where).is_dir():
+        raise UsageError(f"--runs-dir {where} is not a directory")
+    for folder in RunStore(where).list():
         if folder.failures_path.is_file():
             log = FailureLog(folder.failures_path)
             attempts += log.attempts()
@@ -246,8 +275,8 @@ def literature_search(
 def sandbox_run(
     cmd: Annotated[list[str], typer.Argument(help="The command, after --.")],
     backend: Annotated[str | None, typer.Option(help="docker, bwrap or process.")] = None,
-    timeout: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 60.0,
-    memory: Annotated[int, typer.Option(help="Memory limit in MB.")] = 2048,
+    timeout: Annotated[float, typer.Option(help="Wall-clock limit in seconds.", min=0.1)] = 60.0,
+    memory: Annotated[int, typer.Option(help="Memory limit in MB.", min=32)] = 2048,
     workdir: Annotated[Path | None, typer.Option(help="The only writable folder (default: a new temp folder).")] = None,
     allow_unsafe: Annotated[bool, typer.Option("--allow-unsafe", help="Permit the unsandboxed process backend.")] = False,
     as_json: JsonOpt = False,
@@ -272,7 +301,9 @@ def sandbox_run(
         err.print(result.one_line() + ("  UNSAFE: not isolated" if result.unsafe else ""),
                   markup=False, highlight=False)
     if not result.ok:
-        raise typer.Exit(1)
+        # the command's own exit code; 1 when a limit or the sandbox ended it without one
+        raise typer.Exit(result.returncode if result.returncode and result.returncode > 0 and
+                         not result.timed_out and not result.oom_killed else 1)
 
 
 @sandbox_app.command("build-image")

@@ -16,8 +16,8 @@ from scientist.config import LOCAL_MODEL, Settings, load_settings
 from scientist.errors import UsageError
 from scientist.llm.gateway import Gateway
 from scientist.llm.ledger import Ledger
-from scientist.runner import RunController, RunReport, initial_state, models_of, run_lock
-from scientist.runstore import RunFolder, RunStore
+from scientist.runner import RunController, RunReport, initial_state, lock_is_held, models_of, run_lock
+from scientist.runstore import RunFolder, RunStatus, RunStore
 from scientist.sandbox.choose import open_sandbox
 from scientist.state import CHECKPOINT_STAGES
 
@@ -25,9 +25,12 @@ SETTINGS_NOT_SAVED = {"cache_dir", "runs_dir"}
 
 
 def parse_checkpoints(text: str, auto: bool) -> list[str]:
-    if auto or text.strip().lower() in ("none", ""):
+    if auto or text.strip().lower() == "none":
         return []
     names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise UsageError("--checkpoints is empty: name the checkpoints (ideas,plan,results,paper), or give "
+                         "--checkpoints none or --auto to pause at none")
     unknown = [n for n in names if n not in CHECKPOINT_STAGES]
     if unknown:
         raise UsageError(f"unknown checkpoint(s) {', '.join(unknown)} (choose from {', '.join(CHECKPOINT_STAGES)}"
@@ -169,14 +172,26 @@ def print_report(report: RunReport, folder: Path, console: Console) -> None:
     console.print(f"run {report.run_id}: {report.status.value}", highlight=False)
 
 
+def shown_status(folder: RunFolder) -> str:
+    """The run's status as a person should read it: a run marked running whose lock nobody holds was
+    killed or crashed, and is shown as interrupted."""
+    status = folder.read_manifest().status
+    if status == RunStatus.RUNNING and not lock_is_held(folder):
+        return "interrupted"
+    return status.value
+
+
 def status_table(folder: RunFolder, console: Console) -> None:
     manifest = folder.read_manifest()
-    console.print(f"[bold]run {manifest.run_id}[/]  status: {manifest.status.value}  stage: {manifest.stage or '-'}\n"
+    console.print(f"[bold]run {manifest.run_id}[/]  status: {shown_status(folder)}  stage: {manifest.stage or '-'}\n"
                   f"template: {manifest.template}\nmodels: {manifest.models}\n"
                   f"model calls: {manifest.totals.calls}, tokens {manifest.totals.tokens_in + manifest.totals.tokens_out}, "
                   f"cost ${manifest.totals.cost_usd:.4f}", highlight=False)
     for note in manifest.notes[-3:]:
         console.print(f"note: {note}", highlight=False)
+    if shown_status(folder) == "interrupted":
+        console.print(f"the process that ran it is gone (killed or crashed); continue with: "
+                      f"scientist resume {manifest.run_id}", highlight=False)
     for path in sorted((folder.path / "experiments").glob("*/analysis.json")):
         analysis = IdeaAnalysis.model_validate_json(path.read_text(encoding="utf-8"))
         console.print(f"\nanalysis of {analysis.idea} ({path}):", highlight=False)

@@ -46,6 +46,20 @@ class RunReport(BaseModel):
     error: str | None = None
 
 
+def lock_is_held(folder: RunFolder) -> bool:
+    """Whether a live process holds the run's lock (a run marked running whose lock is free was killed)."""
+    path = folder.path / ".lock"
+    if not path.is_file():
+        return False
+    with path.open("r") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 @contextmanager
 def run_lock(folder: RunFolder) -> Iterator[None]:
     """Refuse a second process on the same run."""

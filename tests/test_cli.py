@@ -111,3 +111,49 @@ def test_literature_search_local_index(tmp_path):
     done = scientist("literature", "search", "grokking", "--source", "local", "--local", str(bib), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["papers"][0]["title"] == "Grokking modular arithmetic"
+
+
+def test_version():
+    done = scientist("--version")
+    assert done.returncode == 0 and done.stdout.startswith("scientist ")
+
+
+@pytest.mark.parametrize("option", [("--timeout", "0"), ("--memory", "-5")])
+def test_bad_sandbox_limits_are_usage_errors_naming_the_option(option):
+    done = scientist("sandbox", "run", *option, "--", "true")
+    assert done.returncode == 2 and option[0] in done.stderr
+    assert "ValidationError" not in done.stderr and "internal error" not in done.stderr
+
+
+def test_sandbox_run_returns_the_command_s_own_exit_code():
+    done = scientist("sandbox", "run", "--", "python", "-c", "import sys; sys.exit(7)")
+    assert done.returncode == 7 and "exit 7" in done.stderr
+
+
+def test_failures_on_a_missing_directory_is_an_error(tmp_path):
+    done = scientist("failures", "--runs-dir", str(tmp_path / "nope"))
+    assert done.returncode == 2 and done.stderr.strip() == f"error: --runs-dir {tmp_path / 'nope'} is not a directory"
+
+
+def test_empty_checkpoints_are_refused_before_anything_runs(tmp_path):
+    env = {**os.environ, "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"), "SCIENTIST_OFFLINE": "1"}
+    done = subprocess.run([*CLI, "run", "templates/digits_mlp", "--checkpoints", ""], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 2 and "--checkpoints is empty" in done.stderr and "--auto" in done.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_running_run_whose_process_is_gone_is_interrupted_and_ids_never_wrap(tmp_path):
+    from scientist.runstore import RunStatus, RunStore
+
+    folder = RunStore(tmp_path).create("/somewhere/templates/digits_mlp", "an idea", {"ideation": "local"}, {})
+    manifest = folder.read_manifest()
+    manifest.status = RunStatus.RUNNING
+    folder.write_manifest(manifest)
+    env = {**os.environ, "COLUMNS": "80", "SCIENTIST_OFFLINE": "1"}
+    runs = subprocess.run([*CLI, "runs", "--runs-dir", str(tmp_path)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert runs.returncode == 0 and folder.run_id in runs.stdout and "interrupted" in runs.stdout
+    status = subprocess.run([*CLI, "status", folder.run_id, "--runs-dir", str(tmp_path)], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert "status: interrupted" in status.stdout and f"scientist resume {folder.run_id}" in status.stdout

@@ -89,6 +89,10 @@ def test_killed_run_resumes_to_the_same_artifacts(point, reference, cli_env, res
     run_and_kill(cli_env, research_model, schema, occurrence)
     run = only_run(tmp_path)
     assert json.loads((run / "run.json").read_text())["status"] == "running"
+    if point == "mid_experiments":  # a killed run is shown as interrupted, with the command that continues it
+        status = scientist("status", run.name)
+        assert "status: interrupted" in status.stdout and f"scientist resume {run.name}" in status.stdout
+        assert "interrupted" in scientist("runs").stdout
     done = scientist("resume", run.name)
     assert done.returncode == 0, done.stderr
     assert artifacts(run) == reference
@@ -111,6 +115,7 @@ def test_a_second_process_on_the_same_run_is_refused(scientist, cli_env, researc
         assert entered.wait(120)
         done = scientist("resume", only_run(tmp_path).name)
         assert done.returncode == 2 and "another scientist process" in done.stderr
+        assert "status: running" in scientist("status", only_run(tmp_path).name).stdout, "a live run is not stale"
     finally:
         release.set()
         proc.wait(timeout=300)
