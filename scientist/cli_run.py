@@ -14,7 +14,7 @@ from scientist.analysis.ledger import IdeaAnalysis, markdown_table
 from scientist.checkpoints import CheckpointRequest, Decision
 from scientist.config import LOCAL_MODEL, Settings, load_settings
 from scientist.errors import UsageError
-from scientist.llm.gateway import Gateway
+from scientist.llm.gateway import Gateway, check_remote_model
 from scientist.llm.ledger import Ledger
 from scientist.runner import RunController, RunReport, initial_state, lock_is_held, models_of, run_lock
 from scientist.runstore import RunFolder, RunStatus, RunStore
@@ -60,9 +60,13 @@ def preflight(settings: Settings, template: Path) -> None:
     from scientist.latex.compile import require_latex
     from scientist.template.manifest import load_template
 
+    models = set(models_of(settings).values())
+    if not settings.api_base:
+        for model in sorted(models - {LOCAL_MODEL}):
+            check_remote_model(model)
     require_latex()
     load_template(template)
-    if settings.model == LOCAL_MODEL or LOCAL_MODEL in settings.models.model_dump().values():
+    if LOCAL_MODEL in models:
         Gateway(settings, Ledger(None)).local_model_path()
 
 

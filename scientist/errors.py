@@ -56,6 +56,14 @@ class ModelUnavailable(ModelError):
     code = "model_unavailable"
 
 
+class ModelNotUsable(ModelError):
+    """The model string cannot work as configured (unknown provider, missing credentials): no retry can
+    help, so it is refused before any work, with what to do."""
+
+    code = "model_not_usable"
+    exit_code = 2
+
+
 class ModelFileCorrupt(ModelUnavailable):
     """The embedded model's assembled file does not match its checksum."""
 

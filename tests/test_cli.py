@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -157,3 +158,16 @@ def test_a_running_run_whose_process_is_gone_is_interrupted_and_ids_never_wrap(t
     status = subprocess.run([*CLI, "status", folder.run_id, "--runs-dir", str(tmp_path)], capture_output=True,
                             text=True, env=env, timeout=60)
     assert "status: interrupted" in status.stdout and f"scientist resume {folder.run_id}" in status.stdout
+
+
+@pytest.mark.parametrize(("model", "says"), [("openai/gpt-4o", "needs OPENAI_API_KEY in the environment"),
+                                             ("nonsense-xyz", "unknown model or provider 'nonsense-xyz'")])
+def test_a_model_that_cannot_work_is_refused_before_any_work(tmp_path, model, says):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "SCIENTIST_API_BASE")}
+    env.update(SCIENTIST_OFFLINE="1", SCIENTIST_RUNS_DIR=str(tmp_path / "runs"))
+    started = time.perf_counter()
+    done = subprocess.run([*CLI, "run", "templates/digits_mlp", "--model", model], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists(), "no run folder, so no model call and no ledger line"
+    assert time.perf_counter() - started < 60, "no retries"

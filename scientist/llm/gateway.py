@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from scientist.config import LOCAL_MODEL, Role, Settings
-from scientist.errors import LLMOutputInvalid, ModelError, ModelUnavailable, TransientModelError
+from scientist.errors import LLMOutputInvalid, ModelError, ModelNotUsable, ModelUnavailable, TransientModelError
 from scientist.llm.embedded import LITELLM_MODEL, embedded_model_path, local_server
 from scientist.llm.ledger import CallRecord, Ledger, Outcome, ResponseCache, prompt_hash
 from scientist.llm.scores import expected_scores
@@ -84,6 +84,26 @@ class Reply:
     logprobs: Any = None
 
 
+CREDENTIAL_WORDS = ("KEY", "TOKEN", "SECRET", "CREDENTIAL", "PASSWORD")
+
+
+def check_remote_model(model: str) -> None:
+    """Refuse, before any call, a remote model that litellm cannot route or whose provider's credentials
+    are not in the environment (no retry can fix either). Endpoints with defaults (a local ollama)
+    pass."""
+    litellm = load_litellm()
+    try:
+        litellm.get_llm_provider(model)
+    except litellm.exceptions.BadRequestError as exc:
+        raise ModelNotUsable(f"unknown model or provider '{model}': give a litellm model string such as "
+                             "openai/gpt-4o or anthropic/claude-sonnet-4-5, or 'local' for the embedded model") from exc
+    missing = [key for key in litellm.validate_environment(model=model).get("missing_keys") or []
+               if any(word in key.upper() for word in CREDENTIAL_WORDS)]
+    if missing:
+        raise ModelNotUsable(f"{model} needs {', '.join(missing)} in the environment (missing credentials); "
+                             "set it, or use --model local for the embedded model")
+
+
 class Gateway:
     """Every model call of scientist goes through one of these."""
 
@@ -114,6 +134,7 @@ class Gateway:
         if self.settings.api_base:
             return Route(model, self.settings.api_base, os.environ.get("OPENAI_API_KEY", "sk-none"),
                          json_schema=True, local=False)
+        check_remote_model(model)
         try:
             schema_ok = bool(litellm.supports_response_schema(model=model))
         except litellm.exceptions.BadRequestError:
