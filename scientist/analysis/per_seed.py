@@ -61,26 +61,25 @@ def parse_per_seed(entry: object) -> SeedValues | None:
     return SeedValues(values=values, seeds=seeds) if values else None
 
 
-def read_per_seed(path: Path) -> dict[str, SeedValues]:
-    """setting -> per-seed values, for the settings of ``path`` that report them ({} when unreadable)."""
+def _entries(path: Path) -> dict[str, object]:
+    """The setting entries of a ``final_info.json`` ({} when it is missing or not an object)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return {}
-    if not isinstance(data, dict):
-        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_per_seed(path: Path) -> dict[str, SeedValues]:
+    """setting -> per-seed values, for the settings of ``path`` that report them ({} when unreadable)."""
+    data = _entries(path)
     found = {setting: parse_per_seed(entry) for setting, entry in data.items()}
     return {setting: values for setting, values in found.items() if values is not None}
 
 
 def read_stderrs(path: Path) -> dict[str, dict[str, float]]:
     """setting -> metric -> standard error ({} when unreadable)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
+    data = _entries(path)
     out: dict[str, dict[str, float]] = {}
     for setting, entry in data.items():
         raw = entry.get("stderrs") if isinstance(entry, dict) else None
