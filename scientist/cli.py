@@ -90,11 +90,17 @@ def _folder(run_ref: str, runs_dir: Path | None = None):  # noqa: ANN202 - RunFo
 
 @app.command()
 def resume(run_ref: RunArg, runs_dir: RunsDirOpt = None,
-           budget: Annotated[float | None, typer.Option(help="A new budget in USD.")] = None) -> None:
+           budget: Annotated[float | None, typer.Option(help="A new budget in USD.", min=0)] = None,
+           model: Annotated[str | None, typer.Option(help="A new litellm model string for every role.")] = None,
+           role_model: Annotated[list[str] | None, typer.Option(
+               "--role-model", help="A new model for one role: ROLE=MODEL (ideation, coding, writing, review); "
+                                    "repeat for several.")] = None) -> None:
     """Continue a stopped or killed run from its last checkpoint."""
-    from scientist.cli_run import continue_run, print_report
+    from scientist.cli_run import change_models, continue_run, print_report
 
     folder = _folder(run_ref, runs_dir)
+    if model or role_model:
+        change_models(folder, model, role_model or [], err)
     report = continue_run(folder, err, budget_usd=budget)
     print_report(report, folder.path, err)
 
@@ -459,14 +465,21 @@ def doctor(
     """Report what this machine offers and lacks, each with its fix."""
     from scientist.doctor import run_doctor
 
-    settings: Settings = load_settings(config, model=model)
+    from scientist.errors import ConfigError
+
+    broken = None
+    try:
+        settings: Settings = load_settings(config, model=model)
+    except ConfigError as exc:  # a broken config is one failed check; the others still run, on the defaults
+        broken = exc.message
+        settings = Settings.model_construct(**({"model": model} if model else {}))
     with err.status("checking model, LaTeX, sandbox and network...", spinner="dots"):
-        report = run_doctor(settings, check_model_live=check_model)
+        report = run_doctor(settings, check_model_live=check_model, config_error=broken)
     if as_json:
         out.print_json(report.model_dump_json())
     else:
         _print_doctor(report)
-    if not report.model.ok:
+    if not report.model.ok or broken:
         raise typer.Exit(1)
 
 
@@ -475,6 +488,8 @@ def _print_doctor(report) -> None:  # noqa: ANN001 - DoctorReport, imported lazi
         return "[green]ok[/]" if ok else "[red]missing[/]"
 
     table = Table("check", "status", "detail")
+    if report.config_error:
+        table.add_row("config", "[red]broken[/]", f"{report.config_error} (the checks below use the defaults)")
     m = report.model
     speed = f", {m.tokens_per_s} tokens/s, {m.latency_s}s" if m.checked and m.ok else ""
     table.add_row(f"model {m.model}", mark(m.ok), f"{m.detail}{speed}" + (f" -> {m.fix}" if m.fix else ""))

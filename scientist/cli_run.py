@@ -97,6 +97,36 @@ def start_run(template: Path, *, idea: str | None, num_ideas: int, checkpoints: 
             controller.close()
 
 
+def change_models(folder: RunFolder, model: str | None, role_models: list[str], console: Console) -> None:
+    """Give a stopped run new models (every role, and/or ``ROLE=MODEL`` pairs), checked before anything
+    changes; the change is saved with the run's settings and noted in ``run.json``."""
+    from scientist.config import ROLES
+
+    pairs = {}
+    for item in role_models:
+        role, sep, value = item.partition("=")
+        if not sep or role.strip() not in ROLES or not value.strip():
+            raise UsageError(f"--role-model takes ROLE=MODEL with ROLE one of {', '.join(ROLES)} (got '{item}')")
+        pairs[role.strip()] = value.strip()
+    if lock_is_held(folder):
+        raise UsageError(f"run {folder.run_id} is being worked on by another scientist process")
+    manifest = folder.read_manifest()
+    config = dict(manifest.config)
+    if model:
+        config["model"], config["models"] = model, {}
+    config["models"] = {**dict(config.get("models") or {}), **pairs}
+    settings = load_settings(**config)
+    if not settings.api_base:
+        for name in sorted(set(models_of(settings).values()) - {LOCAL_MODEL}):
+            check_remote_model(name)
+    before, after = manifest.models, models_of(settings)
+    manifest.config, manifest.models = config, after
+    changed = {role: f"{before.get(role)} -> {after[role]}" for role in after if before.get(role) != after[role]}
+    manifest.notes.append(f"models changed at resume: {changed or 'no change'}")
+    folder.write_manifest(manifest)
+    console.print(f"models for run {folder.run_id}: {after}", highlight=False)
+
+
 def continue_run(folder: RunFolder, console: Console, decision: Decision | None = None,
                  **overrides: object) -> RunReport:
     settings = saved_settings(folder, **overrides)
@@ -196,6 +226,15 @@ def status_table(folder: RunFolder, console: Console) -> None:
     if shown_status(folder) == "interrupted":
         console.print(f"the process that ran it is gone (killed or crashed); continue with: "
                       f"scientist resume {manifest.run_id}", highlight=False)
+    paper, meta = folder.path / "paper" / "paper.pdf", folder.path / "reviews" / "meta_review.json"
+    if paper.is_file():
+        console.print(f"paper: {paper}", highlight=False)
+    if meta.is_file():
+        review = json.loads(meta.read_text(encoding="utf-8"))
+        console.print(f"review: {review.get('decision')}, overall {review.get('overall')}/10 "
+                      f"({folder.path / 'reviews' / 'review.md'})", highlight=False)
+    if (folder.path / "summary.md").is_file():
+        console.print(f"summary: {folder.path / 'summary.md'}", highlight=False)
     for path in sorted((folder.path / "experiments").glob("*/analysis.json")):
         analysis = IdeaAnalysis.model_validate_json(path.read_text(encoding="utf-8"))
         console.print(f"\nanalysis of {analysis.idea} ({path}):", highlight=False)

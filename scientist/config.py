@@ -6,12 +6,13 @@ Nested keys use ``__`` in environment variables: ``SCIENTIST_MODELS__CODING=open
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +36,8 @@ def default_cache_dir() -> Path:
 class RoleModels(BaseModel):
     """Per-role model overrides; a role left empty uses ``Settings.model``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     ideation: str | None = None
     coding: str | None = None
     writing: str | None = None
@@ -43,6 +46,8 @@ class RoleModels(BaseModel):
 
 class LocalModelSettings(BaseModel):
     """How the embedded llama.cpp server runs."""
+
+    model_config = ConfigDict(extra="forbid")
 
     ctx: int = Field(32768, ge=2048, description="context window in tokens")
     threads: int = Field(0, ge=0, description="CPU threads; 0 means every core")
@@ -141,4 +146,20 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"bad configuration value for '{where}': {first['msg']}") from exc
+        source = f"{path}: " if path.is_file() else ""
+        if first["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(where, known_keys(), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(known_keys())})"
+            raise ConfigError(f"{source}unknown configuration key '{where}'{hint}") from exc
+        raise ConfigError(f"{source}bad configuration value for '{where}': {first['msg']}") from exc
+
+
+def known_keys() -> list[str]:
+    """Every configuration key, nested ones dotted (``models.coding``)."""
+    keys = []
+    for name, field in Settings.model_fields.items():
+        keys.append(name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += [f"{name}.{sub}" for sub in annotation.model_fields]
+    return keys

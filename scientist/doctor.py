@@ -74,6 +74,7 @@ class DoctorReport(BaseModel):
     sandbox: SandboxCheck
     network: NetworkCheck
     problems: list[str] = Field(default_factory=list)
+    config_error: str | None = None  # the configuration did not load; the checks ran with the defaults
 
 
 class Answer(BaseModel):
@@ -95,9 +96,17 @@ def check_model(settings: Settings, *, live: bool) -> ModelCheck:
         path = str(gateway.local_model_path()) if model == LOCAL_MODEL else None
     except ModelError as exc:
         return ModelCheck(ok=False, model=model, detail=exc.message, fix=exc.hint)
-    detail = "embedded model file verified" if path else "configured remote model (not called)"
+    if path is None and not live:
+        # a remote model is never reported usable unverified: one 1-token request proves it answers
+        try:
+            latency = gateway.ping("review")
+        except ModelError as exc:
+            return ModelCheck(ok=False, model=model, checked=True, detail=exc.one_line(),
+                              fix="check the model string and its API key (or SCIENTIST_API_BASE)")
+        return ModelCheck(ok=True, model=model, checked=True, latency_s=round(latency, 2),
+                          detail="answered a 1-token request")
     if not live:
-        return ModelCheck(ok=True, model=model, path=path, detail=detail)
+        return ModelCheck(ok=True, model=model, path=path, detail="embedded model file verified")
     try:
         load_litellm()
         loaded = time.perf_counter()
@@ -151,10 +160,13 @@ def check_network(*, offline: bool, timeout_s: float = 3.0) -> NetworkCheck:
     return NetworkCheck(sources=sources, online=any(s.ok for s in sources.values()))
 
 
-def run_doctor(settings: Settings, *, check_model_live: bool) -> DoctorReport:
+def run_doctor(settings: Settings, *, check_model_live: bool, config_error: str | None = None) -> DoctorReport:
     """All checks, with a list of the problems found."""
     report = DoctorReport(model=check_model(settings, live=check_model_live), latex=check_latex(),
-                          sandbox=check_sandbox(), network=check_network(offline=settings.offline))
+                          sandbox=check_sandbox(), network=check_network(offline=settings.offline),
+                          config_error=config_error)
+    if config_error:
+        report.problems.append(f"config: {config_error}")
     if not report.model.ok:
         report.problems.append(f"model: {report.model.detail}")
     if not report.latex.ok:

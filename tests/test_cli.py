@@ -171,3 +171,53 @@ def test_a_model_that_cannot_work_is_refused_before_any_work(tmp_path, model, sa
     assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists(), "no run folder, so no model call and no ledger line"
     assert time.perf_counter() - started < 60, "no retries"
+
+
+@pytest.mark.parametrize(("model", "says"), [("openai/gpt-4o", "OPENAI_API_KEY"), ("nonsense-xyz", "unknown model")])
+def test_doctor_never_reports_an_unusable_remote_model_ok(model, says):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "SCIENTIST_API_BASE")}
+    done = subprocess.run([*CLI, "doctor", "--json", "--model", model], capture_output=True, text=True, timeout=120,
+                          env={**env, "SCIENTIST_OFFLINE": "1"})
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and report["model"]["ok"] is False and says in report["model"]["detail"]
+
+
+def test_doctor_verifies_a_remote_model_with_one_tiny_request():
+    from tests.fakes.openai_server import FakeOpenAI, Step
+
+    with FakeOpenAI(repeat_last=True).push(Step("ok")) as fake:
+        done = subprocess.run([*CLI, "doctor", "--json", "--model", "openai/some-model"], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "SCIENTIST_OFFLINE": "1",
+                                                           "SCIENTIST_API_BASE": fake.api_base})
+    report = json.loads(done.stdout)
+    assert report["model"]["ok"] and report["model"]["detail"] == "answered a 1-token request"
+    assert [r["max_tokens"] for r in fake.requests] == [1]
+
+
+def test_a_config_error_names_the_file_the_key_and_the_closest_key_and_doctor_still_runs(tmp_path):
+    (tmp_path / "scientist.toml").write_text('[models]\ncodng = "local"\n')
+    done = subprocess.run([*CLI, "runs"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"error: {tmp_path / 'scientist.toml'}: unknown configuration key 'models.codng' "
+                                   "(did you mean 'models.coding'?)")
+    doctor = subprocess.run([*CLI, "doctor", "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            env={**os.environ, "SCIENTIST_OFFLINE": "1"})
+    report = json.loads(doctor.stdout)
+    assert doctor.returncode == 1 and "models.codng" in report["config_error"] and report["latex"]
+
+
+def test_resume_with_a_new_model_is_checked_and_recorded(tmp_path):
+    from scientist.runstore import RunStatus, RunStore
+
+    folder = RunStore(tmp_path).create("/somewhere/digits_mlp", "an idea", {"ideation": "local"}, {"model": "local"})
+    manifest = folder.read_manifest()
+    manifest.status = RunStatus.FAILED
+    folder.write_manifest(manifest)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "SCIENTIST_API_BASE")}
+    bad = subprocess.run([*CLI, "resume", folder.run_id, "--runs-dir", str(tmp_path), "--model", "openai/gpt-4o"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode == 2 and "OPENAI_API_KEY" in bad.stderr
+    assert folder.read_manifest().models == {"ideation": "local"}, "nothing changed on a refused model"
+    role = subprocess.run([*CLI, "resume", folder.run_id, "--runs-dir", str(tmp_path), "--role-model", "judge=x"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert role.returncode == 2 and "--role-model takes ROLE=MODEL" in role.stderr

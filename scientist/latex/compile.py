@@ -57,6 +57,33 @@ def require_latex() -> None:
         raise LatexUnavailable(f"LaTeX is not installed (missing {', '.join(missing)})", hint=LATEX_FIX)
 
 
+# Which Debian package provides a LaTeX package commonly loaded by paper templates (TeX Live's split).
+DEBIAN_TEX_PACKAGE = {
+    **dict.fromkeys(("algorithm", "algorithmic", "algorithmicx", "algpseudocode", "algorithm2e", "siunitx",
+                     "mathdots", "nicefrac"), "texlive-science"),
+    **dict.fromkeys(("titletoc", "cleveref", "subcaption", "multirow", "colortbl", "microtype", "enumitem",
+                     "wrapfig", "xcolor", "natbib", "fancyhdr", "caption", "booktabs", "float", "soul",
+                     "tcolorbox", "pifont", "bbm", "todonotes", "placeins", "tabularx", "makecell",
+                     "threeparttable", "adjustbox"), "texlive-latex-extra"),
+    **dict.fromkeys(("times", "helvet", "courier", "mathptmx", "txfonts", "pxfonts"), "texlive-fonts-recommended"),
+    **dict.fromkeys(("amsmath", "amsfonts", "amssymb", "amsthm", "hyperref", "url", "graphicx", "color",
+                     "geometry", "inputenc", "fontenc"), "texlive-latex-recommended"),
+    **dict.fromkeys(("bm", "mathtools"), "texlive-latex-extra"),
+}
+MISSING_FILE = re.compile(r"File [`']([\w.-]+)\.(sty|cls)' not found")
+
+
+def missing_package_hint(message: str) -> str:
+    """For a 'File `x.sty' not found' error, the Debian package to install ('' otherwise)."""
+    match = MISSING_FILE.search(message)
+    if match is None:
+        return ""
+    package = DEBIAN_TEX_PACKAGE.get(match.group(1))
+    if package:
+        return f" (install the Debian package {package}: apt-get install {package})"
+    return f" (find the Debian package that provides it with: apt-file search {match.group(1)}.{match.group(2)})"
+
+
 def parse_log(log: str, main_file: str) -> list[LatexError]:
     """Errors from a pdflatex log (``-file-line-error`` style first, then ``! ...`` with ``l.N``)."""
     errors: list[LatexError] = []

@@ -224,6 +224,16 @@ class Gateway:
                                       prompt_hash=key, attempt=0, outcome=Outcome.CACHED))
         return parsed
 
+    def ping(self, role: Role = "review") -> float:
+        """One tiny real request (``max_tokens`` 1) that proves the model answers with these credentials;
+        its wall time in seconds. Errors raise as from any call."""
+        route = self.route(role)
+        started = time.perf_counter()
+        _, record = self._complete(route, [{"role": "user", "content": "Reply with: ok"}], role=role,
+                                   stage="doctor/ping", attempt=1, max_tokens=1, response_format=None, schema=None)
+        self.ledger.record(record)
+        return time.perf_counter() - started
+
     def text(self, messages: Messages, *, role: Role, stage: str, max_tokens: int = 2048,
              temperature: float | None = None) -> str:
         """Ask for free text (re-asked once per allowed re-ask when the reply is empty)."""

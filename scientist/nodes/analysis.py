@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from scientist.analysis.ledger import analyse_idea
 from scientist.analysis.preregistration import AnalysisPlan, default_analysis
+from scientist.analysis.record import diff_text
 from scientist.runstore import write_atomic
 from scientist.services import Services
 from scientist.state import RunState
+
+
+def write_diffs(workdir: Path, outcome: dict[str, Any]) -> None:
+    """``run_k/diff.patch``: each successful run's experiment.py against the baseline's."""
+    base = workdir / "run_0" / "experiment.py"
+    for run in outcome.get("runs", []):
+        code = workdir / run["run"] / "experiment.py"
+        if run.get("ok") and base.is_file() and code.is_file():
+            write_atomic(workdir / run["run"] / "diff.patch",
+                         diff_text(base.read_text(encoding="utf-8"), code.read_text(encoding="utf-8")))
 
 
 def analysis(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
@@ -25,7 +37,9 @@ def analysis(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
         frozen = AnalysisPlan.model_validate(frozen_raw) if frozen_raw else None
         used = (AnalysisPlan.model_validate(plan["analysis"]) if plan.get("analysis")
                 else frozen or default_analysis(metrics))
-        result = analyse_idea(name, outcome, services.folder.path / "experiments" / name, used, frozen, metrics)
+        workdir = services.folder.path / "experiments" / name
+        write_diffs(workdir, outcome)
+        result = analyse_idea(name, outcome, workdir, used, frozen, metrics)
         write_atomic(services.folder.path / "experiments" / name / "analysis.json",
                      result.model_dump_json(indent=2) + "\n")
         found[name] = result.model_dump(mode="json")

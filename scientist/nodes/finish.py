@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -20,6 +22,23 @@ def _rate(rate: Any) -> str:
     return f"{rate.failures}/{rate.total} = {rate.rate:.0%} (95% CI {rate.low:.0%}-{rate.high:.0%})"
 
 
+def stage_times(folder: Path) -> list[str]:
+    """Seconds per stage, summed over the run's steps (``timings.jsonl``), as Markdown lines."""
+    totals: dict[str, float] = {}
+    path = folder / "timings.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        try:
+            step = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not str(step.get("node", "")).startswith("checkpoint_"):
+            totals[step["node"]] = totals.get(step["node"], 0.0) + float(step.get("seconds", 0.0))
+    if not totals:
+        return ["- not recorded"]
+    return [f"- {node}: {seconds:.1f} s" for node, seconds in totals.items()] + [
+        f"- total: {sum(totals.values()):.1f} s (time waiting at checkpoints not counted)"]
+
+
 def summary_markdown(state: RunState, services: Services) -> str:
     folder = services.folder.path
     ledger = services.gateway.ledger
@@ -32,6 +51,8 @@ def summary_markdown(state: RunState, services: Services) -> str:
              f"- paper: {folder / paper['pdf'] if paper.get('pdf') else 'not compiled'}",
              f"- reviews: {folder / 'reviews' / 'review.md' if meta else 'none'}"
              + (f" (meta-review: {meta.get('decision')}, overall {meta.get('overall')})" if meta else ""),
+             f"- models: {services.folder.read_manifest().models}",
+             *[f"- {note}" for note in services.folder.read_manifest().notes if note.startswith("models changed")],
              f"- model calls: {ledger.calls}, tokens in {ledger.tokens_in}, out {ledger.tokens_out}, "
              f"cost ${ledger.cost_usd:.4f} (details: {services.folder.llm_calls_path})",
              f"- experiment runs failed at the first attempt: {_rate(failures.first_attempt)}",
@@ -41,15 +62,26 @@ def summary_markdown(state: RunState, services: Services) -> str:
     for idea in state.get("ideas", []):
         outcome = state.get("experiments", {}).get(idea["name"], {})
         lines.append(f"- **{idea['title']}** ({idea['name']}): {outcome.get('status', 'not run')}")
+        workdir = folder / "experiments" / idea["name"]
         for run in outcome.get("runs", []):
+            diff = workdir / run["run"] / "diff.patch"
+            lines.append(f"  - {run['run']} ({run.get('change', '')}): "
+                         + ("succeeded" if run.get("ok") else f"failed ({str(run.get('failure'))[:120]})")
+                         + (f"; diff: {diff}" if diff.is_file() else ""))
             if run.get("fidelity"):
                 fidelity = FidelityVerdict.model_validate(run["fidelity"])
-                lines.append(f"  - {run['run']}: code judged {fidelity.verdict} to its change"
+                lines.append(f"    - code judged {fidelity.verdict} to its change"
                              + (f" (differences: {fidelity.missing})" if fidelity.verdict != "faithful" else ""))
+            elif run.get("ok"):
+                lines.append("    - fidelity: " + ("no verdict (the judge's reply never validated)"
+                                                   if services.settings.judges_fidelity() else
+                                                   "not judged (off by default when the review model is the "
+                                                   "embedded one; SCIENTIST_FIDELITY_CHECK=1 turns it on)"))
         analysis = state.get("analysis", {}).get(idea["name"])
         if analysis:
             lines += ["", *markdown_table(IdeaAnalysis.model_validate(analysis)),
                       f"- analysis: {folder / 'experiments' / idea['name'] / 'analysis.json'}", ""]
+    lines += ["", "## Wall time per stage", "", *stage_times(folder)]
     notes = state.get("notes", [])
     if notes:
         lines += ["", "## Notes (what this run did not do, and why)", "", *[f"- {n}" for n in dict.fromkeys(notes)]]

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from scientist.errors import ScientistError
-from scientist.latex.compile import compile_pdf
+from scientist.latex.compile import compile_pdf, missing_package_hint
 from scientist.results import read_final_info
 from scientist.sandbox.base import ExecResult, Limits, Sandbox
 from scientist.template.manifest import Template, infer_metrics, load_template
@@ -122,7 +122,8 @@ class TemplateChecker:
         if not result.ok:
             first = result.errors[0]
             where = f"{first.file}:{first.line}" if first.line else first.file
-            raise TemplateCheckFailed(f"latex/{where}: does not compile: {first.message}")
+            raise TemplateCheckFailed(f"latex/{where}: does not compile: {first.message}"
+                                      f"{missing_package_hint(first.message)}")
         return f"compiled in {result.seconds:.1f}s"
 
 

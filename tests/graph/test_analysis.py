@@ -46,6 +46,11 @@ def test_an_edited_analysis_is_what_the_paper_uses(scientist, tmp_path):
     assert "primary metric max_value" in summary and "| run_1 |" in summary
     status = scientist("status", run.name)
     assert "analysis of bigger_step" in status.stdout and "max_value (primary)" in status.stdout
+    assert f"paper: {run / 'paper' / 'paper.pdf'}" in status.stdout and "review: reject" in status.stdout
+    assert f"diff: {run / 'experiments' / 'bigger_step' / 'run_1' / 'diff.patch'}" in summary
+    assert "+STEP = 1.0" in (run / "experiments" / "bigger_step" / "run_1" / "diff.patch").read_text()
+    assert "## Wall time per stage" in summary and "- experiments: " in summary
+    assert "fidelity" in summary or "code judged" in summary
 
 
 def test_a_metric_switch_after_approval_is_a_deviation_in_the_paper(scientist, tmp_path):

@@ -127,3 +127,16 @@ def test_a_corrupted_checkpoint_is_one_line_and_exit_2(scientist, tmp_path):
     assert (run / "ideas" / "ideas.json").is_file(), "nothing else is lost"
     assert sqlite3  # the file is left for inspection, not deleted
     assert db.is_file()
+
+
+def test_resume_with_another_model_changes_the_run_s_models_and_records_it(scientist, tmp_path):
+    run, run_id = start_paused(scientist, tmp_path, checkpoints="plan")
+    done = scientist("resume", run_id, "--model", "openai/another-fake", "--role-model", "review=openai/judge-fake")
+    assert done.returncode == 0, done.stderr
+    models = manifest(tmp_path)["models"]
+    assert models["coding"] == "openai/another-fake" and models["review"] == "openai/judge-fake"
+    assert scientist("approve", run_id).returncode == 0
+    calls = [json.loads(line) for line in (run / "llm_calls.jsonl").read_text().splitlines()]
+    assert {c["model"] for c in calls if c["stage"].startswith("review")} == {"openai/judge-fake"}
+    summary = (run / "summary.md").read_text()
+    assert "models changed at resume" in summary and "openai/another-fake" in summary

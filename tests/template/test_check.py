@@ -117,7 +117,23 @@ def test_latex_that_does_not_compile_is_named(broken, sandbox):
     tex.write_text(tex.read_text().replace("A toy template.", "A toy \\undefinedcommand template."))
     step = failed_step(check_template(broken, sandbox))
     assert step.name == "latex"
-    assert "template.tex:5" in step.detail and "Undefined control sequence" in step.detail
+    assert "template.tex:26" in step.detail and "Undefined control sequence" in step.detail
+
+
+@needs_sandbox
+def test_a_missing_latex_package_names_what_to_install(broken, sandbox):
+    tex = broken / "latex" / "template.tex"
+    tex.write_text(tex.read_text().replace("\\begin{document}", "\\usepackage{nosuchpackagexyz}\n\\begin{document}"))
+    step = failed_step(check_template(broken, sandbox))
+    assert step.name == "latex" and "nosuchpackagexyz.sty' not found" in step.detail
+    assert "apt-file search nosuchpackagexyz.sty" in step.detail
+
+
+def test_a_missing_sty_names_its_debian_package():
+    from scientist.latex.compile import missing_package_hint
+
+    assert "texlive-science" in missing_package_hint("LaTeX Error: File `algorithm.sty' not found.")
+    assert missing_package_hint("Undefined control sequence.") == ""
 
 
 def test_parse_log_reads_file_line_errors():
