@@ -464,7 +464,6 @@ def doctor(
 ) -> None:
     """Report what this machine offers and lacks, each with its fix."""
     from scientist.doctor import run_doctor
-
     from scientist.errors import ConfigError
 
     broken = None
