@@ -272,7 +272,9 @@ def literature_search(
             table.add_row(str(paper.year or ""), paper.title, authors, paper.source)
         out.print(table)
         for name, reason in result.sources_unreachable.items():
-            out.print(f"[yellow]unreachable: {name}: {escape(reason)}[/]")
+            line = reason if "unreachable" in reason else f"{name} unreachable: {reason}"
+            fallback = "; using the local index" if "local" in result.sources_used else ""
+            out.print(f"[yellow]{escape(line)}{fallback}[/]")
     if not result.sources_used:
         raise typer.Exit(1)
 

@@ -104,6 +104,12 @@ def test_literature_search_without_network_answers_fast_with_json(tmp_path):
     assert done.returncode == 1 and result["sources_used"] == []
     assert set(result["sources_unreachable"]) == {"arxiv", "openalex"}
     assert "Traceback" not in done.stderr
+    # a network failure is one line per source, said once, with the local index named as the fallback
+    text = subprocess.run([*CLI, "literature", "search", "grokking", "--local", str(bib)], capture_output=True,
+                          text=True, timeout=60, env=env)
+    said = [line for line in (text.stdout + text.stderr).splitlines() if "unreachable" in line or "failed" in line]
+    assert said == ["arXiv unreachable: connection refused; using the local index",
+                    "OpenAlex unreachable: connection refused; using the local index"], said
 
 
 def test_literature_search_local_index(tmp_path):

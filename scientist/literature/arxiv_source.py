@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from xml.etree import ElementTree
 
 import arxiv
 import requests
 
-from scientist.literature.base import LiteratureSource, Paper, SourceUnavailable
+from scientist.literature.base import LiteratureSource, Paper, SourceUnavailable, network_reason
 
 ARXIV_QUERY_URL = "https://export.arxiv.org/api/query?{}"
+
+
+log = logging.getLogger(__name__)
 
 
 class MalformedFeed(arxiv.ArxivError):
@@ -65,7 +69,8 @@ class ArxivSource(LiteratureSource):
         try:
             results = list(self.client.results(search))
         except (arxiv.ArxivError, requests.RequestException) as exc:
-            raise SourceUnavailable(f"arXiv: {type(exc).__name__}: {str(exc)[:200]}") from exc
+            log.debug("arXiv request failed: %s", exc)
+            raise SourceUnavailable(f"arXiv unreachable: {network_reason(exc)}") from exc
         except (ValueError, KeyError, AttributeError) as exc:  # a feed too broken for the parser
             raise SourceUnavailable(f"arXiv: malformed reply ({type(exc).__name__})") from exc
         return [self._paper(r) for r in results]

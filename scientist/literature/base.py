@@ -61,3 +61,24 @@ class LiteratureSource(ABC):
     @abstractmethod
     def search(self, query: str, limit: int) -> list[Paper]:
         """Papers for ``query``, best first."""
+
+
+NETWORK_REASONS = (
+    (("Name or service not known", "Temporary failure in name resolution", "NameResolutionError",
+      "nodename nor servname", "getaddrinfo failed"), "name resolution failed"),
+    (("Connection refused",), "connection refused"),
+    (("Network is unreachable",), "network unreachable"),
+    (("timed out", "Timeout", "ReadTimeout", "ConnectTimeout"), "timed out"),
+    (("SSLError", "CERTIFICATE_VERIFY_FAILED", "SSL:"), "TLS handshake failed"),
+    (("Connection reset", "RemoteDisconnected", "Connection aborted"), "connection dropped"),
+)
+
+
+def network_reason(exc: BaseException) -> str:
+    """A network exception in a few words ('name resolution failed'), for a one-line message; the full
+    text goes to the debug log."""
+    text = f"{type(exc).__name__}: {exc}"
+    for needles, reason in NETWORK_REASONS:
+        if any(needle in text for needle in needles):
+            return reason
+    return type(exc).__name__

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import requests
 
-from scientist.literature.base import LiteratureSource, Paper, SourceUnavailable
+from scientist.literature.base import LiteratureSource, Paper, SourceUnavailable, network_reason
 
 OPENALEX_WORKS = "https://api.openalex.org/works"
 SELECT = "id,doi,display_name,publication_year,authorships,abstract_inverted_index,primary_location,ids"
@@ -16,6 +18,9 @@ def abstract_from_index(index: dict[str, list[int]] | None) -> str:
         return ""
     positions = sorted((pos, word) for word, places in index.items() for pos in places)
     return " ".join(word for _, word in positions)
+
+
+log = logging.getLogger(__name__)
 
 
 class OpenAlexSource(LiteratureSource):
@@ -36,7 +41,8 @@ class OpenAlexSource(LiteratureSource):
         try:
             response = self.session.get(self.url, params=params, timeout=self.timeout_s)
         except requests.RequestException as exc:
-            raise SourceUnavailable(f"OpenAlex: {type(exc).__name__}: {str(exc)[:200]}") from exc
+            log.debug("OpenAlex request failed: %s", exc)
+            raise SourceUnavailable(f"OpenAlex unreachable: {network_reason(exc)}") from exc
         if response.status_code != 200:
             raise SourceUnavailable(f"OpenAlex: HTTP {response.status_code}")
         try:

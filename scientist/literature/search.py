@@ -83,7 +83,7 @@ class Literature:
     def _trip(self, source: LiteratureSource, reason: str) -> None:
         self.failures[source.name] = self.failures.get(source.name, 0) + 1
         self.reasons[source.name] = reason
-        log.warning("literature source %s failed: %s", source.name, reason)
+        log.info("literature source %s failed: %s", source.name, reason)
 
     def search(self, query: str, limit: int = 8) -> SearchResult:
         """Search every closed-breaker source in parallel; never longer than ``deadline_s``."""
