@@ -348,7 +348,8 @@ def template_check(
     if not report.ok:
         failed = next(step for step in report.steps if not step.ok)
         err.print(f"[red]error:[/] {escape(failed.detail)}", highlight=False)
-        raise typer.Exit(1)
+        # a template that does not load is bad input (2, as `run` says of it); a failing step is 1
+        raise typer.Exit(2 if failed.name == "manifest and files" else 1)
 
 
 @app.command()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from rich.table import Table
 from scientist.analysis.ledger import IdeaAnalysis, markdown_table
 from scientist.checkpoints import CheckpointRequest, Decision
 from scientist.config import LOCAL_MODEL, Settings, load_settings
-from scientist.errors import UsageError
+from scientist.errors import PreflightFailed, ScientistError, UsageError
 from scientist.llm.gateway import Gateway, check_remote_model
 from scientist.llm.ledger import Ledger
 from scientist.runner import RunController, RunReport, initial_state, lock_is_held, models_of, run_lock
@@ -55,19 +57,56 @@ class RunConsole:
                                f"{node} ({seconds:.1f}s)", highlight=False)
 
 
-def preflight(settings: Settings, template: Path) -> None:
-    """Check LaTeX, the template and the model before anything is spent."""
+BASELINE_DIR = "baseline"  # the pre-flight's baseline run, reused as every idea's run_0
+
+
+def check_models(settings: Settings) -> None:
+    """Every remote model the roles use can be routed and has its credentials (no call is made)."""
+    if not settings.api_base:
+        for model in sorted(set(models_of(settings).values()) - {LOCAL_MODEL}):
+            check_remote_model(model)
+
+
+def preflight(settings: Settings, template: Path, console: Console) -> tuple[Path, float]:
+    """Check the models, LaTeX, the sandbox and the template (its baseline runs once in the sandbox)
+    before any model call or run folder; each failure is one line and exit 2. Returns the folder
+    holding the baseline's run (kept as the run's baseline) and its wall time."""
     from scientist.latex.compile import require_latex
+    from scientist.template.check import run_baseline
     from scientist.template.manifest import load_template
 
-    models = set(models_of(settings).values())
-    if not settings.api_base:
-        for model in sorted(models - {LOCAL_MODEL}):
-            check_remote_model(model)
-    require_latex()
-    load_template(template)
-    if LOCAL_MODEL in models:
-        Gateway(settings, Ledger(None)).local_model_path()
+    try:
+        check_models(settings)
+        require_latex()
+        loaded = load_template(template)
+        sandbox = open_sandbox(settings.sandbox)
+        if LOCAL_MODEL in set(models_of(settings).values()):
+            Gateway(settings, Ledger(None)).local_model_path()
+        work = Path(tempfile.mkdtemp(prefix="scientist-preflight-")) / BASELINE_DIR
+        console.print("pre-flight: running the template's baseline once in the sandbox "
+                      "(it becomes the run's baseline)", highlight=False)
+        try:
+            _, seconds = run_baseline(loaded, sandbox, work)
+        except ScientistError:
+            shutil.rmtree(work.parent, ignore_errors=True)
+            raise
+    except PreflightFailed:
+        raise
+    except ScientistError as exc:
+        raise PreflightFailed(exc.message, hint=exc.hint) from exc
+    return work, seconds
+
+
+def preflight_resume(settings: Settings) -> None:
+    """What a resumed run needs before it continues: its models, LaTeX and the sandbox."""
+    from scientist.latex.compile import require_latex
+
+    try:
+        check_models(settings)
+        require_latex()
+        open_sandbox(settings.sandbox)
+    except ScientistError as exc:
+        raise PreflightFailed(exc.message, hint=exc.hint) from exc
 
 
 def saved_settings(folder: RunFolder, **overrides: object) -> Settings:
@@ -84,9 +123,13 @@ def controller_for(folder: RunFolder, settings: Settings, console: RunConsole) -
 
 def start_run(template: Path, *, idea: str | None, num_ideas: int, checkpoints: list[str], settings: Settings,
               console: Console) -> RunReport:
-    preflight(settings, template)
+    baseline, seconds = preflight(settings, template, console)
     config = settings.model_dump(mode="json", exclude=SETTINGS_NOT_SAVED)
     folder = RunStore(settings.runs_dir).create(str(template.resolve()), idea, models_of(settings), config)
+    shutil.move(baseline, folder.path / BASELINE_DIR)
+    shutil.rmtree(baseline.parent, ignore_errors=True)
+    (folder.path / BASELINE_DIR / "preflight.json").write_text(json.dumps({"seconds": round(seconds, 3)}) + "\n",
+                                                                encoding="utf-8")
     console.print(f"run [bold]{folder.run_id}[/] in {folder.path}", highlight=False)
     live = RunConsole(console)
     with run_lock(folder):
@@ -116,9 +159,7 @@ def change_models(folder: RunFolder, model: str | None, role_models: list[str], 
         config["model"], config["models"] = model, {}
     config["models"] = {**dict(config.get("models") or {}), **pairs}
     settings = load_settings(**config)
-    if not settings.api_base:
-        for name in sorted(set(models_of(settings).values()) - {LOCAL_MODEL}):
-            check_remote_model(name)
+    check_models(settings)
     before, after = manifest.models, models_of(settings)
     manifest.config, manifest.models = config, after
     changed = {role: f"{before.get(role)} -> {after[role]}" for role in after if before.get(role) != after[role]}
@@ -130,6 +171,7 @@ def change_models(folder: RunFolder, model: str | None, role_models: list[str], 
 def continue_run(folder: RunFolder, console: Console, decision: Decision | None = None,
                  **overrides: object) -> RunReport:
     settings = saved_settings(folder, **overrides)
+    preflight_resume(settings)
     live = RunConsole(console)
     with run_lock(folder):
         controller = controller_for(folder, settings, live)

@@ -38,6 +38,12 @@ class ConfigError(UsageError):
     code = "config"
 
 
+class PreflightFailed(UsageError):
+    """A check before a run starts failed (template, sandbox, LaTeX, model): nothing was spent."""
+
+    code = "preflight"
+
+
 class RunNotFound(UsageError):
     """No run with that id or folder."""
 

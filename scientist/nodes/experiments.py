@@ -139,9 +139,28 @@ class IdeaExperiments:
             self.services.progress("experiments", f"{self.name}: {run}: {note}")
 
     def prepare(self) -> None:
-        """Copy the template's code into the idea's folder (once)."""
-        if not (self.workdir / "experiment.py").is_file():
-            shutil.copytree(self.services.template.path, self.workdir, ignore=SKIP_COPY, dirs_exist_ok=True)
+        """Copy the template's code into the idea's folder (once), with the baseline run the pre-flight
+        made (``<run>/baseline``), when it ran this very code: it is not run again."""
+        if (self.workdir / "experiment.py").is_file():
+            return
+        shutil.copytree(self.services.template.path, self.workdir, ignore=SKIP_COPY, dirs_exist_ok=True)
+        made = self.services.folder.path / "baseline"
+        template_code = (self.services.template.path / "experiment.py").read_text(encoding="utf-8")
+        if not (made / "run_0" / "final_info.json").is_file() or \
+                (made / "experiment.py").read_text(encoding="utf-8") != template_code:
+            return
+        shipped = {p.name for p in self.services.template.path.iterdir()}
+        for item in made.iterdir():  # run_0 and whatever else the baseline wrote beside it
+            if item.name in shipped or item.name == "preflight.json":
+                continue
+            if item.is_dir():
+                shutil.copytree(item, self.workdir / item.name, dirs_exist_ok=True)
+            else:
+                shutil.copy2(item, self.workdir / item.name)
+        (self.workdir / "run_0" / "experiment.py").write_text(template_code, encoding="utf-8")
+        seconds = json.loads((made / "preflight.json").read_text()).get("seconds") \
+            if (made / "preflight.json").is_file() else None
+        self.log("baseline", 1, seconds, None, self.workdir / "run_0")
 
     def execute(self, code: str, run: str) -> tuple[ExecResult, dict[str, dict[str, float]]]:
         """Run ``code`` as ``run`` in the sandbox; keep code and output in the run folder."""

@@ -133,6 +133,15 @@ class TemplateCheckFailed(ScientistError):
     code = "template_check_failed"
 
 
+def run_baseline(template: Template, sandbox: Sandbox, into: Path) -> tuple[str, float]:
+    """Run the template's baseline once in a copy of it at ``into`` (the pre-flight of ``scientist run``):
+    ``into/run_0`` holds its results. A failing baseline raises ``TemplateCheckFailed`` naming the file."""
+    shutil.copytree(template.path, into, ignore=shutil.ignore_patterns("run_*", "__pycache__"))
+    started = time.perf_counter()
+    detail = TemplateChecker(sandbox)._baseline(template, into)
+    return detail, time.perf_counter() - started
+
+
 def check_template(folder: Path, sandbox: Sandbox) -> CheckReport:
     """Validate ``folder`` and run its baseline, plot and LaTeX."""
     return TemplateChecker(sandbox).check(folder)

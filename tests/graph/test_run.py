@@ -74,3 +74,34 @@ def test_plot_and_latex_failures_are_logged(scientist, tmp_path):
     assert [a.category for a in rows if a.stage == "latex"] == ["latex_error", "latex_error"]
     summary = (run / "summary.md").read_text()
     assert "did not compile" in summary and "plot.py failed" in summary
+
+
+def test_a_template_whose_baseline_fails_is_refused_before_the_run_starts(tmp_path, cli_env, research_model):
+    import shutil
+    import subprocess
+
+    from tests.graph.conftest import CLI
+
+    broken = tmp_path / "broken"
+    shutil.copytree(TOY, broken)
+    (broken / "experiment.py").write_text((broken / "experiment.py").read_text() + "\ndef oops(:\n")
+    done = subprocess.run([*CLI, "run", str(broken), "--num-ideas", "1"], env=cli_env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "experiment.py" in errors[0] and "SyntaxError" in errors[0]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), "no run folder"
+    assert sum(research_model.calls.values()) == 0, "no model call was made"
+
+
+def test_the_pre_flight_baseline_is_the_run_s_baseline(scientist, tmp_path):
+    done = scientist("run", str(TOY), "--auto", "--num-ideas", "1")
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    assert (run / "baseline" / "run_0" / "final_info.json").is_file()
+    executed = (run / "experiments" / "bigger_step" / "executions.log").read_text().split()
+    assert executed.count("run_0") == 1, "the baseline ran once, in the pre-flight"
+    from scientist.failures import FailureLog
+
+    rows = [a for a in FailureLog(run / "failures.sqlite").attempts() if a.stage == "baseline"]
+    assert len(rows) == 1 and rows[0].category is None

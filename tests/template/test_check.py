@@ -157,6 +157,6 @@ def test_template_check_cli_exit_codes(tmp_path, broken):
     (broken / "experiment.py").unlink()
     done = subprocess.run([sys.executable, "-c", "from scientist.cli import main; main()", "template", "check",
                            str(broken), "--json"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1
+    assert done.returncode == 2, "a template that does not load is bad input, as `scientist run` says"
     report = json.loads(done.stdout)
     assert report["steps"][0]["ok"] is False and "experiment.py" in done.stderr
