@@ -85,7 +85,7 @@ class RunFolder:
     """One run's folder and its manifest."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = Path(path).absolute()  # every path a run reports is absolute, wherever it was started
 
     @property
     def run_id(self) -> str:
@@ -126,7 +126,7 @@ class RunStore:
     """All runs under one ``runs_dir``."""
 
     def __init__(self, runs_dir: Path) -> None:
-        self.runs_dir = runs_dir
+        self.runs_dir = Path(runs_dir).absolute()
 
     def create(self, template: str, idea: str | None, models: dict[str, str],
                config: dict[str, object]) -> RunFolder:

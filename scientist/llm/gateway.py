@@ -84,6 +84,17 @@ class Reply:
     logprobs: Any = None
 
 
+NEVER_RETRIED = ("api_key", "api key", "credentials", "Unauthorized", "LLM Provider NOT provided",
+                 "Incorrect API key", "invalid x-api-key")
+
+
+def cannot_succeed(exc: BaseException) -> bool:
+    """A refusal that no retry can change (missing or wrong credentials, no provider), whatever class
+    litellm gave it."""
+    text = str(exc)
+    return any(needle.lower() in text.lower() for needle in NEVER_RETRIED)
+
+
 CREDENTIAL_WORDS = ("KEY", "TOKEN", "SECRET", "CREDENTIAL", "PASSWORD")
 
 
@@ -286,6 +297,10 @@ class Gateway:
                 response = litellm.completion(**kwargs)
             except _transient_errors(litellm) as exc:
                 record.latency_s = time.perf_counter() - started
+                if cannot_succeed(exc):  # litellm maps some client-side refusals to connection errors
+                    record.outcome, record.error = Outcome.ERROR, _short(exc)
+                    self.ledger.record(record)
+                    raise ModelNotUsable(f"{route.model} cannot be called: {_short(exc)}") from exc
                 record.outcome, record.error = Outcome.TRANSIENT_ERROR, _short(exc)
                 self.ledger.record(record)
                 if retry == self.settings.max_retries:

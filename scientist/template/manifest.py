@@ -29,12 +29,16 @@ class TemplateError(UsageError):
 class MetricSpec(BaseModel):
     """A metric the template reports, and which way is better."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     direction: Literal["max", "min", "unknown"] = "unknown"
 
 
 class TemplateLimits(BaseModel):
     """Resources one experiment run may use."""
+
+    model_config = ConfigDict(extra="forbid")
 
     timeout_s: float = Field(600.0, gt=0)
     memory_mb: int = Field(4096, ge=64)

@@ -27,6 +27,7 @@ class Step:
     completion_tokens: int = 5
     delay_s: float = 0.0
     logprobs: dict | None = None  # returned as choices[0].logprobs when the request asks for them
+    error: str = ""  # the error message of a non-200 answer
 
 
 @dataclass
@@ -52,7 +53,7 @@ class FakeOpenAI:
                 if step.delay_s:
                     time.sleep(step.delay_s)
                 if step.status != 200:
-                    payload = {"error": {"message": f"scripted {step.status}", "type": "server_error"}}
+                    payload = {"error": {"message": step.error or f"scripted {step.status}", "type": "server_error"}}
                 else:
                     payload = fake.completion(body, step)
                 data = json.dumps(payload).encode()

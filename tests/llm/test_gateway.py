@@ -162,3 +162,13 @@ def test_a_length_limit_is_written_into_the_pattern_a_grammar_follows(make_gatew
     assert props["name"]["pattern"] == "^[a-z0-9_]{1,40}$"
     assert props["tag"]["pattern"] == "^[a-z]{2,5}$"
     assert props["free"]["pattern"] == "^(a|b)+$"  # not one class: left to validation and the re-ask
+
+
+def test_a_credentials_refusal_is_not_retried_whatever_its_status(make_gateway, fake_llm):
+    from scientist.errors import ModelNotUsable
+
+    fake_llm.push(Step(status=503, error="The api_key client option must be set"), Step(GOOD))
+    gateway, ledger = make_gateway()
+    with pytest.raises(ModelNotUsable, match="cannot be called"):
+        ask(gateway)
+    assert [r.outcome for r in ledger_lines(ledger)] == ["error"] and len(fake_llm.requests) == 1

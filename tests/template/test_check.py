@@ -65,6 +65,8 @@ def test_an_ai_scientist_template_without_manifest_loads_and_checks(sandbox):
     report = check_template(MINIMAL, sandbox)
     assert report.ok, report.model_dump_json(indent=2)
     assert "The AI Scientist" in report.steps[0].detail
+    assert "placeholder: example_plot_run_0.png" in report.steps[-1].detail, "the skeleton's example figure"
+    assert not (MINIMAL / "latex" / "example_plot_run_0.png").exists(), "the check works on a copy"
 
 
 def test_missing_experiment_py_is_named(broken):
@@ -160,3 +162,11 @@ def test_template_check_cli_exit_codes(tmp_path, broken):
     assert done.returncode == 2, "a template that does not load is bad input, as `scientist run` says"
     report = json.loads(done.stdout)
     assert report["steps"][0]["ok"] is False and "experiment.py" in done.stderr
+
+
+def test_an_unknown_key_in_a_metric_is_refused(tmp_path):
+    folder = tmp_path / "t"
+    shutil.copytree(MINIMAL, folder)
+    (folder / "template.toml").write_text('name = "t"\n[[metrics]]\nname = "acc"\ndirektion = "max"\n')
+    with pytest.raises(TemplateError, match="direktion"):
+        load_template(folder)
