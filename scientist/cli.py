@@ -365,7 +365,14 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
     from scientist.llm.ledger import Ledger
     from scientist.review.condense import condense
     from scientist.review.reader import read_paper
-    from scientist.review.reviewer import Reviewer, mark_injection, meta_review, review_markdown, review_offset
+    from scientist.review.reviewer import (
+        Reviewer,
+        mark_injection,
+        meta_review,
+        review_markdown,
+        review_offset,
+        with_record,
+    )
     from scientist.runstore import write_atomic
 
     settings = load_settings(model=model)
@@ -384,7 +391,8 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
             made = reviewer.review_once(guarded, k)
             reviews.append(mark_injection(made) if injection else made)
             write_atomic(target / f"review_{k}.json", reviews[-1].model_dump_json(indent=2) + "\n")
-    meta = meta_review(reviews, injection, review_offset(settings))
+    meta = with_record(meta_review(reviews, injection, review_offset(settings)), settings.model_for("review"),
+                       settings.cache_dir)
     write_atomic(target / "meta_review.json", meta.model_dump_json(indent=2) + "\n")
     write_atomic(target / "review.md", review_markdown(reviews, meta))
     if as_json:
@@ -441,6 +449,17 @@ def review_bench(
         report.notes.append(f"calibrated leave-one-out (each paper judged with the offset fitted on the others): "
                             f"balanced accuracy {loo.balanced_accuracy:.3f} ({ba.low:.3f}-{ba.high:.3f}); "
                             f"offset fitted on all {len(ids)}: {fitted:+.2f}")
+    if papers is not None and len(set(truth)) == 2:
+        from scientist.review.record import ReviewerRecord, save_record, today
+
+        ba, auc = report.intervals["balanced_accuracy"], report.intervals.get("auc")
+        saved = save_record(ReviewerRecord(
+            model=settings.model_for("review"), balanced_accuracy=report.balanced_accuracy,
+            balanced_accuracy_low=ba.low, balanced_accuracy_high=ba.high, auc=report.auc,
+            auc_low=auc.low if auc else None, auc_high=auc.high if auc else None, papers=report.n,
+            measured_on=today(), source=f"review-bench on {papers}"), settings.cache_dir)
+        report.notes.append(f"this measurement is now the reviewer's record for {settings.model_for('review')}, "
+                            f"stated in its reviews ({saved})")
     skipped = len(overall) - len(ids)
     if skipped:
         report.notes.append(f"{skipped} reviewed papers have no decision in the labels and were left out")

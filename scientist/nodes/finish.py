@@ -50,7 +50,9 @@ def summary_markdown(state: RunState, services: Services) -> str:
              f"- template: {services.template.manifest.name}",
              f"- paper: {folder / paper['pdf'] if paper.get('pdf') else 'not compiled'}",
              f"- reviews: {folder / 'reviews' / 'review.md' if meta else 'none'}"
-             + (f" (meta-review: {meta.get('decision')}, overall {meta.get('overall')})" if meta else ""),
+             + (f" (meta-review: {meta.get('decision')}, overall {meta.get('overall')}; "
+                f"{'calibrated reviewer' if meta.get('calibrated') else 'uncalibrated reviewer: a critique, not a verdict'})"
+                if meta else ""),
              f"- models: {services.folder.read_manifest().models}",
              *[f"- {note}" for note in services.folder.read_manifest().notes if note.startswith("models changed")],
              f"- model calls: {ledger.calls}, tokens in {ledger.tokens_in}, out {ledger.tokens_out}, "

@@ -87,7 +87,7 @@ def trust_line(model: str, cache_dir: Path) -> str:
     if record is None:
         return f"Reviewer: {model}; no measurement against real decisions. **{UNCALIBRATED}.**"
     label = UNCALIBRATED if not record.calibrated else "calibrated: its interval excludes chance"
-    return f"Reviewer: {model}; last measured {record.describe()}. **{label.capitalize()}.**"
+    return f"Reviewer: {model}; last measured {record.describe()}. **{label}.**"
 
 
 def today() -> str:

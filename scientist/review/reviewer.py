@@ -18,6 +18,7 @@ from scientist.config import LOCAL_MODEL, Settings
 from scientist.literature.guard import neutralise
 from scientist.llm.gateway import Gateway
 from scientist.prompts import render
+from scientist.review.record import record_for, trust_line
 from scientist.schemas import Review
 
 SCORES = ("soundness", "presentation", "contribution", "overall", "confidence")
@@ -45,6 +46,8 @@ class MetaReview(BaseModel):
     strengths: list[str]
     weaknesses: list[str]
     injection_attempt: bool = False
+    reviewer: str = ""  # the review model, its last measured record, and whether it is calibrated
+    calibrated: bool = False
 
 
 def review_form() -> str:
@@ -128,6 +131,13 @@ def review_offset(settings: Settings) -> float:
     return CALIBRATION.get(settings.model_for("review"), 0.0)
 
 
+def with_record(meta: MetaReview, model: str, cache_dir: Path) -> MetaReview:
+    """The meta-review stating its reviewer's record (``review/record.py``)."""
+    record = record_for(model, cache_dir)
+    return meta.model_copy(update={"reviewer": trust_line(model, cache_dir),
+                                   "calibrated": bool(record and record.calibrated)})
+
+
 def meta_review(reviews: list[Review], injection: bool = False, offset: float = 0.0) -> MetaReview:
     scores = {s: round(statistics.fmean(score_of(r, s) for r in reviews), 2) for s in SCORES}
     overall = round(scores["overall"] + offset, 2)
@@ -139,7 +149,7 @@ def meta_review(reviews: list[Review], injection: bool = False, offset: float = 
 
 
 def review_markdown(reviews: list[Review], meta: MetaReview) -> str:
-    lines = [f"# Reviews ({meta.reviews})", "",
+    lines = [f"# Reviews ({meta.reviews})", "", *([meta.reviewer, ""] if meta.reviewer else []),
              f"**Meta-review: {meta.decision}** (overall {meta.overall}/10"
              + (f" = reviewers' mean {meta.scores['overall']} {meta.offset:+g} calibration" if meta.offset else "")
              + ", "

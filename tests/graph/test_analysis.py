@@ -51,6 +51,8 @@ def test_an_edited_analysis_is_what_the_paper_uses(scientist, tmp_path):
     assert "+STEP = 1.0" in (run / "experiments" / "bigger_step" / "run_1" / "diff.patch").read_text()
     assert "## Wall time per stage" in summary and "- experiments: " in summary
     assert "fidelity" in summary or "code judged" in summary
+    assert "uncalibrated reviewer: a critique, not a verdict" in summary
+    assert "Reviewer: openai/fake-model; no measurement" in (run / "reviews" / "review.md").read_text()
 
 
 def test_a_metric_switch_after_approval_is_a_deviation_in_the_paper(scientist, tmp_path):
