@@ -95,6 +95,9 @@ def cannot_succeed(exc: BaseException) -> bool:
     return any(needle.lower() in text.lower() for needle in NEVER_RETRIED)
 
 
+# providers whose credentials may come from the machine (an instance role, application-default
+# credentials) rather than a variable: their keys are not required up front
+AMBIENT_CREDENTIALS = {"bedrock", "bedrock_converse", "sagemaker", "sagemaker_chat", "vertex_ai", "vertex_ai_beta"}
 CREDENTIAL_WORDS = ("KEY", "TOKEN", "SECRET", "CREDENTIAL", "PASSWORD")
 
 
@@ -104,10 +107,12 @@ def check_remote_model(model: str) -> None:
     pass."""
     litellm = load_litellm()
     try:
-        litellm.get_llm_provider(model)
+        provider = litellm.get_llm_provider(model)[1]
     except litellm.exceptions.BadRequestError as exc:
         raise ModelNotUsable(f"unknown model or provider '{model}': give a litellm model string such as "
                              "openai/gpt-4o or anthropic/claude-sonnet-4-5, or 'local' for the embedded model") from exc
+    if provider in AMBIENT_CREDENTIALS:
+        return
     missing = [key for key in litellm.validate_environment(model=model).get("missing_keys") or []
                if any(word in key.upper() for word in CREDENTIAL_WORDS)]
     if missing:
