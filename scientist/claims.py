@@ -134,13 +134,12 @@ def unmatched_numbers(text: str, values: list[float], settings: Iterable[float] 
         if not is_checked(token):
             continue
         checked += 1
-        if _matches(token, refs, []):
-            continue
-        if _matches(token, [], exact):
+        if _matches(token, [], exact):  # a setting the idea, the plan or the template states, read as such first
             if recognised is not None and token not in recognised:
                 recognised.append(token)
             continue
-        missing.append(token)
+        if not _matches(token, refs, []):
+            missing.append(token)
     return missing, checked
 
 
