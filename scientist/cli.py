@@ -190,7 +190,7 @@ def runs(runs_dir: RunsDirOpt = None, config: ConfigOpt = None, as_json: JsonOpt
     now = datetime.now(UTC)
     for folder, m in zip(folders, manifests, strict=True):
         age = now - m.created_at
-        table.add_row(m.run_id, shown_status(folder), m.stage or "-", Path(m.template).name,
+        table.add_row(m.run_id, shown_status(folder, m.status), m.stage or "-", Path(m.template).name,
                       m.models.get("ideation", "?"),
                       f"{m.totals.cost_usd:.2f}", _count(m.totals.tokens_in + m.totals.tokens_out),
                       f"{age.days}d {age.seconds // 3600}h" if age.days else f"{age.seconds // 60}m")
@@ -365,14 +365,7 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
     from scientist.llm.ledger import Ledger
     from scientist.review.condense import condense
     from scientist.review.reader import read_paper
-    from scientist.review.reviewer import (
-        Reviewer,
-        mark_injection,
-        meta_review,
-        review_markdown,
-        review_offset,
-        with_record,
-    )
+    from scientist.review.reviewer import Reviewer, mark_injection, review_markdown, write_meta_review
     from scientist.runstore import write_atomic
 
     settings = load_settings(model=model)
@@ -391,10 +384,7 @@ def review(paper: Annotated[Path, typer.Argument(help="A PDF, .tex or .txt paper
             made = reviewer.review_once(guarded, k)
             reviews.append(mark_injection(made) if injection else made)
             write_atomic(target / f"review_{k}.json", reviews[-1].model_dump_json(indent=2) + "\n")
-    meta = with_record(meta_review(reviews, injection, review_offset(settings)), settings.model_for("review"),
-                       settings.cache_dir)
-    write_atomic(target / "meta_review.json", meta.model_dump_json(indent=2) + "\n")
-    write_atomic(target / "review.md", review_markdown(reviews, meta))
+    meta = write_meta_review(reviews, injection, settings, target)
     if as_json:
         out.print_json(json.dumps({"meta_review": meta.model_dump(mode="json"),
                                    "reviews": [r.model_dump(mode="json") for r in reviews]}))

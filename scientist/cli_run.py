@@ -248,10 +248,9 @@ def print_report(report: RunReport, folder: Path, console: Console) -> None:
     console.print(f"run {report.run_id}: {report.status.value}", highlight=False)
 
 
-def shown_status(folder: RunFolder) -> str:
-    """The run's status as a person should read it: a run marked running whose lock nobody holds was
-    killed or crashed, and is shown as interrupted."""
-    status = folder.read_manifest().status
+def shown_status(folder: RunFolder, status: RunStatus) -> str:
+    """The run's recorded ``status`` as a person should read it: a run marked running whose lock nobody
+    holds was killed or crashed, and is shown as interrupted."""
     if status == RunStatus.RUNNING and not lock_is_held(folder):
         return "interrupted"
     return status.value
@@ -259,13 +258,14 @@ def shown_status(folder: RunFolder) -> str:
 
 def status_table(folder: RunFolder, console: Console) -> None:
     manifest = folder.read_manifest()
-    console.print(f"[bold]run {manifest.run_id}[/]  status: {shown_status(folder)}  stage: {manifest.stage or '-'}\n"
+    shown = shown_status(folder, manifest.status)
+    console.print(f"[bold]run {manifest.run_id}[/]  status: {shown}  stage: {manifest.stage or '-'}\n"
                   f"template: {manifest.template}\nmodels: {manifest.models}\n"
                   f"model calls: {manifest.totals.calls}, tokens {manifest.totals.tokens_in + manifest.totals.tokens_out}, "
                   f"cost ${manifest.totals.cost_usd:.4f}", highlight=False)
     for note in manifest.notes[-3:]:
         console.print(f"note: {note}", highlight=False)
-    if shown_status(folder) == "interrupted":
+    if shown == "interrupted":
         console.print(f"the process that ran it is gone (killed or crashed); continue with: "
                       f"scientist resume {manifest.run_id}", highlight=False)
     paper, meta = folder.path / "paper" / "paper.pdf", folder.path / "reviews" / "meta_review.json"

@@ -45,6 +45,7 @@ def summary_markdown(state: RunState, services: Services) -> str:
     failures = summarise(services.failures.attempts())
     paper = state.get("paper") or {}
     meta = state.get("reviews") or {}
+    manifest = services.folder.read_manifest()
     lines = [f"# Run {services.folder.run_id}", "",
              f"- outcome: {state.get('outcome', 'finished')}",
              f"- template: {services.template.manifest.name}",
@@ -53,8 +54,8 @@ def summary_markdown(state: RunState, services: Services) -> str:
              + (f" (meta-review: {meta.get('decision')}, overall {meta.get('overall')}; "
                 f"{'calibrated reviewer' if meta.get('calibrated') else 'uncalibrated reviewer: a critique, not a verdict'})"
                 if meta else ""),
-             f"- models: {services.folder.read_manifest().models}",
-             *[f"- {note}" for note in services.folder.read_manifest().notes if note.startswith("models changed")],
+             f"- models: {manifest.models}",
+             *[f"- {note}" for note in manifest.notes if note.startswith("models changed")],
              f"- model calls: {ledger.calls}, tokens in {ledger.tokens_in}, out {ledger.tokens_out}, "
              f"cost ${ledger.cost_usd:.4f} (details: {services.folder.llm_calls_path})",
              f"- experiment runs failed at the first attempt: {_rate(failures.first_attempt)}",

@@ -9,14 +9,7 @@ from langgraph.runtime import Runtime
 
 from scientist.review.condense import condense
 from scientist.review.reader import read_paper
-from scientist.review.reviewer import (
-    Reviewer,
-    mark_injection,
-    meta_review,
-    review_markdown,
-    review_offset,
-    with_record,
-)
+from scientist.review.reviewer import Reviewer, mark_injection, write_meta_review
 from scientist.runstore import write_atomic
 from scientist.schemas import Review
 from scientist.services import Services
@@ -42,8 +35,5 @@ def review(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
         made = reviewer.review_once(text, k)
         reviews.append(mark_injection(made) if injection else made)
         write_atomic(path, reviews[-1].model_dump_json(indent=2) + "\n")
-    meta = with_record(meta_review(reviews, injection, review_offset(services.settings)),
-                       services.settings.model_for("review"), services.settings.cache_dir)
-    write_atomic(folder / "reviews" / "meta_review.json", meta.model_dump_json(indent=2) + "\n")
-    write_atomic(folder / "reviews" / "review.md", review_markdown(reviews, meta))
+    meta = write_meta_review(reviews, injection, services.settings, folder / "reviews")
     return {"reviews": json.loads(meta.model_dump_json())}

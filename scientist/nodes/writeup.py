@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import json
 import shutil
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, create_model
 
 from scientist.analysis.ledger import IdeaAnalysis, ledger_numbers, ledger_text, statement
+from scientist.analysis.per_seed import read_stderrs
 from scientist.analysis.record import limitations, run_changes
 from scientist.claims import ClaimsCheck, check_claims, numbers_in
 from scientist.failures import Attempt, Category
@@ -29,14 +29,6 @@ from scientist.state import RunState
 MAX_CITED_PER_IDEA = 8
 
 
-def _stderrs(final_info: Path) -> dict[str, dict[str, float]]:
-    """setting -> metric -> standard error, from one run's final_info.json ({} when unreadable)."""
-    try:
-        return {setting: entry.get("stderrs") or {} for setting, entry in json.loads(final_info.read_text()).items()}
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return {}
-
-
 def result_rows(outcome: dict[str, Any], workdir: Path) -> list[tuple[str, dict[str, float], dict[str, float]]]:
     """(label, means, stderrs) per run of one idea and its first setting, baseline first, successes only."""
     baseline = outcome.get("baseline") or {}
@@ -47,14 +39,14 @@ def result_rows(outcome: dict[str, Any], workdir: Path) -> list[tuple[str, dict[
     runs += [(run["run"], f"{run['run']} ({run['name']})" if run.get("name") else run["run"], run["means"][setting])
              for run in outcome.get("runs", [])
              if run.get("ok") and run.get("means") and setting in run["means"]]
-    return [(label, means, _stderrs(workdir / name / "final_info.json").get(setting, {}))
+    return [(label, means, read_stderrs(workdir / name / "final_info.json").get(setting, {}))
             for name, label, means in runs]
 
 
 def stderr_values(services: Services) -> list[float]:
     """Standard errors of every run, read from the runs' final_info.json files."""
     return [float(v) for path in (services.folder.path / "experiments").glob("*/run_*/final_info.json")
-            for stderrs in _stderrs(path).values() for v in stderrs.values() if isinstance(v, int | float)]
+            for stderrs in read_stderrs(path).values() for v in stderrs.values()]
 
 
 def results_text(outcome: dict[str, Any]) -> str:
@@ -216,7 +208,7 @@ def flag_unsupported(sections: PaperSections, report: ClaimsCheck) -> PaperSecti
     return PaperSections.model_construct(**texts)
 
 
-def with_record(sections: PaperSections, state: RunState, services: Services) -> PaperSections:
+def with_record_text(sections: PaperSections, state: RunState, services: Services) -> PaperSections:
     """The sections with what code states from the record: the idea's title, each run's change, the
     comparison statements of the ledger and the limitations."""
     analyses = analyses_of(state)
@@ -298,7 +290,7 @@ def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
                      f"the analysis does not support, {len(flagged)} number(s) no run produced "
                      f"({', '.join(flagged) or 'none'}) and {len(claims.unknown_citations)} unknown citation key(s); "
                      "see paper/claims_check.json")
-    sections = with_record(flag_unsupported(sections, claims), state, services)
+    sections = with_record_text(flag_unsupported(sections, claims), state, services)
     result = None
     for attempt, clean in enumerate((True, False), start=1):
         services.progress("writeup", f"compiling LaTeX (attempt {attempt})")

@@ -19,6 +19,7 @@ from scientist.literature.guard import neutralise
 from scientist.llm.gateway import Gateway
 from scientist.prompts import render
 from scientist.review.record import record_for, trust_line
+from scientist.runstore import write_atomic
 from scientist.schemas import Review
 
 SCORES = ("soundness", "presentation", "contribution", "overall", "confidence")
@@ -136,6 +137,16 @@ def with_record(meta: MetaReview, model: str, cache_dir: Path) -> MetaReview:
     record = record_for(model, cache_dir)
     return meta.model_copy(update={"reviewer": trust_line(model, cache_dir),
                                    "calibrated": bool(record and record.calibrated)})
+
+
+def write_meta_review(reviews: list[Review], injection: bool, settings: Settings, target: Path) -> MetaReview:
+    """The meta-review of ``reviews`` with its reviewer's record, written to ``target`` as
+    ``meta_review.json`` and ``review.md`` (a run's review stage and ``scientist review`` alike)."""
+    meta = with_record(meta_review(reviews, injection, review_offset(settings)), settings.model_for("review"),
+                       settings.cache_dir)
+    write_atomic(target / "meta_review.json", meta.model_dump_json(indent=2) + "\n")
+    write_atomic(target / "review.md", review_markdown(reviews, meta))
+    return meta
 
 
 def meta_review(reviews: list[Review], injection: bool = False, offset: float = 0.0) -> MetaReview:
