@@ -202,27 +202,18 @@ def failures(runs_dir: RunsDirOpt = None,
              by: Annotated[str, typer.Option(help="Group by category, stage, template or model.")] = "category",
              as_json: JsonOpt = False) -> None:
     """Report execution failure rates across runs."""
-    from scientist.failures import FailureLog, summarise
-    from scientist.runstore import RunStore
+    from scientist.failures import GROUPINGS, attempts_in, summarise
+    from scientist.failures import grouped as grouped_by
 
-    if by not in ("category", "stage", "template", "model"):
+    if by not in GROUPINGS:
         raise UsageError("--by takes category, stage, template or model")
-    attempts = []
     where = load_settings(runs_dir=runs_dir).runs_dir
     if not Path(where).is_dir():
         raise UsageError(f"--runs-dir {where} is not a directory")
-    for folder in RunStore(where).list():
-        if folder.failures_path.is_file():
-            log = FailureLog(folder.failures_path)
-            attempts += log.attempts()
-            log.close()
-    groups: dict[str, list] = {}
-    for attempt in attempts:
-        key = attempt.category.value if by == "category" and attempt.category else (
-            "success" if by == "category" else str(getattr(attempt, by)).split("/")[0])
-        groups.setdefault(key, []).append(attempt)
+    attempts = attempts_in(where)
     overall = summarise(attempts)
-    grouped = {k: summarise(v).model_dump(mode="json") for k, v in sorted(groups.items())} if by != "category" else {}
+    grouped = ({k: v.model_dump(mode="json") for k, v in grouped_by(attempts, by).items()}
+               if by != "category" else {})
     if as_json:
         out.print_json(json.dumps({"overall": overall.model_dump(mode="json"), "by": by, "groups": grouped,
                                    "attempts": len(attempts)}))
@@ -465,6 +456,34 @@ def review_bench(
     out.print(table)
     for note in report.notes:
         out.print(f"note: {note}")
+
+
+@app.command()
+def serve(
+    runs_dir: RunsDirOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; any but loopback needs the printed token.")] = (
+        "127.0.0.1"),
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
+    templates: Annotated[list[Path] | None, typer.Option(
+        "--templates", help="Folder of templates offered by the new-run form (default ./templates).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve a web view of the runs: progress, checkpoints, papers and reviews, failures."""
+    import uvicorn
+
+    from scientist.web.app import create_app
+
+    settings = load_settings(config, runs_dir=runs_dir)
+    settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    web = create_app(settings.runs_dir, host=host, templates_dirs=list(templates or [Path("templates")]))
+    shown = f"[{host}]" if ":" in host else host
+    address = f"http://{shown}:{port}/" + (f"?token={web.state.guard.token}" if web.state.guard.token else "")
+    err.print(f"serving {settings.runs_dir} at {address}  (Ctrl-C stops the server; runs keep going)",
+              highlight=False)
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 @app.command()

@@ -208,3 +208,39 @@ def summarise(attempts: Iterable[Attempt]) -> FailureSummary:
         first_attempt=wilson(sum(a.category is not None for a in firsts), len(firsts)),
         after_repair=wilson(sum(a.category is not None for a in finals), len(finals)),
         by_category=dict(sorted(categories.items(), key=lambda kv: -kv[1])))
+
+
+GROUPINGS = ("category", "stage", "template", "model")
+
+
+def attempts_in(runs_dir: Path) -> list[Attempt]:
+    """Every attempt logged by the runs under ``runs_dir``, oldest run first."""
+    from scientist.runstore import RunStore
+
+    attempts: list[Attempt] = []
+    for folder in RunStore(runs_dir).list():
+        if folder.failures_path.is_file():
+            log = FailureLog(folder.failures_path)
+            try:
+                attempts += log.attempts()
+            finally:
+                log.close()
+    return attempts
+
+
+def group_key(attempt: Attempt, by: str) -> str:
+    """The group an attempt falls in: its failure category (``success`` when it ran), or its stage,
+    template folder name or model."""
+    if by == "category":
+        return attempt.category.value if attempt.category else "success"
+    if by == "template":
+        return Path(attempt.template).name or attempt.template
+    return str(getattr(attempt, by)).split("/")[0] if by == "stage" else str(getattr(attempt, by))
+
+
+def grouped(attempts: Iterable[Attempt], by: str) -> dict[str, FailureSummary]:
+    """The failure summary of each group of attempts (``by``: stage, template or model)."""
+    groups: dict[str, list[Attempt]] = {}
+    for attempt in attempts:
+        groups.setdefault(group_key(attempt, by), []).append(attempt)
+    return {key: summarise(members) for key, members in sorted(groups.items())}

@@ -105,6 +105,7 @@ class RunController:
         if self.manifest.stage != stage:
             self.manifest.stage = stage
             self._save()
+        self.folder.add_event("progress", stage, message)
         self._progress(stage, message)
 
     def _save(self) -> None:
@@ -151,6 +152,7 @@ class RunController:
     def _drive(self, graph_input: Any) -> RunReport:
         self.manifest.status = RunStatus.RUNNING
         self._save()
+        self.folder.add_event("status", self.manifest.stage or "start", "running")
         try:
             last = time.perf_counter()
             for chunk in self.graph.stream(graph_input, self.config, stream_mode="updates", durability="sync",
@@ -160,6 +162,7 @@ class RunController:
                     if node != "__interrupt__":
                         self.on_node(node, now - last)
                         self._time(node, now - last)
+                        self.folder.add_event("node", node, f"{node} done ({now - last:.1f}s)")
                 last = now
                 self._save()
         except ScientistError as exc:
@@ -175,6 +178,7 @@ class RunController:
         self.manifest.status = RunStatus.ABORTED if values.get("outcome") == "aborted" else RunStatus.FINISHED
         self.manifest.stage = "done"
         self._save()
+        self.folder.add_event("status", "done", self.manifest.status.value)
         return RunReport(run_id=self.manifest.run_id, status=self.manifest.status, stage="done",
                          summary=str(self.folder.path / "summary.md"))
 
@@ -187,11 +191,13 @@ class RunController:
         self.manifest.status = RunStatus.FAILED
         self.manifest.notes.append(f"stopped: {reason[:300]} (continue with: scientist resume {self.manifest.run_id})")
         self._save()
+        self.folder.add_event("status", self.manifest.stage or "-", f"failed: {reason[:300]}")
 
     def _paused(self, pending: CheckpointRequest) -> RunReport:
         self.manifest.status = RunStatus.PAUSED
         self.manifest.stage = f"checkpoint:{pending.checkpoint}"
         self._save()
+        self.folder.add_event("status", self.manifest.stage, f"paused at the '{pending.checkpoint}' checkpoint")
         return RunReport(run_id=self.manifest.run_id, status=RunStatus.PAUSED, stage=self.manifest.stage,
                          pending=pending)
 
@@ -218,13 +224,21 @@ def pending_in(snapshot: Any) -> CheckpointRequest | None:
 
 def pending_of(folder: RunFolder) -> CheckpointRequest | None:
     """The pending checkpoint of a run, read without starting anything."""
+    return pending_with_id(folder)[0]
+
+
+def pending_with_id(folder: RunFolder) -> tuple[CheckpointRequest | None, str | None]:
+    """The pending checkpoint and the id of the graph checkpoint it belongs to: an answer given for
+    one id is stale once the run has moved past it (the web view refuses a second answer by it)."""
     if not folder.checkpoints_path.is_file():
-        return None
+        return None, None
     checkpointer = open_checkpointer(folder.checkpoints_path)
     try:
         graph = compile_graph(checkpointer)
         config = {"configurable": {"thread_id": folder.read_manifest().run_id}}
-        return pending_in(read_snapshot(graph, config, folder))
+        snapshot = read_snapshot(graph, config, folder)
+        checkpoint_id = ((getattr(snapshot, "config", None) or {}).get("configurable") or {}).get("checkpoint_id")
+        return pending_in(snapshot), checkpoint_id
     finally:
         checkpointer.conn.close()
 

@@ -2,16 +2,18 @@
 
 ```
 runs/<run_id>/
-  run.json  checkpoints.sqlite  failures.sqlite  llm_calls.jsonl
+  run.json  checkpoints.sqlite  failures.sqlite  llm_calls.jsonl  events.jsonl  console.log
   ideas/  ideas/novelty/  experiments/  figures/  paper/  reviews/
 ```
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tempfile
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -106,6 +108,23 @@ class RunFolder:
     @property
     def failures_path(self) -> Path:
         return self.path / "failures.sqlite"
+
+    @property
+    def events_path(self) -> Path:
+        return self.path / "events.jsonl"
+
+    @property
+    def console_path(self) -> Path:
+        """What a run started or answered from the web view printed (the terminal's output)."""
+        return self.path / "console.log"
+
+    def add_event(self, kind: str, stage: str, message: str) -> None:
+        """Append one progress event (``progress``, ``node`` or ``status``) to ``events.jsonl``: the
+        run's live record, read by the web view while the run goes. One ``write`` of one line, so a
+        reader sees whole lines only (a line without its newline is still being written)."""
+        line = json.dumps({"t": round(time.time(), 3), "kind": kind, "stage": stage, "message": message}) + "\n"
+        with self.events_path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
 
     def read_manifest(self) -> RunManifest:
         """Load and validate ``run.json``."""

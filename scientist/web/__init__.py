@@ -1,0 +1,1 @@
+"""The web view (``scientist serve``): a local dashboard over run folders."""
