@@ -61,6 +61,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+ATTEMPT_COLUMNS = ("run_id", "idea", "stage", "attempt", "model", "template", "category", "exception_type",
+                   "message", "wall_s", "repaired", "run_dir")
 TRACEBACK_LAST = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)?)(?::\s*(?P<msg>.*))?$")
 
 
@@ -111,6 +113,35 @@ def classify_execution(result: ExecResult) -> tuple[Category | None, str | None,
     return Category.NONZERO_EXIT, None, tail or f"exit code {result.returncode}"
 
 
+def statements(script: str) -> list[str]:
+    """The SQL statements of a migration script, one by one (``executescript`` would commit the
+    migration's transaction before running them)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out + ([current.strip()] if current.strip() else [])
+
+
+def read_attempts(path: Path) -> list[Attempt]:
+    """The attempts in a failure log, read without creating or migrating it (a reader beside the run
+    writing it: the web view, ``scientist failures``); a log not yet created reads as empty."""
+    if not path.is_file():
+        return []
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts ORDER BY id").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        db.close()
+    return [Attempt.model_validate(dict(zip(ATTEMPT_COLUMNS, row, strict=True))) for row in rows]
+
+
 class FailureLog:
     """The failure log of one run (``failures.sqlite`` in the run folder)."""
 
@@ -122,9 +153,19 @@ class FailureLog:
         self._migrate()
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+        """Bring the schema up to date. The version is read inside an immediate (write-locked)
+        transaction, so two processes opening a new log at once migrate it once, not twice."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @property
     def schema_version(self) -> int:
@@ -147,12 +188,8 @@ class FailureLog:
                          " AND category IS NOT NULL", (run_id, idea, stage))
 
     def attempts(self) -> list[Attempt]:
-        rows = self._db.execute(
-            "SELECT run_id, idea, stage, attempt, model, template, category, exception_type, message, wall_s,"
-            " repaired, run_dir FROM attempts ORDER BY id").fetchall()
-        keys = ("run_id", "idea", "stage", "attempt", "model", "template", "category", "exception_type",
-                "message", "wall_s", "repaired", "run_dir")
-        return [Attempt.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
+        rows = self._db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts ORDER BY id").fetchall()
+        return [Attempt.model_validate(dict(zip(ATTEMPT_COLUMNS, row, strict=True))) for row in rows]
 
     def close(self) -> None:
         self._db.close()
@@ -219,12 +256,7 @@ def attempts_in(runs_dir: Path) -> list[Attempt]:
 
     attempts: list[Attempt] = []
     for folder in RunStore(runs_dir).list():
-        if folder.failures_path.is_file():
-            log = FailureLog(folder.failures_path)
-            try:
-                attempts += log.attempts()
-            finally:
-                log.close()
+        attempts += read_attempts(folder.failures_path)
     return attempts
 
 

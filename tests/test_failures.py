@@ -676,3 +676,34 @@ def test_a_change_naming_a_known_method_shows_its_usual_form_in_the_prompts(harn
     h, prompts = rewriting_make_values(harness, tmp_path / "plain")
     h.run([DOUBLED_VALUES], change="Double each value before averaging")
     assert not any("usually written" in p or "usual form" in p for p in prompts), "no card for an unnamed method"
+
+
+def test_a_new_log_opened_by_two_processes_at_once_is_created_once(tmp_path):
+    import threading
+
+    from scientist.failures import Attempt, read_attempts
+
+    path = tmp_path / "failures.sqlite"
+    assert read_attempts(path) == [], "a log not yet created reads as empty, and is not created by reading"
+    assert not path.exists()
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def open_log() -> None:
+        start.wait()
+        try:
+            FailureLog(path).close()
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_log) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    log = FailureLog(path)
+    assert log.schema_version == 1
+    log.record(Attempt(run_id="r", idea="i", stage="run_1", attempt=1, model="m", template="t"))
+    log.close()
+    assert [a.stage for a in read_attempts(path)] == ["run_1"]

@@ -133,9 +133,8 @@ def create_app(runs_dir: Path, *, host: str = "127.0.0.1", token: str | None = N
         return pages.TemplateResponse(request, "run.html", {
             "row": views.run_row(folder), "events": events, "offset": offset,
             "times": views.stage_times(folder), "console": views.tail(folder.console_path),
-            "notes": folder.read_manifest().notes[-5:], "paper": (folder.path / "paper" / "paper.pdf").is_file(),
-            "tables": [(a.idea, "\n".join(markdown_table(a))) for a in analyses],
-            "summary": (folder.path / "summary.md").is_file()})
+            "notes": folder.read_manifest().notes[-5:],
+            "tables": [(a.idea, "\n".join(markdown_table(a))) for a in analyses]})
 
     @app.get("/runs/{run_id}/partials/status", response_class=HTMLResponse)
     def status_partial(request: Request, run_id: str) -> Response:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from scientist.checkpoints import CheckpointRequest
 from scientist.errors import RunNotFound, UsageError
-from scientist.failures import GROUPINGS, FailureSummary, attempts_in, grouped, summarise
+from scientist.failures import GROUPINGS, FailureSummary, attempts_in, grouped, read_attempts, summarise
 from scientist.runner import lock_is_held, pending_with_id
 from scientist.runstore import RunFolder, RunManifest, RunStatus, RunStore
 
@@ -42,6 +42,8 @@ class RunRow(BaseModel):
     failures: str
     waiting: str | None
     updated_at: str
+    has_paper: bool = False
+    has_summary: bool = False
 
 
 class Event(BaseModel):
@@ -98,15 +100,7 @@ def failure_text(summary: FailureSummary) -> str:
 
 
 def run_failures(folder: RunFolder) -> FailureSummary:
-    from scientist.failures import FailureLog
-
-    if not folder.failures_path.is_file():
-        return summarise([])
-    log = with_retries(lambda: FailureLog(folder.failures_path))
-    try:
-        return summarise(with_retries(log.attempts))
-    finally:
-        log.close()
+    return summarise(with_retries(lambda: read_attempts(folder.failures_path)))
 
 
 def with_retries(read: Any) -> Any:
@@ -139,7 +133,9 @@ def run_row(folder: RunFolder) -> RunRow:
                   model=manifest.models.get("coding", manifest.models.get("ideation", "?")),
                   cost_usd=totals.cost_usd, tokens=totals.tokens_in + totals.tokens_out, calls=totals.calls,
                   failures=failure_text(run_failures(folder)), waiting=waiting,
-                  updated_at=manifest.updated_at.strftime("%Y-%m-%d %H:%M:%S"))
+                  updated_at=manifest.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+                  has_paper=(folder.path / "paper" / "paper.pdf").is_file(),
+                  has_summary=(folder.path / "summary.md").is_file())
 
 
 def run_rows(store: RunStore) -> list[RunRow]:
