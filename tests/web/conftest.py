@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,10 @@ from fastapi.testclient import TestClient
 
 from scientist.runstore import RunStore
 from scientist.web.app import create_app
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.research_model import ResearchModel
+
+TOY = Path(__file__).resolve().parents[1] / "graph" / "toy_template"
 
 
 @pytest.fixture
@@ -27,3 +33,13 @@ def one_run(runs_dir: Path):
 @pytest.fixture
 def client(runs_dir: Path, one_run) -> TestClient:
     return TestClient(create_app(runs_dir), base_url="http://127.0.0.1:8765")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of a CLI process whose every model call goes to a scripted research model."""
+    model = ResearchModel(ideas=("bigger_step",), runs=2)
+    with FakeOpenAI(responder=model) as fake:
+        yield {**os.environ, "SCIENTIST_MODEL": "openai/fake-model", "SCIENTIST_API_BASE": fake.api_base,
+               "SCIENTIST_OFFLINE": "1", "SCIENTIST_REVIEWERS": "1", "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
+               "SCIENTIST_SANDBOX": "bwrap"}

@@ -25,13 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.research_model import ResearchModel
+from tests.web.conftest import TOY
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-TOY = ROOT / "tests" / "graph" / "toy_template"
 CHROMIUM = os.environ.get("SCIENTIST_CHROMIUM", "/usr/bin/chromium")
 # as root in a container: no sandbox of chromium's own; no background connections to a closed network
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -51,15 +49,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    model = ResearchModel(ideas=("bigger_step",), runs=2)
-    with FakeOpenAI(responder=model) as fake:
-        yield {**os.environ, "SCIENTIST_MODEL": "openai/fake-model", "SCIENTIST_API_BASE": fake.api_base,
-               "SCIENTIST_OFFLINE": "1", "SCIENTIST_REVIEWERS": "1", "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
-               "SCIENTIST_SANDBOX": "bwrap"}
 
 
 @pytest.fixture
