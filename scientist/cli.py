@@ -474,16 +474,31 @@ def serve(
     from scientist.web.app import create_app
 
     settings = load_settings(config, runs_dir=runs_dir)
+    _check_port(host, port)
     settings.runs_dir.mkdir(parents=True, exist_ok=True)
     web = create_app(settings.runs_dir, host=host, templates_dirs=list(templates or [Path("templates")]))
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + (f"?token={web.state.guard.token}" if web.state.guard.token else "")
     err.print(f"serving {settings.runs_dir} at {address}  (Ctrl-C stops the server; runs keep going)",
               highlight=False)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def _check_port(host: str, port: int) -> None:
+    """A one-line error now, rather than the web server's own when it cannot listen."""
+    import socket
+
     try:
-        uvicorn.run(web, host=host, port=port, log_level="warning")
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host} is not an address of this machine ({exc.strerror})") from exc
+    family, kind, _, _, address = infos[0]
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port)") from exc
 
 
 @app.command()

@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=$(grep -v '^#' scripts/apt-packages.txt | tr '\n' ' ')
+APT_LISTS="scripts/apt-packages.txt"
+# the test command also needs the browser tests' chromium
+if [ "${SCIENTIST_TEST_SETUP:-0}" = 1 ]; then APT_LISTS="$APT_LISTS scripts/apt-packages-test.txt"; fi
+APT_PACKAGES=$(cat $APT_LISTS | grep -v '^#' | tr '\n' ' ')
 missing=()
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

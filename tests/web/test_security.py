@@ -93,3 +93,60 @@ def test_run_ids_are_validated(client, run_id):
 def test_a_missing_run_is_one_line_404(client):
     response = client.get("/runs/20991231-000000-abcdef")
     assert response.status_code == 404 and "no run 20991231-000000-abcdef" in response.text
+
+
+def test_serve_on_another_address_prints_the_token_and_requires_it(tmp_path):
+    import re
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "scientist.cli", "serve", "--runs-dir", str(tmp_path / "runs"),
+                             "--host", "0.0.0.0", "--port", str(port)], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        line = proc.stderr.readline()
+        token = re.search(r"\?token=(\S+)", line).group(1)
+        base = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base, timeout=2)
+                raise AssertionError("answered without the token")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the server did not start"
+                time.sleep(0.3)
+        request = urllib.request.Request(base, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+        busy = subprocess.run([sys.executable, "-m", "scientist.cli", "serve", "--runs-dir", str(tmp_path),
+                               "--port", str(port)], capture_output=True, text=True, timeout=60)
+        assert busy.returncode == 2 and "cannot listen" in busy.stderr and len(busy.stderr.splitlines()) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def test_the_pages_load_scripts_only_from_the_vendored_files():
+    import hashlib
+    import re
+    from importlib.resources import files
+
+    web = files("scientist.web")
+    vendor = web / "static" / "vendor"
+    for line in (vendor / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, f"{name} differs from npm's"
+    for template in (web / "templates").iterdir():
+        text = template.read_text()
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), f"{template.name} loads from the network"
