@@ -392,11 +392,14 @@ def review_bench(
     limit: Annotated[int | None, typer.Option(help="Review at most N papers.")] = None,
     model: Annotated[str | None, typer.Option(help="litellm model string.")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 1000,
+    split: Annotated[int, typer.Option(help="Folds of the cross-validation: the offset is fitted on the other "
+                                            "folds and scored on the held-out one (0: report no fitted figure).",
+                                       min=0, max=50)] = 5,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure a reviewer against real conference decisions."""
     from scientist.review.labels import read_decisions, read_overall_scores
-    from scientist.review.metrics import fit_offset, leave_one_out_scores, score
+    from scientist.review.metrics import fit_offset, score
     from scientist.review.reviewer import review_offset
 
     if labels is None:
@@ -420,25 +423,39 @@ def review_bench(
     truth, raw = [decisions[i] for i in ids], [overall[i] for i in ids]
     report = score(truth, [r + offset for r in raw], bootstrap=bootstrap)
     report.notes += notes
-    if papers is not None and len(set(truth)) == 2:
-        loo = score(truth, leave_one_out_scores(truth, raw), bootstrap=bootstrap)
-        fitted = fit_offset(truth, raw)
-        report.calibration = {"offset_applied": offset, "offset_fitted_on_these_papers": round(fitted, 3),
-                              "leave_one_out": loo.model_dump(include={"balanced_accuracy", "accuracy", "f1", "auc",
-                                                                       "fpr", "fnr", "intervals"})}
-        ba = loo.intervals["balanced_accuracy"]
-        report.notes.append(f"calibrated leave-one-out (each paper judged with the offset fitted on the others): "
-                            f"balanced accuracy {loo.balanced_accuracy:.3f} ({ba.low:.3f}-{ba.high:.3f}); "
-                            f"offset fitted on all {len(ids)}: {fitted:+.2f}")
+    cross = None
+    if split and len(set(truth)) == 2 and len(ids) >= 2 * split:
+        from scientist.review.metrics import cross_validated_scores
+
+        shifted, offsets = cross_validated_scores(truth, raw, folds=split)
+        cross = score(truth, shifted, bootstrap=bootstrap)
+        ba, auc_ci = cross.intervals["balanced_accuracy"], cross.intervals.get("auc")
+        report.calibration = {
+            "offset_applied": offset, "offset_fitted_on_these_papers": round(fit_offset(truth, raw), 3),
+            "cross_validated": {"folds": split, "offsets": [round(o, 3) for o in offsets],
+                                **cross.model_dump(include={"balanced_accuracy", "accuracy", "f1", "auc", "fpr",
+                                                            "fnr", "intervals"})}}
+        report.notes.append(
+            f"{split}-fold cross-validated (each fold judged with the offset fitted on the other folds): balanced "
+            f"accuracy {cross.balanced_accuracy:.3f} ({ba.low:.3f}-{ba.high:.3f})"
+            + (f", AUC {cross.auc:.3f} ({auc_ci.low:.3f}-{auc_ci.high:.3f})" if cross.auc is not None else "")
+            + f"; offsets per fold {', '.join(f'{o:+.2f}' for o in offsets)}")
+    elif split:
+        report.notes.append(f"no cross-validated figure: {split} folds need both decisions and at least "
+                            f"{2 * split} papers")
     if papers is not None and len(set(truth)) == 2:
         from scientist.review.record import ReviewerRecord, save_record, today
 
-        ba, auc = report.intervals["balanced_accuracy"], report.intervals.get("auc")
+        # the record is the cross-validated figure when there is one: never one scored on its own fit
+        measured = cross or report
+        ba, auc = measured.intervals["balanced_accuracy"], measured.intervals.get("auc")
         saved = save_record(ReviewerRecord(
-            model=settings.model_for("review"), balanced_accuracy=report.balanced_accuracy,
-            balanced_accuracy_low=ba.low, balanced_accuracy_high=ba.high, auc=report.auc,
-            auc_low=auc.low if auc else None, auc_high=auc.high if auc else None, papers=report.n,
-            measured_on=today(), source=f"review-bench on {papers}"), settings.cache_dir)
+            model=settings.model_for("review"), balanced_accuracy=measured.balanced_accuracy,
+            balanced_accuracy_low=ba.low, balanced_accuracy_high=ba.high, auc=measured.auc,
+            auc_low=auc.low if auc else None, auc_high=auc.high if auc else None, papers=measured.n,
+            measured_on=today(), source=f"review-bench on {papers}" + (
+                f", {split}-fold cross-validated offset" if cross else f", offset {offset:+g} as shipped")),
+            settings.cache_dir)
         report.notes.append(f"this measurement is now the reviewer's record for {settings.model_for('review')}, "
                             f"stated in its reviews ({saved})")
     skipped = len(overall) - len(ids)

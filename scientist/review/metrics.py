@@ -101,12 +101,35 @@ def fit_offset(labels: list[bool], scores: list[float], *, threshold: float = AC
     return float(threshold - best[len(best) // 2])
 
 
-def leave_one_out_scores(labels: list[bool], scores: list[float], *,
-                         threshold: float = ACCEPT_THRESHOLD) -> list[float]:
-    """Each score shifted by the offset fitted on all the other papers: an honest calibrated reading."""
-    shifted = []
-    for i in range(len(scores)):
-        rest_labels = labels[:i] + labels[i + 1:]
-        rest_scores = scores[:i] + scores[i + 1:]
-        shifted.append(scores[i] + fit_offset(rest_labels, rest_scores, threshold=threshold))
-    return shifted
+def folds_of(labels: list[bool], folds: int, seed: int = 0) -> list[int]:
+    """A fold number for each paper: stratified (each fold gets its share of accepted and rejected
+    papers), shuffled with ``seed``."""
+    if folds < 2:
+        raise ValueError("cross-validation needs at least 2 folds")
+    rng = np.random.default_rng(seed)
+    assigned = [0] * len(labels)
+    position = 0
+    for cls in (True, False):
+        members = [i for i, label in enumerate(labels) if label == cls]
+        for k, i in enumerate(rng.permutation(members)):
+            assigned[int(i)] = (position + k) % folds
+        position += len(members)
+    return assigned
+
+
+def cross_validated_scores(labels: list[bool], scores: list[float], *, folds: int = 5, seed: int = 0,
+                           threshold: float = ACCEPT_THRESHOLD) -> tuple[list[float], list[float]]:
+    """Each paper's score shifted by the offset fitted on the other folds only, so no paper is scored
+    by a fit it took part in; also returns the offset fitted for each fold."""
+    folds = min(folds, len(labels))
+    assigned = folds_of(labels, folds, seed)
+    shifted = list(scores)
+    offsets = []
+    for fold in range(folds):
+        train = [i for i, f in enumerate(assigned) if f != fold]
+        offset = fit_offset([labels[i] for i in train], [scores[i] for i in train], threshold=threshold)
+        offsets.append(offset)
+        for i, f in enumerate(assigned):
+            if f == fold:
+                shifted[i] = scores[i] + offset
+    return shifted, offsets

@@ -76,16 +76,26 @@ def test_review_bench_cli_from_csv_json():
     assert report["intervals"]["balanced_accuracy"]["low"] < 0.65 < report["intervals"]["balanced_accuracy"]["high"]
 
 
-def test_an_offset_is_fitted_and_checked_leave_one_out():
-    from scientist.review.metrics import fit_offset, leave_one_out_scores, score
+def test_an_offset_is_fitted_and_checked_on_held_out_folds():
+    from scientist.review.metrics import cross_validated_scores, fit_offset, folds_of, score
 
-    labels = [True, True, True, False, False, False]
-    scores = [7.6, 7.4, 7.2, 7.0, 6.8, 6.6]  # perfectly ranked, all above 6: the raw rule accepts everything
+    labels = [True, True, True, False, False, False] * 2
+    scores = [7.6, 7.4, 7.2, 7.0, 6.8, 6.6] * 2  # perfectly ranked, all above 6: the raw rule accepts everything
     assert score(labels, scores, bootstrap=10).balanced_accuracy == 0.5
     offset = fit_offset(labels, scores)
     assert offset == pytest.approx(6.0 - 7.1)
     assert score(labels, [s + offset for s in scores], bootstrap=10).balanced_accuracy == 1.0
-    loo = leave_one_out_scores(labels, scores)  # a left-out paper at the boundary may fall on the wrong side
-    assert score(labels, loo, bootstrap=10).balanced_accuracy >= 0.8
-    noisy = [7.0, 6.6, 7.4, 7.2, 6.8, 7.6]  # no signal: leave-one-out must not invent any
-    assert score(labels, leave_one_out_scores(labels, noisy), bootstrap=10).balanced_accuracy <= 0.5
+    folds = folds_of(labels, 3)
+    for fold in range(3):  # stratified: each fold holds accepted and rejected papers alike
+        members = [labels[i] for i, f in enumerate(folds) if f == fold]
+        assert members.count(True) == members.count(False) == 2
+    shifted, offsets = cross_validated_scores(labels, scores, folds=3)
+    assert len(offsets) == 3 and score(labels, shifted, bootstrap=10).balanced_accuracy >= 0.8
+    # a held-out paper's own score never moves its offset: change it and the others' shifts stay
+    moved = list(scores)
+    moved[0] = 1.0
+    again, _ = cross_validated_scores(labels, moved, folds=3)
+    same_fold = [i for i, f in enumerate(folds) if f == folds[0]]
+    assert all(again[i] - moved[i] == pytest.approx(shifted[i] - scores[i]) for i in same_fold)
+    noisy = [7.0, 6.6, 7.4, 7.2, 6.8, 7.6] * 2  # no signal: the held-out reading must not invent any
+    assert score(labels, cross_validated_scores(labels, noisy, folds=3)[0], bootstrap=10).balanced_accuracy <= 0.6
