@@ -70,13 +70,16 @@ def run(
         "ideas,plan,results"),
     auto: Annotated[bool, typer.Option("--auto", help="Approve every checkpoint.")] = False,
     budget: Annotated[float | None, typer.Option(help="Budget in USD.")] = None,
+    executor: Annotated[str | None, typer.Option(help="Where sandboxed code runs: local or ray "
+                                                      "([executor] in scientist.toml sets the address).")] = None,
     runs_dir: RunsDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Start a research run from a template and a seed idea."""
     from scientist.cli_run import parse_checkpoints, print_report, start_run
 
-    settings = load_settings(config, model=model, budget_usd=budget, runs_dir=runs_dir)
+    settings = load_settings(config, model=model, budget_usd=budget, runs_dir=runs_dir,
+                             executor={"kind": executor} if executor else None)
     stops = parse_checkpoints(checkpoints, auto)
     report = start_run(template, idea=idea, num_ideas=num_ideas, checkpoints=stops, settings=settings, console=err)
     print_report(report, settings.runs_dir / report.run_id, err)

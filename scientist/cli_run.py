@@ -20,7 +20,7 @@ from scientist.llm.gateway import Gateway, check_remote_model
 from scientist.llm.ledger import Ledger
 from scientist.runner import RunController, RunReport, initial_state, lock_is_held, models_of, run_lock
 from scientist.runstore import RunFolder, RunStatus, RunStore
-from scientist.sandbox.choose import open_sandbox
+from scientist.executor import open_executor
 from scientist.state import CHECKPOINT_STAGES
 
 SETTINGS_NOT_SAVED = {"cache_dir", "runs_dir"}
@@ -79,7 +79,7 @@ def preflight(settings: Settings, template: Path, console: Console) -> tuple[Pat
         check_models(settings)
         require_latex()
         loaded = load_template(template)
-        sandbox = open_sandbox(settings.sandbox)
+        sandbox = open_executor(settings)
         if LOCAL_MODEL in set(models_of(settings).values()):
             Gateway(settings, Ledger(None)).local_model_path()
         work = Path(tempfile.mkdtemp(prefix="scientist-preflight-")) / BASELINE_DIR
@@ -104,7 +104,7 @@ def preflight_resume(settings: Settings) -> None:
     try:
         check_models(settings)
         require_latex()
-        open_sandbox(settings.sandbox)
+        open_executor(settings)
     except ScientistError as exc:
         raise PreflightFailed(exc.message, hint=exc.hint) from exc
 
@@ -117,7 +117,7 @@ def saved_settings(folder: RunFolder, **overrides: object) -> Settings:
 
 
 def controller_for(folder: RunFolder, settings: Settings, console: RunConsole) -> RunController:
-    return RunController(settings, folder, open_sandbox(settings.sandbox), progress=console.progress,
+    return RunController(settings, folder, open_executor(settings), progress=console.progress,
                          on_node=console.node_done)
 
 

@@ -54,6 +54,17 @@ class LocalModelSettings(BaseModel):
     startup_timeout_s: float = Field(120.0, gt=0)
 
 
+class ExecutorSettings(BaseModel):
+    """Where sandboxed code runs: on this machine, or as tasks on a Ray cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "ray"] = Field("local", description="local: this machine's sandbox; ray: Ray tasks")
+    address: str = Field("auto", description="the Ray cluster: 'auto' (a running local cluster), 'ray://host:port' "
+                                             "or a GCS address 'host:port'")
+    retries: int = Field(3, ge=0, le=10, description="times a task whose worker or node died is run again")
+
+
 class Settings(BaseSettings):
     """Every knob of scientist, validated."""
 
@@ -94,6 +105,7 @@ class Settings(BaseSettings):
     concurrency: int = Field(2, ge=1, le=8, description="ideas whose experiments run at once")
     sandbox: Literal["docker", "bwrap", "process"] | None = Field(None, description="sandbox backend; default: "
                                                                   "docker if an engine answers, else bwrap")
+    executor: ExecutorSettings = ExecutorSettings()
     novelty_rounds: int = Field(2, ge=1, le=5, description="query-search-decide rounds per idea")
     literature_files: list[Path] = Field(default_factory=list, description="BibTeX/JSON files for the local index")
     arxiv_url: str = Field("https://export.arxiv.org/api/query?{}", description="arXiv query URL format")

@@ -33,4 +33,7 @@ fi
 
 PYTHON=${SCIENTIST_PYTHON:-3.11}
 echo "setup: syncing the locked environment (.venv, Python $PYTHON; the first time downloads the ~1.1 GB model)"
-uv sync --frozen --python "$PYTHON" --quiet
+EXTRAS=""
+# the tests also run a local Ray cluster (the optional 'ray' extra)
+if [ "${SCIENTIST_TEST_SETUP:-0}" = 1 ]; then EXTRAS="--extra ray"; fi
+uv sync --frozen --python "$PYTHON" --quiet $EXTRAS

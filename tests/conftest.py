@@ -16,10 +16,27 @@ from tests.fakes.openai_server import FakeOpenAI
 _real_connect = socket.socket.connect
 
 
+def _own_addresses() -> set[str]:
+    """This machine's own addresses (a local Ray cluster advertises one of them): not the network."""
+    found = set()
+    try:
+        found |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+        # the address of the default route, as Ray finds its node address (a UDP connect sends nothing)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            found.add(probe.getsockname()[0])
+    except OSError:
+        pass
+    return found
+
+
+OWN_ADDRESSES = _own_addresses()
+
+
 def _loopback_only(self: socket.socket, address: object) -> None:
     host = address[0] if isinstance(address, tuple) else address
     if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-        if not (host.startswith("127.") or host in ("::1", "localhost")):
+        if not (host.startswith("127.") or host in ("::1", "localhost") or host in OWN_ADDRESSES):
             raise OSError(f"tests may not reach the network (tried {address!r})")
     _real_connect(self, address)
 

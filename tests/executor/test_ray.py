@@ -1,0 +1,185 @@
+"""Sandboxed runs on a real local Ray cluster (``ray.cluster_utils.Cluster``: two 1-CPU nodes, one
+sandbox slot each, a small object store), with the real bubblewrap sandbox on each worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import ray  # the ray extra is part of the test environment (scripts/test.sh installs it)
+
+from scientist.config import ExecutorSettings
+from scientist.sandbox.base import Limits
+from scientist.sandbox.probe import bwrap_status
+
+pytestmark = pytest.mark.slow
+NODE = {"num_cpus": 1, "resources": {"sandbox": 1}, "object_store_memory": 80 * 2**20}
+LIMITS = Limits(timeout_s=120, memory_mb=256)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from ray.cluster_utils import Cluster
+
+    assert bwrap_status().ok, "the Ray tests run the bubblewrap sandbox on each worker"
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    made = Cluster(initialize_head=True, head_node_args=dict(NODE))
+    made.add_node(**NODE)
+    made.wait_for_nodes()
+    yield made
+    ray.shutdown()
+    for node in list(made.worker_nodes):
+        made.remove_node(node)
+    made.remove_node(made.head_node)
+
+
+@pytest.fixture(scope="module")
+def sandbox(cluster):
+    from scientist.executor.ray_executor import RaySandbox
+
+    return RaySandbox(ExecutorSettings(kind="ray", address=cluster.address), backend="bwrap")
+
+
+def processes_with(marker: str) -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if marker in cmdline:
+            found.append((int(entry.name), int(stat.rsplit(")", 1)[1].split()[1]), cmdline))
+    return found
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def test_four_candidates_on_two_slots_never_run_more_than_two_sandboxes(sandbox, tmp_path):
+    assert sandbox.slots == 2
+    folders = []
+    for k in range(4):
+        folder = tmp_path / f"candidate_{k}"
+        folder.mkdir()
+        (folder / "experiment.py").write_text(
+            f"import time\ntime.sleep(1.0)\nopen('result.txt', 'w').write('candidate {k}')\n")
+        folders.append(folder)
+    before = len(sandbox.placements)
+    results: list = [None] * 4
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(
+        k, sandbox.run(["python", "experiment.py"], folders[k], LIMITS))) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(r is not None and r.ok for r in results), [r and r.one_line() for r in results]
+    assert [(f / "result.txt").read_text() for f in folders] == [f"candidate {k}" for k in range(4)]
+    assert all(r.backend == "ray/bwrap" for r in results)
+    placed = sandbox.placements[before:]
+    assert len(placed) == 4 and len({p.node_id for p in placed}) == 2, "both nodes were used"
+    assert most_at_once([(p.started, p.ended) for p in placed]) == 2
+
+
+def test_a_worker_killed_mid_task_is_retried_and_leaves_no_sandbox_behind(sandbox, tmp_path):
+    marker = f"marker_{uuid.uuid4().hex[:8]}"
+    (tmp_path / "experiment.py").write_text("import sys, time\ntime.sleep(3)\nopen('done.txt', 'w').write('done')\n")
+    box: dict = {}
+    runner = threading.Thread(target=lambda: box.setdefault("result", sandbox.run(
+        ["python", "experiment.py", marker], tmp_path, LIMITS)))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while True:
+        seen = processes_with(marker)
+        ours = {pid for pid, _, _ in seen}
+        # the outermost bwrap: its parent is the Ray worker running the task
+        outer = [p for p in seen if p[2].split()[0].endswith("bwrap") and p[1] not in ours]
+        if outer:
+            break
+        assert time.monotonic() < deadline, "the task's sandbox never started"
+        time.sleep(0.1)
+    first_sandbox, worker, _ = outer[0]
+    os.kill(worker, signal.SIGKILL)  # the Ray worker process that runs the task
+    deadline = time.monotonic() + 10
+    while first_sandbox in [p[0] for p in processes_with(marker)]:
+        assert time.monotonic() < deadline, "the killed worker's sandbox outlived it"
+        time.sleep(0.1)
+    runner.join(timeout=120)
+    result = box["result"]
+    assert result.ok, result.one_line()
+    assert (tmp_path / "done.txt").read_text() == "done", "the retry ran to the end and its files came back"
+    assert sandbox.placements[-1].pid != worker, "the retry ran in another worker"
+    time.sleep(0.5)
+    assert processes_with(marker) == [], "no sandbox process remains"
+
+
+def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_path):
+    from tests.fakes.openai_server import FakeOpenAI
+    from tests.fakes.research_model import ResearchModel
+    from tests.graph.conftest import CLI, TOY
+    from tests.graph.test_resume import executions, run_and_kill
+
+    model = ResearchModel(ideas=("bigger_step",), runs=2)
+    with FakeOpenAI(responder=model) as fake:
+        env = {**os.environ, "SCIENTIST_MODEL": "openai/fake-model", "SCIENTIST_API_BASE": fake.api_base,
+               "SCIENTIST_OFFLINE": "1", "SCIENTIST_REVIEWERS": "1", "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
+               "SCIENTIST_SANDBOX": "bwrap", "SCIENTIST_EXECUTOR__KIND": "ray",
+               "SCIENTIST_EXECUTOR__ADDRESS": cluster.address}
+        run_and_kill(env, model, "PartChoice", 2)  # run_1 finished on the cluster, run_2's edit in flight
+        (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+        assert executions(run) == ["run_0", "run_1"]
+        done = subprocess.run([*CLI, "resume", run.name], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert executions(run) == ["run_0", "run_1", "run_2"], "finished tasks were not run again"
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    rows = sqlite3.connect(run / "failures.sqlite").execute(
+        "SELECT idea, stage, attempt, COUNT(*) FROM attempts GROUP BY idea, stage, attempt").fetchall()
+    assert rows and all(count == 1 for *_, count in rows), f"one failure-log row per attempt: {rows}"
+    outcome = json.loads((run / "experiments" / "bigger_step" / "outcome.json").read_text())
+    assert all(r["ok"] for r in outcome["runs"])
+
+
+def test_a_node_removed_mid_task_has_its_task_rescheduled(cluster, sandbox, tmp_path):
+    """Last in the module: it takes the worker node away (and adds a fresh one back)."""
+    from scientist.executor.ray_executor import RaySandbox
+
+    worker = cluster.worker_nodes and next(iter(cluster.worker_nodes))
+    folders = []
+    for k in range(2):
+        folder = tmp_path / f"run_{k}"
+        folder.mkdir()
+        (folder / "experiment.py").write_text("import time\ntime.sleep(4)\nopen('done.txt', 'w').write('done')\n")
+        folders.append(folder)
+    results: list = [None, None]
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(
+        k, sandbox.run(["python", "experiment.py"], folders[k], LIMITS))) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2.5)  # both slots busy: one task on each node
+    cluster.remove_node(worker, allow_graceful=False)
+    for thread in threads:
+        thread.join(timeout=180)
+    assert all(r is not None and r.ok for r in results), [r and r.one_line() for r in results]
+    assert all((f / "done.txt").read_text() == "done" for f in folders)
+    head = ray.get_runtime_context().get_node_id()
+    assert [p.node_id for p in sandbox.placements[-2:]] == [head, head], "the removed node's task ran on the head"
+    cluster.add_node(**NODE)
+    cluster.wait_for_nodes()
+    assert isinstance(sandbox, RaySandbox)
