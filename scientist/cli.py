@@ -565,6 +565,11 @@ def _print_doctor(report) -> None:  # noqa: ANN001 - DoctorReport, imported lazi
     table.add_row("cgroup limits", mark(report.sandbox.cgroup.ok), report.sandbox.cgroup.reason)
     for name, st in report.network.sources.items():
         table.add_row(f"network {name}", mark(st.ok), st.reason)
+    if report.cluster is not None:
+        table.add_row(f"ray cluster {report.cluster.address}", mark(report.cluster.ok), report.cluster.detail)
+        for node in report.cluster.nodes:
+            table.add_row(f"  node {node['host']} {str(node['node_id'])[:8]}", mark(bool(node["backend_ok"])),
+                          f"{node['cpus']:g} CPUs, {node['sandbox_slots']:g} sandbox slots, {node['detail']}")
     out.print(table)
     for problem in report.problems:
         out.print(f"[yellow]- {problem}[/]")

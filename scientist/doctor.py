@@ -66,6 +66,15 @@ class NetworkCheck(BaseModel):
     online: bool
 
 
+class ClusterCheck(BaseModel):
+    """The Ray cluster, when ``[executor] kind = "ray"``: its nodes and a sandbox check run on each."""
+
+    address: str
+    ok: bool
+    detail: str = ""
+    nodes: list[dict[str, object]] = Field(default_factory=list)
+
+
 class DoctorReport(BaseModel):
     """Everything ``scientist doctor`` found."""
 
@@ -73,6 +82,7 @@ class DoctorReport(BaseModel):
     latex: LatexCheck
     sandbox: SandboxCheck
     network: NetworkCheck
+    cluster: ClusterCheck | None = None
     problems: list[str] = Field(default_factory=list)
     config_error: str | None = None  # the configuration did not load; the checks ran with the defaults
 
@@ -175,4 +185,28 @@ def run_doctor(settings: Settings, *, check_model_live: bool, config_error: str 
         report.problems.append("sandbox: neither docker nor bwrap works; generated code cannot run safely")
     if not report.network.online:
         report.problems.append("network: literature sources unreachable; novelty checks use the local index")
+    if settings.executor.kind == "ray":
+        report.cluster = check_cluster(settings)
+        if not report.cluster.ok:
+            report.problems.append(f"cluster: {report.cluster.detail}")
     return report
+
+
+def check_cluster(settings: Settings) -> ClusterCheck:
+    """Connect to the Ray cluster, list its nodes and run the sandbox check on each live one."""
+    from scientist.errors import ScientistError
+    from scientist.executor.ray_executor import cluster_report
+
+    address = settings.executor.address
+    try:
+        nodes = cluster_report(settings.executor, settings.sandbox)
+    except ScientistError as exc:
+        return ClusterCheck(address=address, ok=False, detail=exc.one_line())
+    live = [n for n in nodes if n.alive]
+    slots = sum(n.sandbox_slots for n in live)
+    failing = [n.host for n in live if not n.backend_ok]
+    detail = (f"{len(live)} live node(s), {sum(n.cpus for n in live):g} CPUs, {slots:g} sandbox slots"
+              + (f"; the sandbox check failed on {', '.join(failing)}" if failing else "")
+              + ("; no node offers sandbox slots (start nodes with --resources '{\"sandbox\": N}')" if not slots else ""))
+    return ClusterCheck(address=address, ok=bool(live) and slots > 0 and not failing, detail=detail,
+                        nodes=[n.model_dump() for n in nodes])

@@ -156,6 +156,18 @@ def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_pat
     assert all(r["ok"] for r in outcome["runs"])
 
 
+def test_doctor_reports_the_cluster_and_checks_the_sandbox_on_each_node(cluster, tmp_path):
+    from tests.graph.conftest import CLI
+
+    env = {**os.environ, "SCIENTIST_EXECUTOR__KIND": "ray", "SCIENTIST_EXECUTOR__ADDRESS": cluster.address,
+           "SCIENTIST_SANDBOX": "bwrap", "SCIENTIST_OFFLINE": "1"}
+    done = subprocess.run([*CLI, "doctor", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    report = json.loads(done.stdout)["cluster"]
+    assert report["ok"], report
+    assert len(report["nodes"]) == 2 and all(n["alive"] and n["backend_ok"] for n in report["nodes"])
+    assert sum(n["sandbox_slots"] for n in report["nodes"]) == 2 and "2 sandbox slots" in report["detail"]
+
+
 def test_a_node_removed_mid_task_has_its_task_rescheduled(cluster, sandbox, tmp_path):
     """Last in the module: it takes the worker node away (and adds a fresh one back)."""
     from scientist.executor.ray_executor import RaySandbox
