@@ -31,10 +31,13 @@ def cluster():
 
     assert bwrap_status().ok, "the Ray tests run the bubblewrap sandbox on each worker"
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    # a key in the environment the workers start from: it must never reach the sandboxed code
+    os.environ["OPENAI_API_KEY"] = "sk-test-never-in-the-sandbox"
     made = Cluster(initialize_head=True, head_node_args=dict(NODE))
     made.add_node(**NODE)
     made.wait_for_nodes()
     yield made
+    os.environ.pop("OPENAI_API_KEY", None)
     ray.shutdown()
     for node in list(made.worker_nodes):
         made.remove_node(node)
@@ -80,7 +83,8 @@ def test_four_candidates_on_two_slots_never_run_more_than_two_sandboxes(sandbox,
         folder = tmp_path / f"candidate_{k}"
         folder.mkdir()
         (folder / "experiment.py").write_text(
-            f"import time\ntime.sleep(1.0)\nopen('result.txt', 'w').write('candidate {k}')\n")
+            "import os, time\ntime.sleep(1.0)\nopen('env.txt', 'w').write(' '.join(os.environ))\n"
+            f"open('result.txt', 'w').write('candidate {k}')\n")
         folders.append(folder)
     before = len(sandbox.placements)
     results: list = [None] * 4
@@ -93,6 +97,11 @@ def test_four_candidates_on_two_slots_never_run_more_than_two_sandboxes(sandbox,
     assert all(r is not None and r.ok for r in results), [r and r.one_line() for r in results]
     assert [(f / "result.txt").read_text() for f in folders] == [f"candidate {k}" for k in range(4)]
     assert all(r.backend == "ray/bwrap" for r in results)
+    seen_env = (folders[0] / "env.txt").read_text().split()
+    assert not [k for k in seen_env if "KEY" in k or "TOKEN" in k], seen_env
+    placed_now = sandbox.placements[before:]
+    worker_env = Path(f"/proc/{placed_now[0].pid}/environ").read_bytes()
+    assert b"OPENAI_API_KEY=sk-test-never-in-the-sandbox" in worker_env, "the worker had the key; its sandbox did not"
     placed = sandbox.placements[before:]
     assert len(placed) == 4 and len({p.node_id for p in placed}) == 2, "both nodes were used"
     assert most_at_once([(p.started, p.ended) for p in placed]) == 2
@@ -145,13 +154,34 @@ def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_pat
         run_and_kill(env, model, "PartChoice", 2)  # run_1 finished on the cluster, run_2's edit in flight
         (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
         assert executions(run) == ["run_0", "run_1"]
+        killed: list[int] = []
+        watching = threading.Event()
+
+        def kill_run_2_worker_once() -> None:  # SIGKILL the Ray worker running run_2's experiment, once
+            while not watching.is_set() and not killed:
+                seen = processes_with("--out_dir run_2")
+                ours = {pid for pid, _, _ in seen}
+                for pid, parent, cmdline in seen:
+                    if cmdline.split()[0].endswith("bwrap") and parent not in ours:
+                        os.kill(parent, signal.SIGKILL)
+                        killed.append(parent)
+                        break
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=kill_run_2_worker_once)
+        watcher.start()
         done = subprocess.run([*CLI, "resume", run.name], env=env, capture_output=True, text=True, timeout=300)
+        watching.set()
+        watcher.join()
         assert done.returncode == 0, done.stderr[-2000:]
+    assert killed, "run_2's worker was killed mid-task"
     assert executions(run) == ["run_0", "run_1", "run_2"], "finished tasks were not run again"
+    assert processes_with("--out_dir run_2") == [], "no sandbox process remains"
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
     rows = sqlite3.connect(run / "failures.sqlite").execute(
         "SELECT idea, stage, attempt, COUNT(*) FROM attempts GROUP BY idea, stage, attempt").fetchall()
     assert rows and all(count == 1 for *_, count in rows), f"one failure-log row per attempt: {rows}"
+    assert [r for r in rows if r[1] == "run_2"] == [("bigger_step", "run_2", 1, 1)], "the retried task is one attempt"
     outcome = json.loads((run / "experiments" / "bigger_step" / "outcome.json").read_text())
     assert all(r["ok"] for r in outcome["runs"])
 
