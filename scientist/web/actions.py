@@ -160,6 +160,21 @@ class Launcher:
             self._answered.add((folder.run_id, checkpoint_id))
             self._spawn(f"{folder.run_id}:{checkpoint_id}", args, folder.console_path)
 
+    def resume(self, folder: RunFolder) -> None:
+        """Continue a run that stopped (killed, failed, budget spent) with ``scientist resume``."""
+        from scientist.runstore import RunStatus
+
+        with self._lock:
+            if lock_is_held(folder):
+                raise UsageError(f"run {folder.run_id} is already being worked on")
+            status = folder.read_manifest().status
+            if status in (RunStatus.FINISHED, RunStatus.ABORTED):
+                raise UsageError(f"run {folder.run_id} is {status.value}; nothing to resume")
+            if status == RunStatus.PAUSED:
+                raise UsageError(f"run {folder.run_id} waits at a checkpoint: answer it instead")
+            self._spawn(f"{folder.run_id}:resume:{len(self._children)}",
+                        ["resume", folder.run_id, "--runs-dir", str(folder.path.parent)], folder.console_path)
+
     def _answer_args(self, folder: RunFolder, checkpoint: str, decision: Decision) -> list[str]:
         runs = ["--runs-dir", str(folder.path.parent)]
         if decision.action == "approve":

@@ -208,6 +208,12 @@ def create_app(runs_dir: Path, *, host: str = "127.0.0.1", token: str | None = N
                                if "already" in exc.one_line() else 400)
         return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
+    @app.post("/runs/{run_id}/resume", dependencies=[Depends(require_csrf)])
+    def resume_run(request: Request, run_id: str) -> Response:
+        folder = folder_of(run_id)
+        launcher.resume(folder)
+        return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
     # -- the paper and its reviews -----------------------------------------------------------------
     @app.get("/runs/{run_id}/paper", response_class=HTMLResponse)
     def paper_page(request: Request, run_id: str) -> Response:

@@ -71,3 +71,20 @@ def test_the_new_run_form_refuses_a_folder_that_is_not_a_template(client, tmp_pa
     assert not (client.app.state.store.runs_dir / ".launches").exists(), "nothing was started"
     refused = client.post("/new", data={"template": str(tmp_path), "csrf": csrf, "budget": "lots"})
     assert refused.status_code == 400
+
+
+def test_a_stopped_run_offers_resume_and_a_finished_one_refuses_it(client, one_run):
+    manifest = one_run.read_manifest()
+    manifest.status = RunStatus.RUNNING
+    one_run.write_manifest(manifest)
+    status = client.get(f"/runs/{one_run.run_id}/partials/status").text
+    assert f'action="/runs/{one_run.run_id}/resume"' in status
+    manifest.status = RunStatus.FINISHED
+    one_run.write_manifest(manifest)
+    refused = client.post(f"/runs/{one_run.run_id}/resume", data={"csrf": client.app.state.guard.csrf})
+    assert refused.status_code == 400 and "nothing to resume" in refused.text
+    manifest.status = RunStatus.PAUSED
+    one_run.write_manifest(manifest)
+    refused = client.post(f"/runs/{one_run.run_id}/resume", data={"csrf": client.app.state.guard.csrf})
+    assert refused.status_code == 400 and "answer it instead" in refused.text
+    assert not one_run.console_path.exists(), "nothing was started"
