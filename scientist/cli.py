@@ -71,7 +71,7 @@ def run(
     auto: Annotated[bool, typer.Option("--auto", help="Approve every checkpoint.")] = False,
     budget: Annotated[float | None, typer.Option(help="Budget in USD.")] = None,
     executor: Annotated[str | None, typer.Option(help="Where sandboxed code runs: local or ray "
-                                                      "([executor] in scientist.toml sets the address).")] = None,
+                                                      "(the executor table of scientist.toml sets the address).")] = None,
     runs_dir: RunsDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
