@@ -158,6 +158,21 @@ def test_a_run_from_the_form_to_its_review_in_the_browser(server, browser, env, 
     assert "do not validate" in error and "runs" in error, error
     assert manifest(runs, run_id)["status"] == "paused"
     assert page.inner_text(".checkpoint-name") == "plan", "the checkpoint is still offered"
+
+    # a rejection needs feedback; with it, the plan is made again and offered again
+    page.click("button[value=reject]")
+    assert "say what to change" in page.inner_text(".error")
+    page.fill("#feedback", "also try a smaller step")
+    page.click("button[value=reject]")
+    page.wait_for_url(RUN_URL)
+    pauses = "document.querySelectorAll('#events li.status').length"
+    seen = page.evaluate(pauses)
+    page.wait_for_function(f"() => {pauses} > {seen} && [...document.querySelectorAll('#events li.status')]"
+                           ".pop().textContent.includes(\"paused at the 'plan' checkpoint\")", timeout=120_000)
+    paused_at(page, "plan")
+    assert "also try a smaller step" in (runs / run_id / "console.log").read_text()
+    page.click("a.answer")
+    plan = json.loads(page.input_value("#edit"))
     plan["bigger_step"]["runs"] = [{"name": "double", "change": "set STEP to 2.0"}]
     page.fill("#edit", json.dumps(plan, indent=2))
     page.click("text=Approve with this edit")
