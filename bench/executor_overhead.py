@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # workers use this Python, not `uv run`
 
 from scientist.config import ExecutorSettings  # noqa: E402
 from scientist.executor.ray_executor import RaySandbox  # noqa: E402

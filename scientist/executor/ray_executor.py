@@ -51,6 +51,9 @@ class Placement(BaseModel):
 
 def import_ray() -> Any:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # A driver started with `uv run` would otherwise make Ray start each worker with `uv run` in the
+    # driver's working directory, where no project may be: workers use the cluster's own Python.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     try:
         import ray
     except ImportError as exc:

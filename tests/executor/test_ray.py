@@ -14,11 +14,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-import ray  # the ray extra is part of the test environment (scripts/test.sh installs it)
 
 from scientist.config import ExecutorSettings
+from scientist.executor.ray_executor import import_ray
 from scientist.sandbox.base import Limits
 from scientist.sandbox.probe import bwrap_status
+
+ray = import_ray()  # the ray extra is part of the test environment (scripts/test.sh installs it)
 
 pytestmark = pytest.mark.slow
 NODE = {"num_cpus": 1, "resources": {"sandbox": 1}, "object_store_memory": 80 * 2**20}
