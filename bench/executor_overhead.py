@@ -78,7 +78,8 @@ def main() -> None:
         print(f"\n1. overhead, {args.tasks} runs one after another ({args.payload_kb} KB folder each):")
         print(f"   local bwrap   median {ml * 1000:7.1f} ms per run")
         print(f"   ray -> bwrap  median {mr * 1000:7.1f} ms per run")
-        print(f"   Ray adds {(mr - ml) * 1000:.1f} ms per task (ratio ray/local {mr / ml:.2f}; target: at most 50 ms added)")
+        print(f"   Ray adds {(mr - ml) * 1000:.1f} ms per task (ratio ray/local {mr / ml:.2f}; "
+              "target: at most 50 ms added)")
 
         body = f"import time\ntime.sleep({args.sleep})\nopen('out.txt', 'w').write('done')\n"
         burst = [folder(root, f"b_{k}", args.payload_kb, body) for k in range(args.burst)]

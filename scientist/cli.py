@@ -70,8 +70,9 @@ def run(
         "ideas,plan,results"),
     auto: Annotated[bool, typer.Option("--auto", help="Approve every checkpoint.")] = False,
     budget: Annotated[float | None, typer.Option(help="Budget in USD.")] = None,
-    executor: Annotated[str | None, typer.Option(help="Where sandboxed code runs: local or ray "
-                                                      "(the executor table of scientist.toml sets the address).")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="Where sandboxed code runs: local or ray (the executor table of scientist.toml sets the "
+             "address).")] = None,
     runs_dir: RunsDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from collections.abc import AsyncIterator
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,9 +39,9 @@ def sse(event: str, html: str) -> str:
     return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
 
 
-def create_app(runs_dir: Path, *, host: str = "127.0.0.1", token: str | None = None,
+def create_app(runs_dir: Path, *, host: str = "127.0.0.1", token: str | None = None,  # noqa: C901 - the routes
                templates_dirs: list[Path] | None = None) -> FastAPI:
-    """The web app over the runs in ``runs_dir``."""
+    """The web app over the runs in ``runs_dir``; each route is a small closure over its store."""
     store = RunStore(runs_dir)
     guard = Guard(host, token)
     launcher = Launcher(store.runs_dir, templates_dirs or [])

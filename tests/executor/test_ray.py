@@ -144,7 +144,7 @@ def test_a_worker_killed_mid_task_is_retried_and_leaves_no_sandbox_behind(sandbo
 def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_path):
     from tests.fakes.openai_server import FakeOpenAI
     from tests.fakes.research_model import ResearchModel
-    from tests.graph.conftest import CLI, TOY
+    from tests.graph.conftest import CLI
     from tests.graph.test_resume import executions, run_and_kill
 
     model = ResearchModel(ideas=("bigger_step",), runs=2)
@@ -163,7 +163,7 @@ def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_pat
             while not watching.is_set() and not killed:
                 seen = processes_with("--out_dir run_2")
                 ours = {pid for pid, _, _ in seen}
-                for pid, parent, cmdline in seen:
+                for _, parent, cmdline in seen:
                     if cmdline.split()[0].endswith("bwrap") and parent not in ours:
                         os.kill(parent, signal.SIGKILL)
                         killed.append(parent)

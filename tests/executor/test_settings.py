@@ -19,14 +19,16 @@ def test_the_executor_is_local_unless_asked(tmp_path):
     settings = load_settings(tmp_path / "scientist.toml")
     assert (settings.executor.kind, settings.executor.address) == ("ray", "10.0.0.5:6379")
     flagged = load_settings(tmp_path / "scientist.toml", executor={"kind": "local"})
-    assert (flagged.executor.kind, flagged.executor.address) == ("local", "10.0.0.5:6379"), "a flag keeps the file's address"
+    assert (flagged.executor.kind, flagged.executor.address) == ("local", "10.0.0.5:6379"), \
+        "a flag keeps the file's address"
 
 
 def test_a_cluster_that_is_not_there_is_one_line_and_exit_2_before_any_work(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens here once the socket closes
-    env = {**os.environ, "SCIENTIST_EXECUTOR__ADDRESS": f"127.0.0.1:{port}", "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
+    env = {**os.environ, "SCIENTIST_EXECUTOR__ADDRESS": f"127.0.0.1:{port}",
+           "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
            "SCIENTIST_OFFLINE": "1", "SCIENTIST_MODEL": "openai/fake", "SCIENTIST_API_BASE": "http://127.0.0.1:9/v1"}
     toy = os.path.join(os.path.dirname(__file__), "..", "graph", "toy_template")
     done = subprocess.run([*CLI, "run", toy, "--executor", "ray", "--auto"], env=env, capture_output=True,

@@ -22,7 +22,7 @@ from tests.web.conftest import TOY
 pytestmark = pytest.mark.slow
 
 
-def test_every_reader_works_beside_a_run_that_writes(env, tmp_path):
+def test_every_reader_works_beside_a_run_that_writes(env, tmp_path):  # noqa: C901 - four reader closures
     runs = Path(env["SCIENTIST_RUNS_DIR"])
     runs.mkdir(parents=True)
     store = RunStore(runs)
