@@ -159,9 +159,13 @@ def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_pat
         killed: list[int] = []
         watching = threading.Event()
 
+        def in_a_ray_task() -> list[tuple[int, int, str]]:
+            # run_2's sandbox on a Ray worker (its folder is a task's), never another test's local run
+            return [p for p in processes_with("--out_dir run_2") if "scientist-task-" in p[2]]
+
         def kill_run_2_worker_once() -> None:  # SIGKILL the Ray worker running run_2's experiment, once
             while not watching.is_set() and not killed:
-                seen = processes_with("--out_dir run_2")
+                seen = in_a_ray_task()
                 ours = {pid for pid, _, _ in seen}
                 for _, parent, cmdline in seen:
                     if cmdline.split()[0].endswith("bwrap") and parent not in ours:
@@ -178,7 +182,7 @@ def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_pat
         assert done.returncode == 0, done.stderr[-2000:]
     assert killed, "run_2's worker was killed mid-task"
     assert executions(run) == ["run_0", "run_1", "run_2"], "finished tasks were not run again"
-    assert processes_with("--out_dir run_2") == [], "no sandbox process remains"
+    assert in_a_ray_task() == [], "no sandbox process remains"
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
     rows = sqlite3.connect(run / "failures.sqlite").execute(
         "SELECT idea, stage, attempt, COUNT(*) FROM attempts GROUP BY idea, stage, attempt").fetchall()
