@@ -181,7 +181,7 @@ def runs(runs_dir: RunsDirOpt = None, config: ConfigOpt = None, as_json: JsonOpt
     if as_json:
         out.print_json(json.dumps([m.model_dump(mode="json") for m in manifests]))
         return
-    from scientist.cli_run import shown_status
+    from scientist.runner import shown_status
 
     # the id is the one value a user must copy: it never wraps or shrinks; the other columns fold
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)

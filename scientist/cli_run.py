@@ -16,11 +16,11 @@ from scientist.analysis.ledger import IdeaAnalysis, markdown_table
 from scientist.checkpoints import CheckpointRequest, Decision
 from scientist.config import LOCAL_MODEL, Settings, load_settings
 from scientist.errors import PreflightFailed, ScientistError, UsageError
+from scientist.executor import open_executor
 from scientist.llm.gateway import Gateway, check_remote_model
 from scientist.llm.ledger import Ledger
-from scientist.runner import RunController, RunReport, initial_state, lock_is_held, models_of, run_lock
-from scientist.runstore import RunFolder, RunStatus, RunStore
-from scientist.executor import open_executor
+from scientist.runner import RunController, RunReport, initial_state, lock_is_held, models_of, run_lock, shown_status
+from scientist.runstore import RunFolder, RunStore
 from scientist.state import CHECKPOINT_STAGES
 
 SETTINGS_NOT_SAVED = {"cache_dir", "runs_dir"}
@@ -246,14 +246,6 @@ def print_report(report: RunReport, folder: Path, console: Console) -> None:
     if summary and summary.is_file():
         console.print("\n" + summary.read_text(encoding="utf-8"), markup=False, highlight=False)
     console.print(f"run {report.run_id}: {report.status.value}", highlight=False)
-
-
-def shown_status(folder: RunFolder, status: RunStatus) -> str:
-    """The run's recorded ``status`` as a person should read it: a run marked running whose lock nobody
-    holds was killed or crashed, and is shown as interrupted."""
-    if status == RunStatus.RUNNING and not lock_is_held(folder):
-        return "interrupted"
-    return status.value
 
 
 def status_table(folder: RunFolder, console: Console) -> None:

@@ -132,13 +132,17 @@ def read_attempts(path: Path) -> list[Attempt]:
         return []
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
     try:
-        rows = db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts ORDER BY id").fetchall()
+        return select_attempts(db)
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
             return []
         raise
     finally:
         db.close()
+
+
+def select_attempts(db: sqlite3.Connection) -> list[Attempt]:
+    rows = db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts ORDER BY id").fetchall()
     return [Attempt.model_validate(dict(zip(ATTEMPT_COLUMNS, row, strict=True))) for row in rows]
 
 
@@ -188,8 +192,7 @@ class FailureLog:
                          " AND category IS NOT NULL", (run_id, idea, stage))
 
     def attempts(self) -> list[Attempt]:
-        rows = self._db.execute(f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts ORDER BY id").fetchall()
-        return [Attempt.model_validate(dict(zip(ATTEMPT_COLUMNS, row, strict=True))) for row in rows]
+        return select_attempts(self._db)
 
     def close(self) -> None:
         self._db.close()

@@ -60,6 +60,14 @@ def lock_is_held(folder: RunFolder) -> bool:
     return False
 
 
+def shown_status(folder: RunFolder, status: RunStatus) -> str:
+    """The run's recorded ``status`` as a person should read it: a run marked running whose lock nobody
+    holds was killed or crashed, and is shown as interrupted."""
+    if status == RunStatus.RUNNING and not lock_is_held(folder):
+        return "interrupted"
+    return status.value
+
+
 @contextmanager
 def run_lock(folder: RunFolder) -> Iterator[None]:
     """Refuse a second process on the same run."""

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from scientist.checkpoints import CheckpointRequest
 from scientist.errors import RunNotFound, UsageError
 from scientist.failures import GROUPINGS, FailureSummary, attempts_in, grouped, read_attempts, summarise
-from scientist.runner import lock_is_held, pending_with_id
-from scientist.runstore import RunFolder, RunManifest, RunStatus, RunStore
+from scientist.runner import lock_is_held, pending_with_id, shown_status
+from scientist.runstore import RunFolder, RunStatus, RunStore
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 SQLITE_RETRIES = 20
@@ -77,12 +77,6 @@ def safe_file(folder: RunFolder, relative: str) -> Path:
     return target
 
 
-def shown_status(folder: RunFolder, manifest: RunManifest) -> str:
-    if manifest.status == RunStatus.RUNNING and not lock_is_held(folder):
-        return "interrupted"
-    return manifest.status.value
-
-
 def idea_titles(folder: RunFolder) -> list[str]:
     path = folder.path / "ideas" / "ideas.json"
     try:
@@ -124,7 +118,7 @@ def pending(folder: RunFolder) -> tuple[CheckpointRequest | None, str | None]:
 
 def run_row(folder: RunFolder) -> RunRow:
     manifest = folder.read_manifest()
-    status = shown_status(folder, manifest)
+    status = shown_status(folder, manifest.status)
     waiting = manifest.stage.split(":", 1)[1] if status == "paused" and (manifest.stage or "").startswith(
         "checkpoint:") else None
     totals = manifest.totals
