@@ -25,11 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scientist.config import load_settings  # noqa: E402
+from scientist.experiments.loop import IdeaExperiments  # noqa: E402
 from scientist.failures import FailureLog, summarise  # noqa: E402
 from scientist.literature.search import Literature, LiteratureCache  # noqa: E402
 from scientist.llm.gateway import Gateway  # noqa: E402
 from scientist.llm.ledger import Ledger, ResponseCache  # noqa: E402
-from scientist.nodes.experiments import IdeaExperiments  # noqa: E402
 from scientist.nodes.plan import plan_idea  # noqa: E402
 from scientist.runstore import RunStore  # noqa: E402
 from scientist.sandbox.choose import open_sandbox  # noqa: E402

@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scientist.config import load_settings  # noqa: E402
+from scientist.experiments.fidelity import judge_diff  # noqa: E402
 from scientist.failures import wilson  # noqa: E402
-from scientist.fidelity import judge_diff  # noqa: E402
 from scientist.llm.gateway import Gateway  # noqa: E402
 from scientist.llm.ledger import Ledger  # noqa: E402
 

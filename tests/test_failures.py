@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from scientist.errors import SandboxUnavailable
+from scientist.experiments.loop import IdeaExperiments
 from scientist.failures import Category, FailureLog, summarise, wilson
 from scientist.llm.gateway import Gateway
 from scientist.llm.ledger import Ledger
-from scientist.nodes.experiments import IdeaExperiments
 from scientist.runstore import RunStore
 from scientist.sandbox.probe import bwrap_status
 from scientist.services import Services

@@ -11,8 +11,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from scientist.analysis.preregistration import AnalysisPlan, default_analysis
-from scientist.change_text import adds_computation, one_setting
-from scientist.code_check import module_constants
+from scientist.experiments.checks.names import module_constants
+from scientist.experiments.facts.change import adds_computation, one_setting
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import ExperimentPlan, PlannedRun

@@ -1,4 +1,4 @@
-"""Run inside the sandbox by scientist.failing_values: run a script, and if it raises, say what the
+"""Run inside the sandbox by scientist.experiments.reruns.values: run a script, and if it raises, say what the
 failing line was working with.
 
 argv[1] is the script, the rest its arguments. The script runs as __main__ with those arguments. If

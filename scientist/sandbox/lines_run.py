@@ -1,4 +1,4 @@
-"""Run inside the sandbox by scientist.lines_run: run a script and say which of some of its lines ran,
+"""Run inside the sandbox by scientist.experiments.reruns.lines: run a script and say which of some of its lines ran,
 and whether some of them ever changed the names they assign.
 
 argv[1] is a comma-separated list of line numbers; argv[2] the lines to watch, as

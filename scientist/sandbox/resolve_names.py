@@ -1,4 +1,4 @@
-"""Run inside the sandbox by scientist.code_check: resolve library names, print those that do not exist.
+"""Run inside the sandbox by scientist.experiments.checks.names: resolve library names, print those that do not exist.
 
 argv[1] is a JSON list of {"module", "attrs", "line", "kind"}; the last line printed is a JSON list
 of {"type", "message", "line"}. It imports only the standard library and the modules it is asked for.

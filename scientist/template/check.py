@@ -12,8 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from scientist.errors import ScientistError
+from scientist.experiments.facts.results import read_final_info
 from scientist.latex.compile import compile_pdf, missing_package_hint
-from scientist.results import read_final_info
 from scientist.sandbox.base import ExecResult, Limits, Sandbox
 from scientist.template.manifest import Template, infer_metrics, load_template
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-from scientist.code_check import Problem, parameters
+from scientist.experiments.checks.names import Problem, parameters
 
 
 def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from scientist.attempts import where_it_failed
-from scientist.edits import EditNotApplied, NoEffectiveChange
+from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange
+from scientist.experiments.facts.units import RewriteSyntaxError, apply_rewrites, code_units, outline
+from scientist.experiments.failure import where_it_failed
 from scientist.schemas import UnitRewrite, part_choice
-from scientist.units import RewriteSyntaxError, apply_rewrites, code_units, outline
 
-DIGITS = (Path(__file__).parents[1] / "templates" / "digits_mlp" / "experiment.py").read_text()
+DIGITS = (Path(__file__).parents[2] / "templates" / "digits_mlp" / "experiment.py").read_text()
 SOURCE = '''"""Doc."""
 import json
 import numpy as np
@@ -165,7 +165,7 @@ def test_other_parts_written_in_the_same_block_count_as_their_rewrites():
 
 
 def test_a_constant_that_lives_further_down_goes_back_to_its_own_part():
-    source = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    source = (Path(__file__).parents[2] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     top = source[source.index("DIM = 10"):source.index("# ----", source.index("DIM = 10"))]
     moved = top.replace("LEARNING_RATE = 1e-2", "LEARNING_RATE = 3e-2") + (
         'FUNCTIONS = {"rosenbrock": (rosen, rosen_der), "rastrigin": (rastrigin, rastrigin_der)}\n')
@@ -176,8 +176,8 @@ def test_a_constant_that_lives_further_down_goes_back_to_its_own_part():
 
 
 def test_the_parts_a_change_is_about_leave_out_what_it_measures():
-    from scientist.change_text import code_change
-    from scientist.units import mentioned_parts
+    from scientist.experiments.facts.change import code_change
+    from scientist.experiments.facts.units import mentioned_parts
 
     change = ("Implement label smoothing by mixing the one-hot training targets with the uniform distribution, "
               "and compare test accuracy against the baseline.")
@@ -185,14 +185,14 @@ def test_the_parts_a_change_is_about_leave_out_what_it_measures():
                                    "uniform distribution")
     assert mentioned_parts(DIGITS, code_change(change)) == ["def training_targets"], "the seam, not def accuracy"
     assert mentioned_parts(DIGITS, "set HIDDEN_SIZES to (32, 32)") == ["constants", "def train_one"]
-    optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    optim = (Path(__file__).parents[2] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     cosine = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS"
     assert mentioned_parts(optim, cosine) == ["def optimise", "def main", "constants"], "adds computation: functions first"
     assert mentioned_parts(optim, "set STEPS to 10")[0] == "constants"
 
 
 def test_a_change_keeps_what_the_code_must_do_and_one_setting_of_a_sweep():
-    from scientist.change_text import code_change, one_setting
+    from scientist.experiments.facts.change import code_change, one_setting
 
     assert code_change("Train on 10% of the training split (same test split) and fit a power law to the error "
                        "curve; compare the baseline against stronger L2") == ("Train on 10% of the training "
@@ -220,9 +220,9 @@ def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sent
 
 
 def test_a_change_adding_computation_with_named_constants_goes_where_all_of_them_are_read():
-    from scientist.units import Home, constants_home, rule_home
+    from scientist.experiments.facts.units import Home, constants_home, rule_home
 
-    optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    optim = (Path(__file__).parents[2] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     cosine = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS"
     assert constants_home(optim, cosine) == "def optimise", "main reads STEPS but not LEARNING_RATE"
     home = rule_home(optim, cosine)
@@ -234,9 +234,9 @@ def test_a_change_adding_computation_with_named_constants_goes_where_all_of_them
 
 
 def test_a_change_adding_computation_goes_in_the_one_function_sharing_the_most_of_its_words():
-    from scientist.units import rule_home, words_home
+    from scientist.experiments.facts.units import rule_home, words_home
 
-    optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    optim = (Path(__file__).parents[2] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     precondition = ("Implement gradient descent with a diagonal preconditioner estimated from running squared "
                     "gradients without momentum (RMSProp)")
     assert words_home(optim, precondition) == ("def optimise", {"descent", "gradient", "momentum", "preconditioner"})
@@ -250,9 +250,9 @@ def test_a_change_adding_computation_goes_in_the_one_function_sharing_the_most_o
 
 
 def test_a_change_naming_a_known_method_goes_in_the_seam_named_by_what_the_method_changes():
-    from scientist.units import rule_home
+    from scientist.experiments.facts.units import rule_home
 
-    templates = Path(__file__).parents[1] / "templates"
+    templates = Path(__file__).parents[2] / "templates"
     digits = (templates / "digits_mlp" / "experiment.py").read_text()
     # The planner's terse change: no seam spelled out, no verb that adds computation. The 1.5B model,
     # left to choose, wrote it into load_data.
@@ -270,9 +270,9 @@ def test_a_change_naming_a_known_method_goes_in_the_seam_named_by_what_the_metho
 
 
 def test_a_short_documented_function_the_change_spells_out_is_its_seam():
-    from scientist.units import mentioned_parts, named_seam, spelled_out
+    from scientist.experiments.facts.units import mentioned_parts, named_seam, spelled_out
 
-    lorenz = (Path(__file__).parents[1] / "templates" / "lorenz_esn" / "experiment.py").read_text()
+    lorenz = (Path(__file__).parents[2] / "templates" / "lorenz_esn" / "experiment.py").read_text()
     change = "Append the squared reservoir states to the readout features and refit the ridge readout"
     assert spelled_out(lorenz, change) == ["def readout_features"]
     assert named_seam(lorenz, change) == "def readout_features"
@@ -283,13 +283,13 @@ def test_a_short_documented_function_the_change_spells_out_is_its_seam():
     assert named_seam(lorenz, "Take one step of the reservoir twice") is None, "a one-word name is not taken from prose"
     assert named_seam(DIGITS, "Scale the learning rate") is None
     assert named_seam(DIGITS, "Augment each epoch's training images with Gaussian pixel noise") == "def training_images"
-    optim = (Path(__file__).parents[1] / "templates" / "optim_landscapes" / "experiment.py").read_text()
+    optim = (Path(__file__).parents[2] / "templates" / "optim_landscapes" / "experiment.py").read_text()
     assert named_seam(optim, "Split the step budget into 4 runs restarted from the best point") == "def step_budget"
     assert named_seam(optim, "In optimise, add noise to each gradient") is None, "optimise is long: not a seam"
 
 
 def test_a_todo_goes_first_in_the_outermost_loop_else_before_the_last_return_else_at_the_end():
-    from scientist.units import with_todo
+    from scientist.experiments.facts.units import with_todo
 
     loop = "def optimise(x):\n    for t in range(3):\n        for i in range(2):\n            x = x - 1\n    return x\n"
     assert with_todo(loop, "add a  cosine\n decay") == ("def optimise(x):\n    for t in range(3):\n"

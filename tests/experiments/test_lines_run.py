@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from scientist.lines_run import Rerun, assigned_names, describe_not_run, lines_not_run, new_statement_lines, updates
+from scientist.experiments.reruns.lines import (
+    Rerun,
+    assigned_names,
+    describe_not_run,
+    lines_not_run,
+    new_statement_lines,
+    updates,
+)
 from scientist.sandbox.base import Limits
 from scientist.sandbox.probe import bwrap_status
 

@@ -8,7 +8,7 @@ import copy
 
 import numpy as np
 
-from scientist.methods import MAX_CARDS, cards, cards_for, method_notes
+from scientist.experiments.methods import MAX_CARDS, cards, cards_for, method_notes
 
 
 def test_every_card_is_valid_numpy_shaped_python():
@@ -32,7 +32,7 @@ def test_a_card_calls_only_numpy_builtins_and_functions_the_templates_have():
 
 
 def test_a_card_gives_its_parameters_their_usual_values_so_it_runs_as_it_is():
-    from scientist.methods import free_names
+    from scientist.experiments.methods import free_names
 
     smoothing = next(card for card in cards() if card.name == "label smoothing")
     assert free_names(smoothing) == ["y"], "eps and num_classes are set in the card; only the labels come from the code"

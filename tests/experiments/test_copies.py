@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.copies import copies, copy_hint
+from scientist.experiments.checks.copies import copies, copy_hint
 
 BASELINE = '''import numpy as np
 

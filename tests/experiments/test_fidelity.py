@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from scientist.fidelity import judge_run
+from scientist.experiments.fidelity import judge_run
 from tests.fakes.openai_server import Step
 
 BASELINE = "RATE = 0.1\n\n\ndef step(x, g):\n    return x - RATE * g\n"

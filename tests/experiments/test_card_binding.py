@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scientist.card_binding import bind, known_names, numeric, same_word, usable
-from scientist.methods import cards
+from scientist.experiments.card_binding import bind, known_names, numeric, same_word, usable
+from scientist.experiments.methods import cards
 from tests.fakes.openai_server import Step
 
-TEMPLATES = Path(__file__).parents[1] / "templates"
+TEMPLATES = Path(__file__).parents[2] / "templates"
 OPTIM = (TEMPLATES / "optim_landscapes" / "experiment.py").read_text()
 LORENZ = (TEMPLATES / "lorenz_esn" / "experiment.py").read_text()
 

@@ -8,7 +8,8 @@ import textwrap
 
 import numpy as np
 
-from scientist.autofix import (
+from scientist.experiments.checks.names import read_before_bound
+from scientist.experiments.repairs import (
     MARK,
     adopt_renamed_copies,
     alias_shadowed_imports,
@@ -21,7 +22,6 @@ from scientist.autofix import (
     repair,
     return_the_last_value,
 )
-from scientist.code_check import read_before_bound
 
 SCHEDULE = textwrap.dedent('''\
     LEARNING_RATE = 0.1

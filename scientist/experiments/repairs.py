@@ -13,8 +13,8 @@ import difflib
 import re
 import symtable
 
-from scientist.call_check import lost_returns
-from scientist.code_check import (
+from scientist.experiments.checks.calls import lost_returns
+from scientist.experiments.checks.names import (
     binds,
     late_updates,
     local_owners,
@@ -26,7 +26,7 @@ from scientist.code_check import (
     undefined_globals,
     unused_additions,
 )
-from scientist.lines_run import new_statement_lines
+from scientist.experiments.reruns.lines import new_statement_lines
 
 MARK = "# a local copy: this function changes it (added by scientist)"
 

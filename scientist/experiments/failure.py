@@ -9,8 +9,8 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-from scientist.change_text import adds_computation
-from scientist.code_check import (
+from scientist.experiments.checks.copies import copies
+from scientist.experiments.checks.names import (
     Problem,
     binds,
     inert_edit,
@@ -22,10 +22,10 @@ from scientist.code_check import (
     unselected_branches,
     unused_additions,
 )
-from scientist.copies import copies
+from scientist.experiments.facts.change import adds_computation
+from scientist.experiments.facts.units import Home, changed_parts, code_units, unit_at_line, unit_text
+from scientist.experiments.reruns.lines import new_statement_lines
 from scientist.failures import Category
-from scientist.lines_run import new_statement_lines
-from scientist.units import Home, changed_parts, code_units, unit_at_line, unit_text
 
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')
 NONEXISTENT = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from scientist.experiments.facts.units import unit_at_line
 from scientist.sandbox import run_helper
 from scientist.sandbox.base import Limits, Sandbox
-from scientist.units import unit_at_line
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.call_check import call_mismatches, lost_returns
+from scientist.experiments.checks.calls import call_mismatches, lost_returns
 
 CODE = '''
 def optimise(f, grad, x0, eta):

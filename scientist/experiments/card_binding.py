@@ -17,12 +17,12 @@ import logging
 
 from pydantic import BaseModel, Field, create_model
 
-from scientist.code_check import module_constants, names_local_to
 from scientist.errors import LLMOutputInvalid
+from scientist.experiments.checks.names import module_constants, names_local_to
+from scientist.experiments.facts.units import unit_text
+from scientist.experiments.methods import MethodCard, free_names, with_names
 from scientist.llm.gateway import Gateway
-from scientist.methods import MethodCard, free_names, with_names
 from scientist.prompts import render
-from scientist.units import unit_text
 
 log = logging.getLogger(__name__)
 

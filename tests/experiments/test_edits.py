@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from scientist.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
+from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
 from scientist.schemas import EditBlock, anchored_code_edit
 
 CODE = "import os\n\nLR = 0.1  # step\n\ndef train():\n    x = 1\n    return x\n\nprint(train())\n"

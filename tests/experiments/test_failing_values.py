@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scientist.failing_values import failing_values
+from scientist.experiments.reruns.values import failing_values
 from scientist.sandbox.base import Limits
 from scientist.sandbox.probe import bwrap_status
 
@@ -95,7 +95,7 @@ def test_a_numpy_scalar_is_described_by_its_value(tmp_path):
 def test_the_same_line_in_the_baseline_shows_the_values_the_change_broke(tmp_path):
     # The 1.5B model's label smoothing returned one number per example: the loss line then read targets
     # of shape (6,) where the baseline's were (6, 10); the contrast says which value the change broke.
-    from scientist.failing_values import SCRATCH_DIR, with_baseline
+    from scientist.experiments.reruns.values import SCRATCH_DIR, with_baseline
     from scientist.sandbox.bwrap import BwrapSandbox
 
     baseline = SCRIPT.replace("np.arange(6)))", "np.eye(10)[np.arange(6)]))")
@@ -117,7 +117,7 @@ def test_the_same_line_in_the_baseline_shows_the_values_the_change_broke(tmp_pat
 def test_a_new_failing_line_is_shown_beside_what_the_baseline_function_returns(tmp_path):
     # The 1.5B model's label smoothing returned y * (1 - epsilon) + ... where the baseline returned
     # np.eye(10)[y]: the failing line is new, so the contrast is the baseline function's return.
-    from scientist.failing_values import with_baseline
+    from scientist.experiments.reruns.values import with_baseline
     from scientist.sandbox.bwrap import BwrapSandbox
 
     baseline = SCRIPT.replace("(1 - EPSILON) * y - probs", "np.eye(10)[y] - probs")

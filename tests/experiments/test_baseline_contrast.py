@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.failing_values import baseline_line, baseline_return
+from scientist.experiments.reruns.values import baseline_line, baseline_return
 
 BASELINE = """def a(x):
     y = x + 1
@@ -37,7 +37,7 @@ def test_a_new_or_blank_line_has_no_baseline_line():
 
 
 def test_a_shape_that_differs_along_one_axis_from_the_baselines_is_named():
-    from scientist.failing_values import FailingValues
+    from scientist.experiments.reruns.values import FailingValues
 
     # The 1.5B model's quadratic readout joined the squared states along rows, not features.
     found = FailingValues(80, {"x": "ndarray float64 shape (10000, 300)", "y": "ndarray float64 shape (5000, 3)"},
@@ -60,7 +60,7 @@ def test_a_new_line_is_contrasted_with_the_one_return_of_its_function_in_the_bas
 
 
 def test_a_broadcast_between_ranks_names_the_operand_that_needs_the_larger_shape():
-    from scientist.failing_values import shape_clash
+    from scientist.experiments.reruns.values import shape_clash
 
     values = {"epsilon * noise": "ndarray float64 shape (1347,)", "noise": "ndarray float64 shape (1347,)",
               "np.eye(10)[y]": "ndarray float64 shape (1347, 10)", "epsilon": "0.05"}

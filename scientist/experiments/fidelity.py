@@ -11,7 +11,7 @@ against hand labels).
 
 from __future__ import annotations
 
-from scientist.attempts import changes
+from scientist.experiments.failure import changes
 from scientist.llm.gateway import Gateway
 from scientist.prompts import render
 from scientist.schemas import FidelityVerdict

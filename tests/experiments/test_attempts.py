@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scientist.attempts import (
+from scientist.experiments.failure import (
     MAX_FIXES,
     Failure,
     Fix,
@@ -87,7 +87,7 @@ def test_a_name_a_check_found_is_fixed_where_it_is_read():
 
 
 def test_a_change_that_adds_computation_is_not_made_by_settings_alone():
-    from scientist.attempts import only_settings
+    from scientist.experiments.failure import only_settings
 
     cosine = "Add a cosine decay of the learning rate over the steps"
     rate = BASELINE.replace("SCALE = 2.0", "SCALE = 2.0 * (1 - 0.01)")

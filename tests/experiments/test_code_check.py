@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scientist.code_check import (
+from scientist.experiments.checks.names import (
     inert_edit,
     library_references,
     missing_library_names,
@@ -132,7 +132,7 @@ def test_new_local_values_nothing_reads_are_found():
 
 
 def test_a_dead_value_is_all_the_edit_did_only_when_its_function_is_otherwise_the_baselines():
-    from scientist.code_check import dead_values_only, without_unread_locals
+    from scientist.experiments.checks.names import dead_values_only, without_unread_locals
 
     before = "def train(x, rng):\n    targets = x * 2\n    return targets.sum()\n"
     noisy = before.replace("    targets", "    noise = rng.normal(size=x.shape)\n    x_noisy = x + noise\n    targets")
@@ -237,7 +237,7 @@ def test_an_undefined_name_that_is_another_functions_local_says_so():
 
 
 def test_a_new_import_hidden_by_a_local_of_the_same_name_is_found():
-    from scientist.code_check import shadowed_imports
+    from scientist.experiments.checks.names import shadowed_imports
 
     before = ("import numpy as np\n\n\ndef optimise(g):\n    norm = np.linalg.norm(g)\n    if norm > 1:\n"
               "        g = g / norm\n    return g\n")
@@ -253,7 +253,7 @@ def test_a_new_import_hidden_by_a_local_of_the_same_name_is_found():
 
 
 def test_a_value_a_loop_replaces_before_reading_it_is_found():
-    from scientist.code_check import overwritten_before_read
+    from scientist.experiments.checks.names import overwritten_before_read
 
     before = ("def optimise(grad, x):\n    for t in range(10):\n        g = grad(x)\n        x = x - 0.1 * g\n"
               "    return x\n")

@@ -16,10 +16,10 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from scientist.change_text import adds_computation
-from scientist.code_check import binds
-from scientist.edits import EditNotApplied, NoEffectiveChange
-from scientist.methods import cards_for
+from scientist.experiments.checks.names import binds
+from scientist.experiments.facts.change import adds_computation
+from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange
+from scientist.experiments.methods import cards_for
 from scientist.schemas import UnitRewrite
 
 CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]*$")

@@ -1,0 +1,1 @@
+"""Checks of generated code before it runs: each finds a problem or nothing."""

@@ -1,0 +1,610 @@
+"""The experiment loop: for one idea, the baseline and each planned run, edited by the model,
+run in the sandbox, validated, and repaired a bounded number of times. Every attempt is logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from scientist.errors import LLMOutputInvalid, SandboxUnavailable
+from scientist.experiments.card_binding import bind
+from scientist.experiments.checks.calls import call_mismatches, lost_returns
+from scientist.experiments.checks.copies import copy_hint
+from scientist.experiments.checks.names import (
+    dead_values_only,
+    missing_library_names,
+    read_before_bound,
+    shadowed_imports,
+    undefined_names,
+    unread_new_locals,
+)
+from scientist.experiments.facts.change import code_change
+from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
+from scientist.experiments.facts.results import InvalidResults, NonFiniteResults, read_final_info
+from scientist.experiments.facts.units import (
+    Home,
+    RewriteSyntaxError,
+    apply_rewrites,
+    code_block,
+    code_units,
+    mentioned_parts,
+    outline,
+    rule_home,
+    unit_text,
+    with_todo,
+)
+from scientist.experiments.failure import (
+    Failure,
+    Fix,
+    History,
+    changes,
+    checked,
+    crash_kept,
+    found_before_running,
+    frame_lines,
+    home_part,
+    inert_reason,
+    line_in_part,
+    only_settings,
+    part_to_fix,
+    why_unchanged,
+)
+from scientist.experiments.fidelity import judge_run
+from scientist.experiments.methods import MethodCard, cards_for
+from scientist.experiments.repairs import drop_unread_imports, index_the_last_axis, repair
+from scientist.experiments.reruns.lines import describe_not_run, lines_not_run
+from scientist.experiments.reruns.values import FailingValues, failing_values, first_non_finite, with_baseline
+from scientist.failures import Attempt, Category, classify_execution
+from scientist.prompts import render
+from scientist.runstore import write_atomic
+from scientist.sandbox.base import ExecResult, Limits
+from scientist.schemas import (
+    CodeEdit,
+    CodeRewrite,
+    FidelityVerdict,
+    PartChoice,
+    UnitRewrite,
+    anchored_code_edit,
+    part_choice,
+)
+from scientist.services import Services
+from scientist.state import IdeaTask
+
+log = logging.getLogger(__name__)
+
+EDITABLE = {"experiment.py"}
+SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.pdf", "template.toml", "prompt.json",
+                                   "seed_ideas.json", "executions.log")
+OUTPUT_TAIL_LINES = 25
+REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so it does not repeat the last attempt
+
+
+class RunOutcome(BaseModel):
+    """How one planned run ended."""
+
+    run: str
+    change: str
+    name: str | None = None  # the plan's name for the run
+    ok: bool
+    attempts: int
+    means: dict[str, dict[str, float]] | None = None
+    failure: str | None = None
+    fidelity: FidelityVerdict | None = None  # the review model's verdict on the code of a run that succeeded
+
+
+def _limits(services: Services) -> Limits:
+    lim = services.template.manifest.limits
+    return Limits(timeout_s=lim.timeout_s, memory_mb=lim.memory_mb, cpus=lim.cpus)
+
+
+def _tail(result: ExecResult) -> str:
+    text = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    return "\n".join(text[-OUTPUT_TAIL_LINES:])
+
+
+class IdeaExperiments:
+    """The runs of one idea in ``experiments/<idea>/``."""
+
+    def __init__(self, services: Services, task: IdeaTask) -> None:
+        self.services = services
+        self.idea = task["idea"]
+        self.plan = task["plan"]
+        self.first_run = task["first_run"]
+        self.name = self.idea["name"]
+        self.workdir = services.folder.path / "experiments" / self.name
+        self.metrics = services.template.metric_names or None
+        self.bound: dict[tuple[str, str | None], MethodCard] = {}  # method cards in a part's names
+
+    def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
+            run_dir: Path) -> None:
+        services = self.services
+        services.failures.record(Attempt(
+            run_id=services.folder.run_id, idea=self.name, stage=stage, attempt=attempt,
+            model=services.settings.model_for("coding"), template=services.template.manifest.name,
+            category=failure.category if failure else None,
+            exception_type=failure.exception_type if failure else None,
+            message=failure.message[:1000] if failure else None, wall_s=wall_s, run_dir=str(run_dir)))
+
+    def tell(self, run: str, *notes: str) -> None:
+        """Each note about ``run`` (a mechanical repair, a check's verdict), in the log and as progress."""
+        for note in notes:
+            log.info("%s: %s", run, note)
+            self.services.progress("experiments", f"{self.name}: {run}: {note}")
+
+    def prepare(self) -> None:
+        """Copy the template's code into the idea's folder (once), with the baseline run the pre-flight
+        made (``<run>/baseline``), when it ran this very code: it is not run again."""
+        if (self.workdir / "experiment.py").is_file():
+            return
+        shutil.copytree(self.services.template.path, self.workdir, ignore=SKIP_COPY, dirs_exist_ok=True)
+        made = self.services.folder.path / "baseline"
+        template_code = (self.services.template.path / "experiment.py").read_text(encoding="utf-8")
+        if not (made / "run_0" / "final_info.json").is_file() or \
+                (made / "experiment.py").read_text(encoding="utf-8") != template_code:
+            return
+        shipped = {p.name for p in self.services.template.path.iterdir()}
+        for item in made.iterdir():  # run_0 and whatever else the baseline wrote beside it
+            if item.name in shipped or item.name == "preflight.json":
+                continue
+            if item.is_dir():
+                shutil.copytree(item, self.workdir / item.name, dirs_exist_ok=True)
+            else:
+                shutil.copy2(item, self.workdir / item.name)
+        (self.workdir / "run_0" / "experiment.py").write_text(template_code, encoding="utf-8")
+        seconds = json.loads((made / "preflight.json").read_text()).get("seconds") \
+            if (made / "preflight.json").is_file() else None
+        self.log("baseline", 1, seconds, None, self.workdir / "run_0")
+
+    def execute(self, code: str, run: str) -> tuple[ExecResult, dict[str, dict[str, float]]]:
+        """Run ``code`` as ``run`` in the sandbox; keep code and output in the run folder."""
+        run_dir = self.workdir / run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        (self.workdir / "experiment.py").write_text(code, encoding="utf-8")
+        try:
+            result = self.services.sandbox.run(["python", "experiment.py", "--out_dir", run], self.workdir,
+                                               _limits(self.services))
+        except SandboxUnavailable as exc:
+            raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
+        run_dir.mkdir(exist_ok=True)
+        (run_dir / "experiment.py").write_text(code, encoding="utf-8")
+        (run_dir / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+        (run_dir / "stderr.txt").write_text(result.stderr, encoding="utf-8")
+        category, exc_type, message = classify_execution(result)
+        if category is not None:
+            values = self.values_at_failure(run, result) if category is Category.RUNTIME_ERROR else None
+            raise Failure(category, message or category.value, exception_type=exc_type,
+                          output_tail=_tail(result), code=code, values=values, lines=frame_lines(result.stderr))
+        try:
+            return result, read_final_info(run_dir / "final_info.json", self.metrics)
+        except InvalidResults as exc:
+            missing = not (run_dir / "final_info.json").is_file()
+            found = self.non_finite_at(run, result) if isinstance(exc, NonFiniteResults) else None
+            raise Failure(Category.MISSING_RESULTS if missing else Category.INVALID_RESULTS,
+                          exc.message + (f"; the first inf or nan was made at line {found.line} ({found.error}, "
+                                         "in a rerun with numpy's floating-point errors raised)" if found else ""),
+                          output_tail=_tail(result), code=code, values=found.describe() if found else None,
+                          where=line_in_part(code, found.line) if found else None,
+                          lines=(found.line,) if found else None) from exc
+
+    def non_finite_at(self, run: str, result: ExecResult) -> FailingValues | None:
+        """Where a run whose results are not finite made its first inf or nan, and the values that line
+        read (``failing_values.first_non_finite``); kept in the run folder as failing_values.txt."""
+        self.services.progress("experiments", f"{self.name}: {run}: results not finite; rerunning to find "
+                               "the line that made the first inf or nan")
+        found = first_non_finite(self.services.sandbox, self.workdir, _limits(self.services), result.wall_s)
+        return self.keep_values(run, found) if found is not None else None
+
+    def keep_values(self, run: str, found: FailingValues) -> FailingValues:
+        """``found``, kept in the run folder as failing_values.txt."""
+        (self.workdir / run / "failing_values.txt").write_text(f"line {found.line}: {found.describe()}\n",
+                                                               encoding="utf-8")
+        return found
+
+    def values_at_failure(self, run: str, result: ExecResult) -> str | None:
+        """The values the failing line read, from a rerun under the sandbox's value harness; kept in
+        the run folder as failing_values.txt."""
+        found = failing_values(self.services.sandbox, self.workdir, ["experiment.py", "--out_dir", run],
+                               _limits(self.services), result.wall_s)
+        if found is None or not found.values:
+            return None
+        found = with_baseline(found, self.services.sandbox, self.workdir,
+                              (self.workdir / "experiment.py").read_text(encoding="utf-8"),
+                              (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8"),
+                              _limits(self.services), result.wall_s)
+        return self.keep_values(run, found).describe()
+
+    def baseline(self) -> dict[str, dict[str, float]]:
+        """run_0: the template's code unchanged (not run again when its results exist)."""
+        done = self.workdir / "run_0" / "final_info.json"
+        if done.is_file():
+            return read_final_info(done, self.metrics)
+        self.services.progress("experiments", f"{self.name}: baseline run_0")
+        code = (self.services.template.path / "experiment.py").read_text(encoding="utf-8")
+        started = time.perf_counter()
+        try:
+            _, means = self.execute(code, "run_0")
+        except Failure as failure:
+            self.log("baseline", 1, time.perf_counter() - started, failure, self.workdir / "run_0")
+            raise
+        self.log("baseline", 1, time.perf_counter() - started, None, self.workdir / "run_0")
+        return means
+
+    def new_code(self, code: str, run: str, change: str, history: History, fix: Fix | None = None,
+                 home: Home | None = None) -> str:
+        """The attempt's new experiment.py: with ``fix``, that part of the last attempt's code repaired
+        (``fixed_code``); else, or when no fix came, the change made to the baseline ``code``. A reply
+        that cannot be the change without running it is asked for once more, more freely and told why:
+        one that is the code of an attempt that already failed (the 1.5B model wrote the same failing
+        code three attempts running), or one that changes nothing the experiment computes (it often
+        rewrites the parts it chose word for word)."""
+        if fix is not None:
+            fixed = self.fixed_code(code, run, change, history, fix)
+            if fixed is not None:
+                return fixed
+        try:
+            new_code = self.apply(code, self.ask_edit(code, run, change, history, home=home))
+        except Failure as failure:
+            if failure.category is not Category.NO_EFFECTIVE_CHANGE:
+                raise
+            log.info("%s: the reply changes nothing (%s); asking once more", run, failure.message)
+            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=failure.message, home=home))
+        unchanged = inert_reason(code, new_code)
+        if unchanged is not None:
+            log.info("%s: the reply changes nothing the experiment computes; asking once more", run)
+            return self.apply(code, self.ask_edit(code, run, change, history, unchanged=unchanged, home=home))
+        same = history.failed_code.get(new_code)
+        if same is None:
+            return new_code
+        log.info("%s: the reply repeats attempt %d's code; asking once more", run, same)
+        return self.apply(code, self.ask_edit(code, run, change, history, repeats=same, home=home))
+
+    def fixed_code(self, code: str, run: str, change: str, history: History, fix: Fix) -> str | None:
+        """The last attempt's code with ``fix.part`` repaired: mechanically when ``autofix`` knows the
+        crash (``index_the_last_axis``), else rewritten by the model; ``None`` when two replies in a row
+        give the part back unchanged or keep the failing line (``crash_kept``): the change is then made
+        again from the baseline in the same attempt (the 1.5B model returned a part it could not repair
+        as it was, and two attempts ended so)."""
+        failed, unchanged = history.last, None
+        if failed is None or not failed.code:
+            return None
+        mechanical, notes = index_the_last_axis(failed.code, failed.lines[0], failed.message) \
+            if failed.lines else (failed.code, [])
+        self.tell(run, *notes)
+        if notes:
+            return mechanical
+        for _ in range(2):
+            try:
+                fixed = self.apply(failed.code, self.ask_fix(code, run, change, history, fix, unchanged))
+            except Failure as failure:
+                if failure.category is not Category.NO_EFFECTIVE_CHANGE:
+                    raise
+                unchanged = f"it gave {fix.part} back unchanged"
+            else:
+                unchanged = crash_kept(failed.code, fixed, fix.part, failed.lines) if fix.via is None else None
+                if unchanged is None:
+                    return fixed
+            log.info("%s: the fix cannot work (%s)", run, unchanged)
+        log.info("%s: no fix in two asks; making the change again from the baseline", run)
+        return None
+
+    def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
+                 unchanged: str | None = None, home: Home | None = None) -> CodeEdit | CodeRewrite:
+        """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
+        attempt whose failed code the first reply repeated; ``unchanged``: why the first reply changed
+        nothing the experiment computes; ``home``: the part the change must be made in and why, given
+        instead of asking which parts)."""
+        services, template = self.services, self.services.template
+        failure, attempt = history.last, history.attempt
+        lim = template.manifest.limits
+        rewrite = services.settings.edit_format == "rewrite"
+        system = render("experiments", "system_rewrite" if rewrite else "system",
+                        template_system=template.prompt.system, metrics=", ".join(template.metric_names) or "all of them",
+                        timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
+        change = code_change(change)
+        user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
+                      idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
+                      attempt=attempt, failure=failure.summary if failure else None,
+                      earlier=history.earlier, repeated=history.repeated, avoid=history.avoid,
+                      category=failure.category.value if failure else None, where=failure.where if failure else None,
+                      values=failure.values if failure else None,
+                      output_tail=failure.output_tail if failure else "", code=code,
+                      previous_diff=changes(code, failure.code) if failure and failure.code else "",
+                      outline=outline(code) if rewrite else "",
+                      mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
+                      unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "",
+                      methods=self.method_notes(code, change, home.part if home else None, run))
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        stage = f"experiments/{self.name}/{run}"
+        step = (attempt - 1) + (2 if repeats or unchanged else 0)
+        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
+        if not rewrite:
+            return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
+                                               stage=stage, max_tokens=1500, temperature=temperature)
+        todo = unchanged is not None or (failure is not None and failure.category is Category.NO_EFFECTIVE_CHANGE)
+        return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None, todo=todo)
+
+    def method_notes(self, code: str, change: str, part: str | None, run: str) -> str:
+        """The cards of the methods ``change`` names, in ``part``'s own names where the model could map
+        them (``card_binding.bind``, asked once per card and part), as prompt text."""
+        shown = []
+        for card in cards_for(change):
+            key = (card.name, part)
+            if key not in self.bound:
+                self.bound[key] = card if part is None else bind(
+                    self.services.gateway, card, code, part, change, f"experiments/{self.name}/{run}/card")
+            shown.append(self.bound[key].shown())
+        return "\n\n".join(shown)
+
+    def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
+                unchanged: str | None = None) -> CodeRewrite:
+        """One part of the last attempt's code, rewritten to repair the failure located in it or in a
+        caller (``unchanged``: why the first reply could not repair it: it gave the part back as it
+        was, or left the failing line and what feeds it as they were)."""
+        part = fix.part
+        services, template, failure = self.services, self.services.template, history.last
+        assert failure is not None and failure.code is not None
+        lim = template.manifest.limits
+        system = render("experiments", "system_rewrite", template_system=template.prompt.system,
+                        metrics=", ".join(template.metric_names) or "all of them", timeout=int(lim.timeout_s),
+                        cpus=f"{lim.cpus:g}")
+        user = render("experiments", "fix", task_description=template.prompt.task_description,
+                      idea_title=self.idea["title"], run_name=run, change=code_change(change),
+                      attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
+                      where=failure.where, values=failure.values, output_tail=failure.output_tail,
+                      code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
+                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS,
+                      methods=self.method_notes(failure.code, code_change(change), part, run))
+        step = history.fixes + (2 if unchanged else 0)
+        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
+        reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
+                                      role="coding", stage=f"experiments/{self.name}/{run}", max_tokens=1800,
+                                      temperature=temperature)
+        return CodeRewrite(reasoning=f"fix {part}", rewrites=[UnitRewrite(unit=part, code=code_block(reply))])
+
+    def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str,
+                    temperature: float | None = None, home: str | None = None, todo: bool = False) -> CodeRewrite:
+        """Two steps: which parts (schema-constrained; just ``home`` when it is given), then each part's
+        new text as a plain code block (``todo``: each function shown with a ``# TODO: <change>`` line
+        where such a change usually goes, ``units.with_todo``, after a reply or an attempt that changed
+        nothing)."""
+        gateway, methods = self.services.gateway, cards_for(change)
+        choice: PartChoice
+        if home is not None:
+            choice = PartChoice(reasoning=f"the change belongs in {home}", parts=[home])
+        else:
+            choice = gateway.structured(messages, part_choice([u.name for u in code_units(code)]),  # type: ignore[assignment]
+                                        role="coding", stage=stage, max_tokens=300, temperature=temperature)
+        convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
+        rewrites = []
+        for part in dict.fromkeys(choice.parts):
+            current = unit_text(code, part)
+            marked = with_todo(current, change) if todo else current
+            ask = render("experiments", "write_part", part=part, change=change, current=marked,
+                         todo=marked != current, methods=bool(methods),
+                         method_names=" and ".join(card.name for card in methods))
+            reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
+                                 max_tokens=1800, temperature=temperature)
+            rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))
+            convo += [{"role": "user", "content": ask},
+                      {"role": "assistant", "content": f"```python\n{rewrites[-1].code.strip()}\n```"}]
+        return CodeRewrite(reasoning=choice.reasoning, rewrites=rewrites)
+
+    def apply(self, code: str, edit: CodeEdit | CodeRewrite) -> str:
+        """The new experiment.py, or a ``Failure`` (nothing is applied partially)."""
+        try:
+            if isinstance(edit, CodeRewrite):
+                return apply_rewrites(code, edit.rewrites)
+            return apply_edits({"experiment.py": code}, edit.edits, EDITABLE)["experiment.py"]
+        except RewriteSyntaxError as exc:
+            raise Failure(Category.SYNTAX_ERROR, exc.message, exception_type="SyntaxError", code=code) from exc
+        except EditNotApplied as exc:
+            raise Failure(Category.EDIT_NOT_APPLIED, exc.message, code=code) from exc
+        except NoEffectiveChange as exc:
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, exc.message, code=code) from exc
+
+    def keep(self, run: str, code: str, problem: str) -> None:
+        """The run folder of an attempt stopped before running: its code and why it did not run."""
+        run_dir = self.workdir / run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        (run_dir / "experiment.py").write_text(code, encoding="utf-8")
+        (run_dir / "stderr.txt").write_text(f"not run: {problem}\n", encoding="utf-8")
+
+    def keep_attempt(self, run: str, attempt: int, failure: Failure) -> Path:
+        """``attempts/<run>/attempt_<n>/``: a copy of a failed attempt's run folder (the next attempt
+        replaces ``<run>/``), with ``failure.txt``. An attempt whose reply could not be applied has no
+        code of its own: its folder holds only ``failure.txt``."""
+        kept = self.workdir / "attempts" / run / f"attempt_{attempt}"
+        shutil.rmtree(kept, ignore_errors=True)
+        run_dir = self.workdir / run
+        if run_dir.is_dir():
+            shutil.copytree(run_dir, kept, ignore=shutil.ignore_patterns("outcome.json"))
+        kept.mkdir(parents=True, exist_ok=True)
+        details = [failure.summary, *(f"{label}: {text}" for label, text in
+                                      (("where", failure.where), ("values", failure.values)) if text)]
+        (kept / "failure.txt").write_text("\n".join(details) + "\n", encoding="utf-8")
+        return kept
+
+    def check_names(self, code: str, run: str, baseline: str) -> None:
+        """Fail now, with every such name, if the code reads a name nothing defines, calls one of its own
+        functions with arguments that do not fit its parameters, uses the value of one of them that no
+        longer returns one, calls a new import where a local of the same name hides it, or uses a
+        library name that does not exist (one short sandbox run that only imports)."""
+        try:
+            checked(code, undefined_names(code) or read_before_bound(code) or call_mismatches(code)
+                    or lost_returns(baseline, code) or shadowed_imports(baseline, code)
+                    or missing_library_names(code, self.services.sandbox, self.workdir, _limits(self.services)))
+        except SandboxUnavailable as exc:
+            raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
+        except Failure as failure:
+            self.keep(run, code, failure.message)
+            raise
+
+    def check_unread(self, code: str, new_code: str, run: str) -> None:
+        """Fail now if the edit computes a new local value that nothing reads and, without it, leaves
+        its function as the baseline's: it cannot be the change (the 1.5B model wrote
+        ``x_train_augmented = x_train + noise`` and kept training on ``x_train``; the noise draws alone
+        changed the results, so the run passed as a success). A dead value beside new computation in
+        the same function is only noted (restarts' unread ``perturbed_trace`` had failed two attempts)."""
+        dead = unread_new_locals(code, new_code)
+        if dead and not dead_values_only(code, new_code):
+            note = f"{dead[0].message}, but its function computes something new besides: running it"
+            self.tell(run, note)
+            return
+        if dead:
+            failure = found_before_running(new_code, dead, Category.NO_EFFECTIVE_CHANGE)
+            self.keep(run, new_code, failure.message)
+            raise failure
+
+    def same_as_baseline(self, means: dict[str, dict[str, float]]) -> bool:
+        """True when every non-timing metric equals the baseline's exactly: the edit changed no computation."""
+        baseline = read_final_info(self.workdir / "run_0" / "final_info.json")
+        compared = [(means[s][m], v) for s, metrics in baseline.items() for m, v in metrics.items()
+                    if "time" not in m.lower() and s in means and m in means[s]]
+        return bool(compared) and all(a == b for a, b in compared)
+
+    def attempt(self, code: str, run: str, change: str, history: History,
+                fix: Fix | None = None, home: Home | None = None) -> dict[str, dict[str, float]]:
+        """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed;
+        with ``home``, the change made in that part), apply it strictly, check syntax, repair what
+        ``autofix`` repairs mechanically, check names, run, validate."""
+        try:
+            new_code = self.new_code(code, run, change, history, fix, home)
+        except LLMOutputInvalid as exc:
+            raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
+        problem = syntax_error(new_code, "experiment.py")
+        if problem is not None:
+            self.keep(run, new_code, problem)
+            raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
+        new_code, repairs = repair(new_code, code, change)
+        self.tell(run, *repairs)
+        inert = inert_reason(code, new_code)
+        if inert is not None:
+            message = f"the edit does not change what the experiment computes: {inert} (found before running)"
+            self.keep(run, new_code, message)
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, message, code=new_code)
+        settings_only = only_settings(code, new_code, code_change(change))
+        if settings_only is not None:
+            self.keep(run, new_code, settings_only)
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, settings_only + " (found before running)", code=new_code)
+        new_code, dropped = drop_unread_imports(code, new_code)
+        self.tell(run, *dropped)
+        try:
+            self.check_names(new_code, run, code)
+            self.check_unread(code, new_code, run)
+            means = self.execute(new_code, run)[1]
+        except Failure as failure:
+            hint = copy_hint(code, new_code, failure.lines or ())
+            if hint is not None:
+                failure.message = f"{failure.message}; {hint}"
+            raise
+        if self.same_as_baseline(means):
+            raise Failure(Category.NO_EFFECTIVE_CHANGE, "the results are identical to the baseline's: the edit did "
+                          f"not change what the experiment computes; {self.why_same(code, new_code, run)}",
+                          code=new_code)
+        return means
+
+    def why_same(self, code: str, new_code: str, run: str) -> str:
+        """Why an edit's results are the baseline's: what the code says, else which of its new lines a
+        rerun under the run's own limits never reached, or which new updates never changed what they
+        update."""
+        static = why_unchanged(code, new_code)
+        if static is not None:
+            return static
+        self.services.progress("experiments", f"{self.name}: {run}: results identical to the baseline's; "
+                               "rerunning to see which new lines run")
+        rerun = lines_not_run(self.services.sandbox, self.workdir, code, new_code, _limits(self.services))
+        return describe_not_run(new_code, rerun) if rerun is not None else "is the new value actually used?"
+
+    def planned_run(self, number: int, change: str, name: str | None = None) -> RunOutcome:
+        """A planned run with bounded repair; idempotent on re-entry."""
+        run = f"run_{number}"
+        saved = self.workdir / run / "outcome.json"
+        if saved.is_file():
+            return RunOutcome.model_validate_json(saved.read_text())
+        baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
+        history = History()  # an attempt edits the working baseline, or fixes the last attempt's crash in place
+        tries = 1 + self.services.settings.max_repairs
+        rewrite = self.services.settings.edit_format == "rewrite"
+        for attempt in range(1, tries + 1):
+            home, fix = self.next_move(baseline_code, change, history) if rewrite else (None, None)
+            self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
+                                   + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else "")
+                                   + (f" (the change goes in {home.part})" if home else ""))
+            started = time.perf_counter()
+            shutil.rmtree(self.workdir / run, ignore_errors=True)  # the last attempt's is kept in attempts/
+            try:
+                means = self.attempt(baseline_code, run, change, history, fix, home)
+            except Failure as failed:
+                kept = self.keep_attempt(run, attempt, failed)
+                self.log(run, attempt, time.perf_counter() - started, failed, kept)
+                history.failed(failed, fixed_in_place=fix is not None)
+                continue
+            self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
+            if attempt > 1:
+                self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
+            return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=attempt,
+                                               means=means, fidelity=self.judge(run, change, baseline_code)))
+        summary = history.last.summary if history.last else "failed"
+        return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=tries,
+                                           failure=summary))
+
+    @staticmethod
+    def next_move(baseline_code: str, change: str, history: History) -> tuple[Home | None, Fix | None]:
+        """Where the next attempt works: (the part the change must be made in and why, or the part of
+        the last attempt's code to fix). After a failure that read names only another function has, that
+        function (``home_part``); else a fix in place (``part_to_fix``); else, at the first attempt
+        and at each fresh start, the seam the change names (``named_seam``) or the one function that
+        reads the constants a change adding computation names (``rule_home``): left to choose,
+        the 1.5B model's fresh start after two failed fixes went to ``constants`` and wrote a
+        settings-only edit."""
+        home = home_part(baseline_code, history) if history.last is not None else None
+        fix = part_to_fix(baseline_code, history) if home is None else None
+        if home is None and fix is None:
+            home = rule_home(baseline_code, code_change(change))
+        return home, fix
+
+    def judge(self, run: str, change: str, baseline_code: str) -> FidelityVerdict | None:
+        """Whether the run's code does what the run was asked to change (``None`` when the check is off
+        or the model's verdict never validated: the run's results stand either way)."""
+        if not self.services.settings.judges_fidelity():
+            return None
+        self.services.progress("experiments", f"{self.name}: {run} done; checking its code does what was asked")
+        code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        try:
+            verdict = judge_run(self.services.gateway, title=self.idea["title"], change=code_change(change),
+                                baseline=baseline_code, code=code, stage=f"experiments/{self.name}/{run}/fidelity")
+        except LLMOutputInvalid as exc:
+            log.warning("%s/%s: no fidelity verdict: %s", self.name, run, exc.message)
+            return None
+        if verdict.verdict != "faithful":
+            log.info("%s/%s: the code is judged %s to the change: %s", self.name, run, verdict.verdict, verdict.missing)
+        return verdict
+
+    @staticmethod
+    def save(path: Path, outcome: RunOutcome) -> RunOutcome:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, outcome.model_dump_json(indent=2) + "\n")
+        return outcome
+
+    def run_all(self) -> dict[str, Any]:
+        self.prepare()
+        try:
+            baseline = self.baseline()
+        except Failure as failure:
+            return {"idea": self.name, "baseline": None, "runs": [],
+                    "status": f"baseline failed: {failure.summary}"}
+        outcomes = [self.planned_run(k, planned["change"], planned.get("name"))
+                    for k, planned in enumerate(self.plan["runs"], start=self.first_run)]
+        ok = sum(o.ok for o in outcomes)
+        result = {"idea": self.name, "baseline": baseline, "runs": [o.model_dump(mode="json") for o in outcomes],
+                  "status": f"{ok}/{len(outcomes)} runs succeeded"}
+        write_atomic(self.workdir / "outcome.json", json.dumps(result, indent=2) + "\n")
+        return result
+

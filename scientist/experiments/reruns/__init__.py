@@ -1,0 +1,1 @@
+"""Host-side drivers that rerun an experiment under an in-box harness program to observe it."""
