@@ -23,7 +23,7 @@ from pydantic import BaseModel  # noqa: E402
 from scientist.config import load_settings  # noqa: E402
 from scientist.llm.gateway import Gateway, load_litellm  # noqa: E402
 from scientist.llm.ledger import Ledger  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAI, Step  # noqa: E402
+from scientist.llm.scripted.server import FakeOpenAI, Step  # noqa: E402
 
 
 class Answer(BaseModel):

@@ -22,11 +22,11 @@ from scientist.config import load_settings  # noqa: E402
 from scientist.failures import FailureLog  # noqa: E402
 from scientist.llm.gateway import load_litellm  # noqa: E402
 from scientist.llm.ledger import CallRecord  # noqa: E402
+from scientist.llm.scripted.research import ResearchModel  # noqa: E402
+from scientist.llm.scripted.server import FakeOpenAI  # noqa: E402
 from scientist.runner import RunController, initial_state, models_of  # noqa: E402
 from scientist.runstore import RunStore  # noqa: E402
 from scientist.sandbox.choose import open_sandbox  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
-from tests.fakes.research_model import ResearchModel  # noqa: E402
 
 TOY = Path(__file__).resolve().parents[1] / "tests" / "graph" / "toy_template"
 

@@ -11,7 +11,8 @@ import pytest
 from scientist.config import Settings, load_settings
 from scientist.llm.gateway import Gateway
 from scientist.llm.ledger import Budget, Ledger
-from tests.fakes.openai_server import FakeOpenAI
+from scientist.llm.scripted.server import FakeOpenAI
+from scientist.sandbox.probe import bwrap_status
 
 _real_connect = socket.socket.connect
 
@@ -39,6 +40,15 @@ def _loopback_only(self: socket.socket, address: object) -> None:
         if not (host.startswith("127.") or host in ("::1", "localhost") or host in OWN_ADDRESSES):
             raise OSError(f"tests may not reach the network (tried {address!r})")
     _real_connect(self, address)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``needs_bwrap`` fails, not skips, when the bubblewrap sandbox cannot run here: the
+    experiment loop's tests must not go green by not running."""
+    if item.get_closest_marker("needs_bwrap") is not None:
+        status = bwrap_status()
+        if not status.ok:
+            pytest.fail(f"the bubblewrap sandbox these tests need is unavailable: {status.reason}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -189,7 +189,7 @@ def test_doctor_never_reports_an_unusable_remote_model_ok(model, says):
 
 
 def test_doctor_verifies_a_remote_model_with_one_tiny_request():
-    from tests.fakes.openai_server import FakeOpenAI, Step
+    from scientist.llm.scripted.server import FakeOpenAI, Step
 
     with FakeOpenAI(repeat_last=True).push(Step("ok")) as fake:
         done = subprocess.run([*CLI, "doctor", "--json", "--model", "openai/some-model"], capture_output=True,

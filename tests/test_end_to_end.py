@@ -18,10 +18,9 @@ from scientist.config import default_cache_dir
 from scientist.failures import FailureLog, is_experiment_run
 from scientist.llm.ledger import CallRecord
 from scientist.review.reviewer import MetaReview
-from scientist.sandbox.probe import bwrap_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400),
-              pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")]
+              pytest.mark.needs_bwrap]
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
 DEMO_PROFILE = {"SCIENTIST_REFLECTIONS": "1", "SCIENTIST_RUNS_PER_IDEA": "1", "SCIENTIST_MAX_REPAIRS": "2",

@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
-from scientist.experiments.card_binding import bind
 from scientist.experiments.checks.calls import call_mismatches, lost_returns
 from scientist.experiments.checks.copies import copy_hint
 from scientist.experiments.checks.names import (
@@ -56,8 +55,7 @@ from scientist.experiments.failure import (
     why_unchanged,
 )
 from scientist.experiments.fidelity import judge_run
-from scientist.experiments.methods import MethodCard, cards_for
-from scientist.experiments.repairs import drop_unread_imports, index_the_last_axis, repair
+from scientist.experiments.repairs import drop_unread_imports, repair
 from scientist.experiments.reruns.lines import describe_not_run, lines_not_run
 from scientist.experiments.reruns.values import FailingValues, failing_values, first_non_finite, with_baseline
 from scientist.failures import Attempt, Category, classify_execution
@@ -119,7 +117,6 @@ class IdeaExperiments:
         self.name = self.idea["name"]
         self.workdir = services.folder.path / "experiments" / self.name
         self.metrics = services.template.metric_names or None
-        self.bound: dict[tuple[str, str | None], MethodCard] = {}  # method cards in a part's names
 
     def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
             run_dir: Path) -> None:
@@ -265,19 +262,12 @@ class IdeaExperiments:
         return self.apply(code, self.ask_edit(code, run, change, history, repeats=same, home=home))
 
     def fixed_code(self, code: str, run: str, change: str, history: History, fix: Fix) -> str | None:
-        """The last attempt's code with ``fix.part`` repaired: mechanically when ``autofix`` knows the
-        crash (``index_the_last_axis``), else rewritten by the model; ``None`` when two replies in a row
-        give the part back unchanged or keep the failing line (``crash_kept``): the change is then made
-        again from the baseline in the same attempt (the 1.5B model returned a part it could not repair
-        as it was, and two attempts ended so)."""
+        """The last attempt's code with ``fix.part`` rewritten by the model; ``None`` when two replies in
+        a row give the part back unchanged or keep the failing line (``crash_kept``): the change is then
+        made again from the baseline in the same attempt."""
         failed, unchanged = history.last, None
         if failed is None or not failed.code:
             return None
-        mechanical, notes = index_the_last_axis(failed.code, failed.lines[0], failed.message) \
-            if failed.lines else (failed.code, [])
-        self.tell(run, *notes)
-        if notes:
-            return mechanical
         for _ in range(2):
             try:
                 fixed = self.apply(failed.code, self.ask_fix(code, run, change, history, fix, unchanged))
@@ -317,8 +307,7 @@ class IdeaExperiments:
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
-                      unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "",
-                      methods=self.method_notes(code, change, home.part if home else None, run))
+                      unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "")
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
@@ -328,18 +317,6 @@ class IdeaExperiments:
                                                stage=stage, max_tokens=1500, temperature=temperature)
         todo = unchanged is not None or (failure is not None and failure.category is Category.NO_EFFECTIVE_CHANGE)
         return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None, todo=todo)
-
-    def method_notes(self, code: str, change: str, part: str | None, run: str) -> str:
-        """The cards of the methods ``change`` names, in ``part``'s own names where the model could map
-        them (``card_binding.bind``, asked once per card and part), as prompt text."""
-        shown = []
-        for card in cards_for(change):
-            key = (card.name, part)
-            if key not in self.bound:
-                self.bound[key] = card if part is None else bind(
-                    self.services.gateway, card, code, part, change, f"experiments/{self.name}/{run}/card")
-            shown.append(self.bound[key].shown())
-        return "\n\n".join(shown)
 
     def ask_fix(self, code: str, run: str, change: str, history: History, fix: Fix,
                 unchanged: str | None = None) -> CodeRewrite:
@@ -358,8 +335,7 @@ class IdeaExperiments:
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
                       code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
-                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS,
-                      methods=self.method_notes(failure.code, code_change(change), part, run))
+                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS)
         step = history.fixes + (2 if unchanged else 0)
         temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
@@ -373,7 +349,7 @@ class IdeaExperiments:
         new text as a plain code block (``todo``: each function shown with a ``# TODO: <change>`` line
         where such a change usually goes, ``units.with_todo``, after a reply or an attempt that changed
         nothing)."""
-        gateway, methods = self.services.gateway, cards_for(change)
+        gateway = self.services.gateway
         choice: PartChoice
         if home is not None:
             choice = PartChoice(reasoning=f"the change belongs in {home}", parts=[home])
@@ -386,8 +362,7 @@ class IdeaExperiments:
             current = unit_text(code, part)
             marked = with_todo(current, change) if todo else current
             ask = render("experiments", "write_part", part=part, change=change, current=marked,
-                         todo=marked != current, methods=bool(methods),
-                         method_names=" and ".join(card.name for card in methods))
+                         todo=marked != current)
             reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
                                  max_tokens=1800, temperature=temperature)
             rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))

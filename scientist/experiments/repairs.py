@@ -441,39 +441,6 @@ def _likeness(a: ast.FunctionDef, b: ast.FunctionDef) -> float:
                                    autojunk=False).ratio()
 
 
-ONE_DIMENSIONAL = "too many indices for array: array is 1-dimensional, but 2 were indexed"
-
-
-def index_the_last_axis(source: str, line: int, message: str) -> tuple[str, list[str]]:
-    """After a run crashed with ``message`` 'too many indices for array: array is 1-dimensional, but
-    2 were indexed' at ``line``: each ``a[:, k]`` there reads ``a[..., k]``, which is the same for rows
-    and also serves one row (the 1.5B model's quadratic readout took ``states[:, ::2]`` in a
-    ``readout_features`` that the forecast calls with one state, and its model-written fix moved the
-    change into the caller). The source unchanged, and no notes, for any other failure."""
-    if ONE_DIMENSIONAL not in message:
-        return source, []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return source, []
-    found = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Subscript)
-                    and node.lineno == line == node.end_lineno and isinstance(node.slice, ast.Tuple)
-                    and len(node.slice.elts) == 2 and _whole(node.slice.elts[0])), key=lambda node: node.col_offset)
-    if not found:
-        return source, []
-    renames = [(line - 1, n.slice.elts[0].col_offset, n.slice.elts[0].end_col_offset or 0, "...")  # type: ignore[attr-defined]
-               for n in found]
-    before = ", ".join(ast.unparse(n) for n in found)
-    after = ", ".join(f"{ast.unparse(n.value)}[..., {ast.unparse(n.slice.elts[1])}]" for n in found)  # type: ignore[attr-defined]
-    return _applied(source, renames, [], [f"line {line}: {before} indexed a 1-dimensional array with two indices; "
-                                          f"now {after} (the last axis, for one row as for many)"])
-
-
-def _whole(index: ast.expr) -> bool:
-    """Whether ``index`` is a bare ``:``."""
-    return isinstance(index, ast.Slice) and index.lower is None and index.upper is None and index.step is None
-
-
 def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
     """Every repair of this module, in turn (``before``: the code the edit was made to; ``change``:
     the run's change, for the values it gives): the new source and a note per change made."""

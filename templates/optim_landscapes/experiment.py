@@ -80,10 +80,9 @@ def optimise(f, grad, x0, steps=STEPS):
     return x, solved_at, trace
 
 
-def step_budget(f, grad, x0):
-    """How one random start spends its step budget: here all STEPS iterations of the optimiser in one
-    run from x0 (``optimise(f, grad, x, steps=n)`` runs n of them from any point x). Returns (the final
-    value, the step it was first solved at or None, the trace)."""
+def run_start(f, grad, x0):
+    """One random start: the optimiser run from x0 (``optimise(f, grad, x, steps=n)`` runs n iterations
+    from any point x). Returns (the final value, the step it was first solved at or None, the trace)."""
     x, solved_at, trace = optimise(f, grad, x0)
     return f(x), solved_at, trace
 
@@ -99,7 +98,7 @@ def main():
         finals, steps, solved, runs = [], [], [], []
         for _ in range(STARTS):
             x0 = rng.uniform(-INIT_SCALE, INIT_SCALE, DIM)
-            final, solved_at, trace = step_budget(f, grad, x0)
+            final, solved_at, trace = run_start(f, grad, x0)
             finals.append(np.log10(max(final, 1e-12)))
             solved.append(solved_at is not None)
             steps.append(solved_at if solved_at is not None else STEPS)

@@ -142,8 +142,8 @@ def test_a_worker_killed_mid_task_is_retried_and_leaves_no_sandbox_behind(sandbo
 
 
 def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_path):
-    from tests.fakes.openai_server import FakeOpenAI
-    from tests.fakes.research_model import ResearchModel
+    from scientist.llm.scripted.research import ResearchModel
+    from scientist.llm.scripted.server import FakeOpenAI
     from tests.graph.conftest import CLI
     from tests.graph.test_resume import executions, run_and_kill
 

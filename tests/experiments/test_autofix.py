@@ -16,7 +16,6 @@ from scientist.experiments.repairs import (
     default_new_parameters,
     define_values_the_change_gives,
     drop_unread_imports,
-    index_the_last_axis,
     localise_constants,
     move_late_updates,
     repair,
@@ -275,17 +274,6 @@ def test_an_update_that_reads_what_the_lines_it_would_jump_set_stays():
     early = LOOP.replace("        norm = np.abs(g).max()\n", "        noise = 1.0\n        norm = np.abs(g).max() + noise\n") \
         .replace("        x = x - 0.1 * g\n", "        x = x - 0.1 * g\n        noise = 2.0\n        g += noise\n")
     assert move_late_updates(LOOP, early)[1] == [], "a line it jumps reads the noise it sets"
-
-
-def test_two_indices_into_a_one_dimensional_array_read_the_last_axis_on_the_failing_line_only():
-    source = "def features(s):\n    half = s[:, ::2] ** 2 + s[:, 0]\n    return s[:, 1:]\n"
-    message = "too many indices for array: array is 1-dimensional, but 2 were indexed"
-    repaired, notes = index_the_last_axis(source, 2, message)
-    assert repaired == "def features(s):\n    half = s[..., ::2] ** 2 + s[..., 0]\n    return s[:, 1:]\n"
-    assert notes == ["line 2: s[:, ::2], s[:, 0] indexed a 1-dimensional array with two indices; now "
-                     "s[..., ::2], s[..., 0] (the last axis, for one row as for many)"]
-    assert index_the_last_axis(source, 2, "index 5 is out of bounds for axis 0 with size 3") == (source, [])
-    assert index_the_last_axis("def f(s):\n    return s[0, 1]\n", 2, message)[1] == [], "only a leading ':'"
 
 
 def test_a_changed_copy_of_a_function_under_a_new_name_that_nothing_calls_replaces_it():

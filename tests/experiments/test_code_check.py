@@ -15,7 +15,6 @@ from scientist.experiments.checks.names import (
     unused_additions,
 )
 from scientist.sandbox.base import Limits
-from scientist.sandbox.probe import bwrap_status
 
 CODE = '''import json
 import numpy as np
@@ -158,7 +157,7 @@ def test_a_new_option_the_selector_constant_does_not_select_is_listed():
     assert unselected_branches(before, before.replace('"gd"', '"sgd"')) == ["OPTIMIZER == 'sgd' (OPTIMIZER is 'adam')"]
 
 
-@pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
+@pytest.mark.needs_bwrap
 def test_library_names_that_do_not_exist_are_found_in_the_sandbox(tmp_path):
     from scientist.sandbox.bwrap import BwrapSandbox
 

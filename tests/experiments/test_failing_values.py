@@ -6,9 +6,8 @@ import pytest
 
 from scientist.experiments.reruns.values import failing_values
 from scientist.sandbox.base import Limits
-from scientist.sandbox.probe import bwrap_status
 
-pytestmark = pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
+pytestmark = pytest.mark.needs_bwrap
 
 SCRIPT = '''import argparse
 import numpy as np

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from scientist.experiments.fidelity import judge_run
-from tests.fakes.openai_server import Step
+from scientist.llm.scripted.server import Step
 
 BASELINE = "RATE = 0.1\n\n\ndef step(x, g):\n    return x - RATE * g\n"
 RUN = "RATE = 0.1\n\n\ndef step(x, g, t):\n    return x - RATE * 0.99 ** t * g\n"

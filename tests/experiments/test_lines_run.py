@@ -13,7 +13,6 @@ from scientist.experiments.reruns.lines import (
     updates,
 )
 from scientist.sandbox.base import Limits
-from scientist.sandbox.probe import bwrap_status
 
 BASELINE = '''import argparse
 import json
@@ -51,7 +50,7 @@ def test_the_new_statement_lines_are_those_the_edit_added_or_changed():
     assert new_statement_lines(BASELINE, NEVER.replace("if t > 0", "if (t > 0").replace("== 3:", "== 3\n                and t > 1):")) == [10, 11, 13, 14]
 
 
-@pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
+@pytest.mark.needs_bwrap
 def test_a_rerun_names_the_new_lines_that_never_ran(tmp_path):
     from scientist.sandbox.bwrap import BwrapSandbox
 
@@ -92,7 +91,7 @@ def test_the_watched_lines_are_the_new_assignments_and_updates_are_those_that_re
     assert updates("x = 1\nx *= 2\n", 2, "x")
 
 
-@pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
+@pytest.mark.needs_bwrap
 def test_a_rerun_names_a_new_update_that_never_changed_its_name_and_the_constant_it_read(tmp_path):
     from scientist.sandbox.bwrap import BwrapSandbox
 

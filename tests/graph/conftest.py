@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from scientist.llm.scripted.research import ResearchModel
+from scientist.llm.scripted.server import FakeOpenAI
 from scientist.sandbox.probe import bwrap_status
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.research_model import ResearchModel
 
 TOY = Path(__file__).parent / "toy_template"
 CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
@@ -22,10 +22,11 @@ CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
 def _needs_sandbox_and_latex() -> None:
     import shutil
 
-    if not bwrap_status().ok:
-        pytest.skip("bwrap sandbox unavailable")
+    status = bwrap_status()
+    if not status.ok:
+        pytest.fail(f"the bubblewrap sandbox the graph tests need is unavailable: {status.reason}", pytrace=False)
     if shutil.which("latexmk") is None:
-        pytest.skip("LaTeX not installed")
+        pytest.fail("LaTeX (latexmk) is not installed: run scripts/setup.sh", pytrace=False)
 
 
 @pytest.fixture

@@ -68,8 +68,8 @@ def run_and_kill(cli_env: dict[str, str], research_model, schema: str, occurrenc
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> dict[str, object]:
     """An uninterrupted run with the same scripted model."""
-    from tests.fakes.openai_server import FakeOpenAI
-    from tests.fakes.research_model import ResearchModel
+    from scientist.llm.scripted.research import ResearchModel
+    from scientist.llm.scripted.server import FakeOpenAI
 
     tmp = tmp_path_factory.mktemp("reference")
     with FakeOpenAI(responder=ResearchModel(ideas=("bigger_step",), runs=2)) as fake:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.fakes.research_model import PAPER
+from scientist.llm.scripted.research import PAPER
 from tests.graph.conftest import TOY, only_run
 
 pytestmark = pytest.mark.slow

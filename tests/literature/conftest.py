@@ -12,13 +12,13 @@ from scientist.failures import FailureLog
 from scientist.literature.search import Literature, LiteratureCache
 from scientist.llm.gateway import Gateway
 from scientist.llm.ledger import Ledger
+from scientist.llm.scripted.research import ResearchModel
+from scientist.llm.scripted.server import FakeOpenAI
 from scientist.runstore import RunStore
 from scientist.sandbox.process import ProcessSandbox
 from scientist.services import Services
 from scientist.template.manifest import load_template
 from tests.conftest import fake_settings
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.research_model import ResearchModel
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARXIV_URL = re.compile(r"https://export\.arxiv\.org/api/query.*")

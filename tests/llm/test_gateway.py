@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from scientist.errors import BudgetExceeded, LLMOutputInvalid, ModelError, TransientModelError
 from scientist.llm.gateway import Route
 from scientist.llm.ledger import Budget, CallRecord, Ledger
-from tests.fakes.openai_server import Step
+from scientist.llm.scripted.server import Step
 
 GOOD = json.dumps({"title": "Label smoothing for tiny MLPs", "score": 7})
 

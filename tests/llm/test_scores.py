@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from scientist.llm.scores import expected_scores
-from tests.fakes.openai_server import FakeOpenAI, Step
+from scientist.llm.scripted.server import FakeOpenAI, Step
 
 
 class Rated(BaseModel):

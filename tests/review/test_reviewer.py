@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from scientist.llm.scripted.research import REVIEW
+from scientist.llm.scripted.server import FakeOpenAI, Step
 from scientist.review.anonymise import anonymise
 from scientist.review.condense import condense
 from scientist.review.reader import tex_to_text
-from tests.fakes.openai_server import FakeOpenAI, Step
-from tests.fakes.research_model import REVIEW
 
 BENCH = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "iclr2022"
 needs_bench = pytest.mark.skipif(not (BENCH / "papers").is_dir(), reason=f"benchmark data not found at {BENCH}")

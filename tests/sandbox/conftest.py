@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,16 @@ def _make(name: str) -> Sandbox:
     if name == "bwrap":
         status = bwrap_status()
         if not status.ok:
-            pytest.skip(f"bwrap backend unavailable: {status.reason}")
+            pytest.fail(f"bwrap backend unavailable: {status.reason}", pytrace=False)
         from scientist.sandbox.bwrap import BwrapSandbox
 
         return BwrapSandbox()
     if name == "docker":
         status = docker_status()
         if not status.ok:
-            pytest.skip(f"docker backend unavailable: {status.reason}")
+            if os.environ.get("SCIENTIST_REQUIRE_DOCKER") == "1":
+                pytest.fail(f"docker backend unavailable: {status.reason}", pytrace=False)
+            pytest.skip(f"docker backend unavailable: {status.reason} (SCIENTIST_REQUIRE_DOCKER=1: a failure)")
         from scientist.sandbox.dockerbox import DockerSandbox
 
         return DockerSandbox()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from scientist.llm.scripted.research import ResearchModel
+from scientist.llm.scripted.server import FakeOpenAI
 from scientist.runstore import RunStore
 from scientist.web.app import create_app
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.research_model import ResearchModel
 
 TOY = Path(__file__).resolve().parents[1] / "graph" / "toy_template"
 

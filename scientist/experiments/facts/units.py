@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from scientist.experiments.checks.names import binds
 from scientist.experiments.facts.change import adds_computation
 from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange
-from scientist.experiments.methods import cards_for
 from scientist.schemas import UnitRewrite
 
 CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -367,26 +366,17 @@ class Home:
 
 def rule_home(source: str, change: str) -> Home | None:
     """Where a rule places the change at a first attempt or a fresh start: the seam the change names
-    (``named_seam``), else the seam named by what a method the change names changes (its card's
-    ``changes``: "Use a label smoothing factor of 0.05" changes the training targets, and the 1.5B
-    model, left to choose, wrote it into ``load_data``), else the one function reading the constants
-    it names (``constants_home``), else the one function sharing the most of its words
-    (``words_home``)."""
+    (``named_seam``), else the one function reading the constants it names (``constants_home``), else
+    the one function sharing the most of its words (``words_home``)."""
     seam = named_seam(source, change)
     if seam is not None:
         return Home(seam, ": the change names it, and the template keeps it for exactly this (see its docstring).")
-    methods = cards_for(change)
-    for card in methods:
-        seam = named_seam(source, card.changes)
-        if seam is not None:
-            return Home(seam, f": the change is {card.name}, which changes {card.changes}, and the template keeps "
-                              "this function for exactly that (see its docstring).")
     reader = constants_home(source, change)
     if reader is not None:
         names = ", ".join(sorted(named_constants(source, change)))
         return Home(reader, f": it is the one function that reads {names}, which the change names; "
                             "the new computation goes there.")
-    matched = words_home(source, " ".join([change, *(card.changes for card in methods)]), named_method=bool(methods))
+    matched = words_home(source, change)
     if matched is not None:
         return Home(matched[0], f": its code and docstring are about what the change is about "
                                 f"({', '.join(sorted(matched[1]))}); the new computation goes there.")
@@ -409,14 +399,11 @@ def shared_words(source: str, change: str) -> list[tuple[str, int, set[str]]]:
     return found
 
 
-def words_home(source: str, change: str, named_method: bool = False) -> tuple[str, set[str]] | None:
-    """For a change that adds computation, the one function sharing the most of its words, when no
-    other shares as many ("Implement gradient descent with a diagonal preconditioner ..." goes in
-    ``optimise``, whose docstring names gradient descent, momentum and preconditioners): left to
-    choose, the 1.5B model changed only imports and constants, four attempts running. The function
-    and the words it shares, or ``None``. ``named_method``: the change names a known method (its
-    card's words are in ``change``), which is computation whatever its first word."""
-    if adds_computation(change) is None and not named_method:
+def words_home(source: str, change: str) -> tuple[str, set[str]] | None:
+    """For a change that adds computation, the one function sharing the most of its words (in its code,
+    comments or docstring), when no other shares as many: the function and the words it shares, or
+    ``None``. Left to choose a part, a small model often changes only imports and constants."""
+    if adds_computation(change) is None:
         return None
     scored = sorted(((len(hits), name, hits) for name, _, hits in shared_words(source, change)
                      if name.startswith("def ")), key=lambda s: s[0], reverse=True)

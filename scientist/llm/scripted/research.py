@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.fakes.openai_server import Step
+from scientist.llm.scripted.server import Step
 
 
 def idea(name: str) -> dict[str, Any]:

@@ -13,16 +13,15 @@ from scientist.experiments.loop import IdeaExperiments
 from scientist.failures import Category, FailureLog, summarise, wilson
 from scientist.llm.gateway import Gateway
 from scientist.llm.ledger import Ledger
+from scientist.llm.scripted.research import ResearchModel, idea
+from scientist.llm.scripted.server import FakeOpenAI, Step
 from scientist.runstore import RunStore
-from scientist.sandbox.probe import bwrap_status
 from scientist.services import Services
 from scientist.template.manifest import load_template
 from tests.conftest import fake_settings
-from tests.fakes.openai_server import FakeOpenAI, Step
-from tests.fakes.research_model import ResearchModel, idea
 
-TOY = Path(__file__).parent / "graph" / "toy_template"
-pytestmark = pytest.mark.skipif(not bwrap_status().ok, reason="bwrap sandbox unavailable")
+TOY = Path(__file__).parents[1] / "graph" / "toy_template"
+pytestmark = pytest.mark.needs_bwrap
 BASE_LINE = "STEP = 0.5  # the value the scripted model edits"
 
 
@@ -431,20 +430,6 @@ TOY_WITH_NUMPY = (TOY / "experiment.py").read_text().replace("import os\n", "imp
     "\n\ndef make_values(step):\n    x = np.arange(10.0)\n    return x * step\n\n\nvalues = make_values(STEP)\n")
 
 
-def test_two_indices_into_one_row_are_repaired_to_the_last_axis_without_asking_the_model(harness, tmp_path):
-    # The 1.5B model's quadratic readout took states[:, ::2] in a function the forecast calls with one state.
-    h = harness(template=toy_with(tmp_path / "toy_numpy", TOY_WITH_NUMPY))
-    outcome, rows = h.run([Step("```python\ndef make_values(step):\n    x = np.arange(10.0)\n"
-                                "    return np.concatenate([x, x[:, ::2] ** 2], axis=-1) * step\n```"),
-                           Step("```python\nnot the reply the attempt runs\n```")],
-                          change="Append the squares of every other value")
-    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
-    assert rows[0].exception_type == "IndexError"
-    assert h.model.calls["text"] == 1, "the second attempt asked the model for nothing"
-    code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
-    assert "np.concatenate([x, x[..., ::2] ** 2], axis=-1)" in code
-
-
 def test_results_that_are_not_finite_are_traced_to_the_line_that_made_the_first_nan_and_fixed_there(harness, tmp_path):
     template = toy_with(tmp_path / "toy_numpy", TOY_WITH_NUMPY)
     h = harness(template=template)
@@ -663,19 +648,6 @@ def test_a_failure_in_code_copied_from_another_function_says_how_to_call_it(harn
     assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
     assert "copy walk's code without what walk sets up first: call walk(x, steps) (``steps`` halvings of x" \
         in rows[0].message
-
-
-def test_a_change_naming_a_known_method_shows_its_usual_form_in_the_prompts(harness, tmp_path):
-    h, prompts = rewriting_make_values(harness, tmp_path)
-    outcome, rows = h.run([DOUBLED_VALUES], change="Double each value, as label smoothing would")
-    assert outcome.ok and [r.category for r in rows] == [None]
-    first, write = prompts[-2], prompts[-1]  # the part choice's prompt, then the part's
-    assert "How that method is usually written in numpy (adapt the names to the code below; a line" in first
-    assert "```python\n# label smoothing\neps = 0.1" in first and "one_hot = np.eye(num_classes)[y]" in first
-    assert "Write label smoothing as in its usual form shown above, with this code's names." in write
-    h, prompts = rewriting_make_values(harness, tmp_path / "plain")
-    h.run([DOUBLED_VALUES], change="Double each value before averaging")
-    assert not any("usually written" in p or "usual form" in p for p in prompts), "no card for an unnamed method"
 
 
 def test_a_new_log_opened_by_two_processes_at_once_is_created_once(tmp_path):
