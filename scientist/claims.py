@@ -5,7 +5,7 @@ Numbers: a stated number matches when it equals, within the rounding of how it i
 a run's ``final_info.json`` (means and standard errors), a number of the ledger (differences,
 intervals, p-values, seed counts), that value times 100 (a percentage), the difference of two run
 values, the relative change between two in percent, or a setting (a number in the template's
-constants, the idea or the plan's changes: "set HIDDEN_SIZES to (128,)" makes 128 a setting, not a
+constants, the idea or the plan's changes: "set WIDTH to 256" makes 256 a setting, not a
 result). Integers up to 10 and years are not checked.
 
 Comparative claims: a sentence that says a run improves, is better or worse, differs, is

@@ -209,8 +209,8 @@ class FidelityVerdict(BaseModel):
 
     def settled(self) -> FidelityVerdict:
         """The verdict made consistent with the differences listed: 'faithful' with differences is
-        'partial', and a verdict other than 'faithful' with none listed is 'faithful' (the 1.5B model
-        often listed what was missing and still answered 'faithful')."""
+        'partial', and a verdict other than 'faithful' with none listed is 'faithful' (a small model
+        often lists what is missing and still answers 'faithful')."""
         if self.differences and self.verdict == "faithful":
             return self.model_copy(update={"verdict": "partial"})
         if not self.differences and self.verdict != "faithful":

@@ -54,7 +54,7 @@ class Failure(Exception):
         return f"{self.category.value}: {self.message}"
 
     def nonexistent(self) -> list[str]:
-        """Library names this failure shows do not exist ('scipy.optimize.RMSProp')."""
+        """Library names this failure shows do not exist ('numpy.linalg.sqrt')."""
         return [m["missing"] or (f"{m['module']}.{m['name']}" if m["name"] else f"{m['amodule']}.{m['attr']}")
                 for m in NONEXISTENT.finditer(self.message)]
 
@@ -105,11 +105,11 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
     When the last attempt crashed (or a check found a name that would crash it, or a rerun found the
     line that made its first inf or nan) in a part it had changed, the next attempt rewrites that one part of that code, shown the error and the values the
     line read: the small model repairs a located bug in code in front of it far better than it makes
-    the whole change again from the baseline (where it wrote the same failing code three attempts
-    running). The innermost frame in a changed part is the one to fix (a crash in an unchanged helper
+    the whole change again from the baseline (where it tends to write the same failing code again).
+    The innermost frame in a changed part is the one to fix (a crash in an unchanged helper
     called with the new values is fixed where the new values are made). A frame in an unchanged part
-    that calls exactly one changed function names that function (``readout_features`` returned twice
-    the rows, and the crash was in the unchanged ``x.T @ y`` of its caller). At most ``MAX_FIXES`` in
+    that calls exactly one changed function names that function (a changed ``features`` returns twice
+    the rows, and the crash is in the unchanged ``x.T @ y`` of its caller). At most ``MAX_FIXES`` in
     a row: a fix that fails that often is the wrong approach, and the next attempt starts afresh."""
     failure = history.last
     if (failure is None or failure.category not in (Category.RUNTIME_ERROR, Category.INVALID_RESULTS) or not failure.code
@@ -165,9 +165,8 @@ def _locals(tree: ast.Module, function: str | None) -> set[str]:
 def crash_kept(failed: str, fixed: str, part: str, lines: tuple[int, ...]) -> str | None:
     """Why a fix of ``part`` would fail as the attempt before it did, or ``None``: it leaves the
     failing line of ``failed`` and every line of the part before it as they were (through the end of
-    the loop around it), and changes nothing those lines read elsewhere. The 1.5B model's fixes of
-    label smoothing's ``np.where`` of mismatched shapes added ``epsilon = 0.1`` at the top of the
-    file and gave the crashing line back word for word, two attempts running."""
+    the loop around it), and changes nothing those lines read elsewhere (a "fix" that adds a
+    constant at the top of the file and gives the crashing line back word for word)."""
     try:
         tree, units = ast.parse(failed), {unit.name: unit for unit in code_units(fixed)}
         others = [unit for unit in changed_parts(failed, fixed) if unit.name != part]
@@ -197,12 +196,10 @@ def home_part(baseline: str, history: History) -> Home | None:
     """The function the next attempt must make the change in, and why, or ``None``.
 
     When the last attempt's code read names that exist only as locals of other functions, and one
-    function of the baseline has all of them (the 1.5B model wrote label smoothing into
-    ``loss_and_grads`` with ``rng``, ``y_train`` and ``epsilon``, which only ``train_one`` has, two
-    attempts running), fixing that code in place keeps the change in the wrong function. The next
+    function of the baseline has all of them (a change written into ``loss`` that reads ``rng`` and
+    ``y_train``, which only ``train`` has), fixing that code in place keeps the change in the wrong function. The next
     attempt starts from the baseline and rewrites that function, told why. Not when those names came
-    with code copied from that function (``copies``): the copy is the mistake, not the place (restarts'
-    copy of ``optimise``'s loop was sent into ``optimise``)."""
+    with code copied from that function (``copies``): the copy is the mistake, not the place."""
     failure = history.last
     if failure is None or failure.category is not Category.RUNTIME_ERROR or not failure.code:
         return None
@@ -251,8 +248,8 @@ def changes(before: str, after: str, limit: int = 80) -> str:
 
 def unread(names: list[str], code: str | None = None) -> str:
     """'you added A, B but nothing reads them', and for a new function of ``code`` nothing calls, where
-    its work belongs: the 1.5B model, sent to ``optimise`` for a preconditioner, wrote a copy of
-    ``optimise`` under a new name, twice, and the run stayed the baseline."""
+    its work belongs (a model asked to change ``fit`` may write a changed copy of ``fit`` under a new
+    name that nothing calls, and the run stays the baseline)."""
     text = f"you added {', '.join(names)} but nothing reads {'them' if len(names) > 1 else 'it'}"
     try:
         functions = [node.name for node in ast.parse(code).body
@@ -277,10 +274,9 @@ def why_unchanged(before: str, after: str) -> str | None:
 
 
 def only_settings(before: str, after: str, change: str) -> str | None:
-    """Why ``after`` cannot be ``change``, when the change adds computation ('Add a cosine decay of
-    the learning rate ...') and the edit changes no function, only numeric settings: the 1.5B model
-    made 'cosine decay' into ``LEARNING_RATE = LEARNING_RATE * (1 - 0.01)`` and the run passed as a
-    success. A new value of a string constant may select existing code that does the change, so it
+    """Why ``after`` cannot be ``change``, when the change adds computation ('Add a ... to ...') and
+    the edit changes no function, only numeric settings (``RATE = RATE * 0.99``, which would pass as a
+    success). A new value of a string constant may select existing code that does the change, so it
     counts as a change of computation."""
     verb = adds_computation(change)
     if verb is None:

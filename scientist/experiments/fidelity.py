@@ -1,8 +1,7 @@
 """Does a run's code do what the run was asked to change?
 
-Execution success is not fidelity: in the failure-rate bench, a run asked for a cosine learning-rate
-decay ran and wrote valid results with a step decay, and one asked for noise on the training
-inputs filtered the test inputs too. After a run succeeds, the reviewing model reads the change
+Execution success is not fidelity: a run can execute and write valid results while computing
+another method than the one asked, or the asked one in the wrong place. After a run succeeds, the reviewing model reads the change
 and the diff and answers faithful, partial or not, with what is missing. The verdict is reported
 beside the results (``outcome.json``, the run summary) for the person reading them; it does not
 decide control flow, because a judge can be wrong (``bench/fidelity.py`` measures how often,

@@ -237,9 +237,8 @@ class IdeaExperiments:
         """The attempt's new experiment.py: with ``fix``, that part of the last attempt's code repaired
         (``fixed_code``); else, or when no fix came, the change made to the baseline ``code``. A reply
         that cannot be the change without running it is asked for once more, more freely and told why:
-        one that is the code of an attempt that already failed (the 1.5B model wrote the same failing
-        code three attempts running), or one that changes nothing the experiment computes (it often
-        rewrites the parts it chose word for word)."""
+        one that is the code of an attempt that already failed, or one that changes nothing the
+        experiment computes (a small model often rewrites the parts it chose word for word)."""
         if fix is not None:
             fixed = self.fixed_code(code, run, change, history, fix)
             if fixed is not None:
@@ -423,10 +422,9 @@ class IdeaExperiments:
 
     def check_unread(self, code: str, new_code: str, run: str) -> None:
         """Fail now if the edit computes a new local value that nothing reads and, without it, leaves
-        its function as the baseline's: it cannot be the change (the 1.5B model wrote
-        ``x_train_augmented = x_train + noise`` and kept training on ``x_train``; the noise draws alone
-        changed the results, so the run passed as a success). A dead value beside new computation in
-        the same function is only noted (restarts' unread ``perturbed_trace`` had failed two attempts)."""
+        its function as the baseline's: it cannot be the change (``x_new = x + noise`` while training
+        still reads ``x``; the random draws alone would change the results, so the run would pass as a
+        success). A dead value beside new computation in the same function is only noted."""
         dead = unread_new_locals(code, new_code)
         if dead and not dead_values_only(code, new_code):
             note = f"{dead[0].message}, but its function computes something new besides: running it"
@@ -536,9 +534,8 @@ class IdeaExperiments:
         the last attempt's code to fix). After a failure that read names only another function has, that
         function (``home_part``); else a fix in place (``part_to_fix``); else, at the first attempt
         and at each fresh start, the seam the change names (``named_seam``) or the one function that
-        reads the constants a change adding computation names (``rule_home``): left to choose,
-        the 1.5B model's fresh start after two failed fixes went to ``constants`` and wrote a
-        settings-only edit."""
+        reads the constants a change adding computation names (``rule_home``): left to choose, a
+        small model's fresh start often goes to ``constants`` and writes a settings-only edit."""
         home = home_part(baseline_code, history) if history.last is not None else None
         fix = part_to_fix(baseline_code, history) if home is None else None
         if home is None and fix is None:

@@ -76,12 +76,12 @@ def _inner_scopes_bind(function: ast.FunctionDef | ast.AsyncFunctionDef, name: s
 
 def localise_constants(source: str) -> tuple[str, list[str]]:
     """A top-level function that assigns a module-level name and reads it before that
-    (``LEARNING_RATE *= 0.01`` inside ``optimise``, then ``x - LEARNING_RATE * g``: an
-    UnboundLocalError on the first read, the 1.5B model's commonest way to write a schedule) gets a
+    (``RATE *= 0.5`` inside ``fit``, then ``w - RATE * g``: an UnboundLocalError on the first read,
+    a small model's common way to make a constant vary during a run) gets a
     local copy instead: ``learning_rate = LEARNING_RATE`` as its first statement and the name renamed
     to the copy throughout the function. A local that the function reads before giving it a value
-    and that differs only in case from exactly one module variable (``learning_rate *= np.cos(...)``
-    beside ``LEARNING_RATE``, the 1.5B model's cosine decay twice running) starts as a copy of that
+    and that differs only in case from exactly one module variable (``rate *= 0.5`` beside
+    ``RATE``) starts as a copy of that
     variable the same way. Returns the new source and one note per copy made; the source unchanged
     when there is nothing to repair or it does not parse."""
     try:
@@ -126,8 +126,8 @@ def localise_constants(source: str) -> tuple[str, list[str]]:
 
 def match_constant_case(source: str) -> tuple[str, list[str]]:
     """A name that nothing binds, no function has as a local, and that differs only in case from
-    exactly one of the module's variables is that variable: ``eta / (1 + t) ** 0.55`` beside
-    ``ETA = 0.1`` (the 1.5B model's gradient noise, three times) is a certain NameError otherwise.
+    exactly one of the module's variables is that variable: ``scale * x`` beside ``SCALE = 0.1`` is a
+    certain NameError otherwise.
     Returns the new source and one note per name; the source unchanged when there is nothing to
     repair or it does not parse."""
     try:
@@ -186,8 +186,8 @@ def alias_shadowed_imports(before: str, source: str) -> tuple[str, list[str]]:
 def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
     """``source`` without the names its new top-level imports bind that nothing reads (a statement
     left with none goes): such an import changes nothing a run computes and can only end it, when the
-    name does not exist (the 1.5B model's RMSProp imported ``rmsprop`` from ``scipy.optimize`` and
-    never used it, two attempts running). Made after the checks for an edit that changes nothing,
+    name does not exist (``from scipy.optimize import made_up_name``, never used). Made after the
+    checks for an edit that changes nothing,
     which name such imports to the model when they are all the edit adds. An import that a function
     uses as an object where its own local hides it stays, for ``shadowed_imports`` to report."""
     unread = set(unused_additions(before, source)) - {s.name for s in shadowings(before, source)}
@@ -243,9 +243,8 @@ def _recurses_without_end(function: ast.FunctionDef | ast.AsyncFunctionDef) -> b
 def call_the_baseline_for_self_calls(before: str, source: str) -> tuple[str, list[str]]:
     """A function that calls itself with no way to stop, where the baseline's function of that name
     did not, meant the baseline's value: a copy of the baseline's function is added under another
-    name, right before it, and those calls read the copy (the 1.5B model's label smoothing returned
-    ``epsilon * training_targets(y) + ...`` inside ``training_targets``, for the one-hot targets the
-    baseline's returned: a RecursionError, two attempts running)."""
+    name, right before it, and those calls read the copy (``return 0.5 * features(x) + ...`` inside
+    ``features``, meaning what the baseline's ``features`` returned: a RecursionError otherwise)."""
     old = {f.name: f for f in ast.parse(before).body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
     tree = ast.parse(source)
     taken = _taken_names(tree) | _taken_names(ast.parse(before))
@@ -281,10 +280,8 @@ def given_value(name: str, change: str) -> str | None:
 
 def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[str]]:
     """A name that nothing defines, that no function has as a local, and that the change gives a
-    number for ("... variance eta/(1+t)^0.55 (eta = 0.1)" for ``ETA``, in any case) becomes a module
-    constant with that number, after the module's last constant (the 1.5B model, sent to make the
-    gradient-noise change inside ``optimise``, read ``ETA`` there and left the constant it had
-    written before behind: a NameError)."""
+    number for ("... with scale s (s = 0.1)" for ``S``, in any case) becomes a module constant with
+    that number, after the module's last constant: a NameError otherwise."""
     tree = ast.parse(source)
     constants = [n for n in tree.body if isinstance(n, ast.Assign)
                  and all(isinstance(t, ast.Name) and t.id.isupper() for t in n.targets)]
@@ -303,9 +300,8 @@ def define_values_the_change_gives(source: str, change: str) -> tuple[str, list[
 
 def return_the_last_value(before: str, source: str) -> tuple[str, list[str]]:
     """A function whose value its callers use (``call_check.lost_returns``) that no longer returns
-    it, and whose new last statement gives one name a value, returns that name: the 1.5B model
-    replaced ``readout_features``' ``return states`` with ``features = np.concatenate([states,
-    states**2], axis=-1)`` and stopped there (v34)."""
+    it, and whose new last statement gives one name a value, returns that name (``return x``
+    replaced by ``y = np.concatenate([x, x**2], axis=-1)`` and nothing after it)."""
     lost = {problem.line for problem in lost_returns(before, source)}
     inserts, notes = [], []
     lines = source.splitlines()
@@ -324,9 +320,8 @@ def return_the_last_value(before: str, source: str) -> tuple[str, list[str]]:
 
 def default_new_parameters(before: str, source: str, change: str) -> tuple[str, list[str]]:
     """A function's new trailing parameters that no call passes and that the change gives a number
-    for ("... (epsilon = 0.05)") get that number as their default (the 1.5B model's label smoothing
-    wrote ``def training_targets(y, epsilon):`` and kept calling ``training_targets(y_train)``, two
-    attempts running). Only parameters after which every parameter is new and given a number."""
+    for ("... (alpha = 0.05)") get that number as their default (``def f(y, alpha):`` still called
+    as ``f(y)``). Only parameters after which every parameter is new and given a number."""
     old = {f.name: f for f in ast.parse(before).body if isinstance(f, ast.FunctionDef)}
     tree = ast.parse(source)
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
@@ -364,8 +359,8 @@ def move_late_updates(before: str, source: str) -> tuple[str, list[str]]:
     """New statements at the end of a loop pass that change a value the pass has already used, and
     that the next pass replaces before reading it (``code_check.late_updates``), move to right after
     the statement that makes the value: as written they change nothing a run computes, and where the
-    value is made is where such a change is meant (the 1.5B model added gradient noise to ``g`` after
-    the update that read it, five attempts in two bench runs). The moved block is the run of new
+    value is made is where such a change is meant (a change to ``g`` written after the update that
+    read it). The moved block is the run of new
     statements ending at that change, with the comments above it; it moves only when it reads nothing
     the statements it jumps over set (but the value itself), they read nothing it sets (but the
     value), and it holds no ``break``, ``continue`` or ``return``."""
@@ -404,10 +399,9 @@ COPY_LIKENESS = 0.5  # how much of an existing function a new one must repeat to
 
 def adopt_renamed_copies(before: str, source: str) -> tuple[str, list[str]]:
     """A new function that nothing calls, with the parameters of a function the edit left as it was
-    and most of its lines, is that function's new version under another name: it replaces it (the
-    1.5B model, asked to rewrite ``optimise`` for a diagonal preconditioner, gave ``optimise`` back
-    as it was and wrote ``optimise_with_diagonal_preconditioner(f, grad, x0, steps=STEPS)``, a
-    changed copy nothing called; two bench runs failed so). Only when exactly one such function
+    and most of its lines, is that function's new version under another name: it replaces it (asked
+    to rewrite ``fit``, a model may give ``fit`` back as it was and write ``fit_with_change(...)``, a
+    changed copy nothing calls). Only when exactly one such function
     fits; the source unchanged otherwise."""
     try:
         old = {f.name: f for f in ast.parse(before).body if isinstance(f, ast.FunctionDef)}

@@ -21,7 +21,7 @@ from scientist.state import RunState
 
 CLAUSES = re.compile(r";|,?\s+and\s+(?=set\b)", re.I)  # "set A to 1 and set B to 2" is two changes
 # "set RIDGE to 1e-6 and run the experiment again": the value ends before "in ...", "and ...", "then ..."
-# "None (baseline experiment remains unchanged)": a planned change that says it changes nothing (v36)
+# "None (baseline experiment remains unchanged)": a planned change that says it changes nothing
 NO_CHANGE = re.compile(r"^\W*(?:none|nothing|no changes?|n/?a)\b|^\W*(?:the\s+)?baseline(?:\s+experiment)?\s+"
                        r"(?:remains|stays|is)\s+unchanged", re.I)
 SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$", re.I)
@@ -30,10 +30,10 @@ SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and
 def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict[str, str]:
     """Runs that cannot be made as written, or do not test the idea, by name, with the reason: a
     "set NAME to VALUE" whose VALUE the baseline already has, or whose lower-case NAME is no constant
-    of the code ("set epsilon to 0.05 in loss_and_grads" made the 1.5B model add an unused variable
-    ``epsilon``); a run whose change says it changes nothing ("None (baseline experiment remains
-    unchanged)", v36); and a run that only sets constants when the idea adds computation ("Add a cosine
-    decay of the learning rate ..." was planned as "set LEARNING_RATE to 0.001 and set STEPS to 5000")."""
+    of the code ("set alpha to 0.05 in fit" makes a small model add an unused variable ``alpha``); a
+    run whose change says it changes nothing ("None (baseline experiment remains unchanged)"); and a
+    run that only sets constants when the idea adds computation ("Add a ... to ..." planned as "set
+    RATE to 0.001")."""
     constants, found = module_constants(code), {}
     verb = adds_computation(idea_text)
     for run in plan.runs:
@@ -61,16 +61,16 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
 
 
 def usable_runs(plan: ExperimentPlan, code: str, idea_text: str = "") -> list[PlannedRun]:
-    """The plan's runs that ``runs_to_replan`` finds nothing wrong with, each judged on its own (the
-    1.5B model gives every run of a plan the same name)."""
+    """The plan's runs that ``runs_to_replan`` finds nothing wrong with, each judged on its own (a
+    small model may give every run of a plan the same name)."""
     return [run for run in plan.runs
             if not runs_to_replan(plan.model_copy(update={"runs": [run]}), code, idea_text)]
 
 
 def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) -> ExperimentPlan:
     """The runs for one idea (at most ``settings.runs_per_idea``). Runs that change nothing, or do
-    not test the idea, are dropped: asked to compare (64,), (32, 32) and (24, 24, 24), the 1.5B model
-    plans all three, and the first is the baseline's value. When fewer usable runs remain than
+    not test the idea, are dropped (asked to compare three values, one of them the baseline's, a
+    model plans all three). When fewer usable runs remain than
     wanted, the plan is asked for once more, told why, and its usable runs are added; when none is
     usable after that (or the model echoes the reason back), the one run is the idea's own experiment
     text, the change as the idea states it. A sweep in a run ('k in {1, 2, 4}') is narrowed to one

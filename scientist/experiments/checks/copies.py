@@ -1,8 +1,7 @@
 """Code an edit copied from another function of the file, instead of calling it.
 
-The 1.5B model's restarts copied ``optimise``'s loop into ``step_budget`` four attempts running, each
-time without the state ``optimise`` sets up before its loop (``velocity``, ``m``, ``v``, ``trace``),
-though ``step_budget``'s docstring says how to call ``optimise``. When an attempt fails on a line of
+A small model often copies another function's loop into the function it changes, without the state
+that function sets up before its loop, where calling the function was meant. When an attempt fails on a line of
 such a copy, the failure says which function's code it copies and how that function is called, with
 the first sentence of its docstring (what it returns).
 """
@@ -94,10 +93,10 @@ def _how_called(function: ast.FunctionDef) -> str:
 
 def copy_hint(before: str, after: str, lines: tuple[int, ...]) -> str | None:
     """What to tell an attempt that failed on one of ``lines`` in a function holding a copy of another
-    function's code: 'lines 90-110 of step_budget copy optimise's code without what optimise sets up
-    first: call optimise(f, grad, x0, steps=STEPS) (...) instead of copying it'; ``None`` when no
-    failing line is in such a function (the copy's failing line may come after it: restarts read
-    ``optimise``'s ``trace`` below a copied loop)."""
+    function's code: 'lines 90-110 of run copy fit's code without what fit sets up first: call
+    fit(x, steps=STEPS) (...) instead of copying it'; ``None`` when no failing line is in such a
+    function (the copy's failing line may come after it, reading a name the copied loop's function
+    set up)."""
     for copy in copies(before, after):
         if any(line in copy.span for line in lines):
             function = _functions(after)[copy.source]

@@ -2,7 +2,7 @@
 
 A small model's commonest failures after a syntax error are a name it left undefined (it rewrote
 the constants and dropped one) and a library function it made up (``numpy.linalg.sqrt``,
-``scipy.optimize.RMSProp``). Both would end the run with a traceback, sometimes minutes in; both are
+``scipy.stats.made_up``). Both would end the run with a traceback, sometimes minutes in; both are
 found here in about a second, all at once, with the line that uses each name.
 
 - ``undefined_names`` is static (``symtable``): a global name read somewhere that no statement of
@@ -97,7 +97,7 @@ def undefined_names(source: str) -> list[Problem]:
 
 def _never_written(tree: ast.Module, name: str) -> str:
     """' (nothing in the file defines the function ...)' when every read of ``name`` calls it: the
-    model called a helper it never wrote (``add_gaussian_noise(x_train, sigma)``, four attempts)."""
+    model called a helper it never wrote (``add_noise(x, sigma)``)."""
     reads = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     if not reads or any(id(n) not in called for n in reads):
@@ -347,7 +347,7 @@ def inert_edit(before: str, after: str) -> list[str] | None:
     """``None`` when ``after`` computes something ``before`` does not. Otherwise what the edit added
     that nothing reads (``[]``: it changed only comments, docstrings or layout): without those
     top-level statements the two files are the same program, and a run would only repeat the baseline
-    (the 1.5B model added ``k = 4`` for "k restarts", and the only ``k`` read was a comprehension's)."""
+    (``k = 4`` added where the only ``k`` read is a comprehension's own)."""
     unused = set(unused_additions(before, after))
     tree = ast.parse(after)
     tree.body = [node for node in _without_repeated_settings(tree.body) if not (binds(node) and binds(node) <= unused)]
@@ -356,7 +356,7 @@ def inert_edit(before: str, after: str) -> list[str] | None:
 
 def _without_repeated_settings(body: list[ast.stmt]) -> list[ast.stmt]:
     """Top-level statements without a ``NAME = literal`` that sets a name to the literal it already
-    holds (the 1.5B model's restarts edit repeated ``BETAS = (0.9, 0.999)`` and changed nothing else)."""
+    holds (an edit that repeats ``BETAS = (0.9, 0.999)`` and changes nothing else)."""
     held: dict[str, str] = {}
     kept = []
     for node in body:
@@ -387,7 +387,7 @@ def _inline_constants(tree: ast.Module) -> None:
     """Replace each read of a module constant by its value and drop its assignment, in place: a
     constant set once at the top level to an immutable literal (a number, string, or tuple of them)
     and bound nowhere else. Writing a constant's value where its name was changes nothing a run
-    computes (the 1.5B model's small-data change wrote ``test_size=0.25`` for ``TEST_FRACTION``)."""
+    computes (``test_size=0.25`` written for ``TEST_FRACTION = 0.25``)."""
     values = {node.targets[0].id: node.value for node in tree.body
               if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
               and _is_immutable_literal(node.value)}
@@ -422,9 +422,8 @@ def _is_immutable_literal(node: ast.expr) -> bool:
 def _program(tree: ast.Module) -> str:
     """The module without its docstrings, with its constants' values where they are read
     (``_inline_constants``), and without the default of its ``--out_dir`` argument (every run passes
-    ``--out_dir run_k``, so the default never takes effect: the 1.5B model's cosine decay once changed
-    only ``default="run_0"`` to ``"run_1"`` in main): what running it computes, for comparing two
-    files."""
+    ``--out_dir run_k``, so the default never takes effect: an edit of only ``default="run_0"`` to
+    ``"run_1"`` changes nothing): what running it computes, for comparing two files."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument" \
                 and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "--out_dir":
@@ -512,8 +511,8 @@ def dead_values_only(before: str, after: str) -> bool:
     """Whether a function holding new locals nothing reads is, without the statements that assign
     them (``without_unread_locals``), the baseline's function again: those values were all the edit
     did there (``x_noisy = x + noise`` while training still reads ``x``). A dead value beside new
-    computation in the same function (restarts' ``perturbed_trace``, never read, in a
-    ``step_budget`` that now restarts) is not. A new function's dead value counts as all it does."""
+    computation in the same function (an unread ``trace`` in a function whose loop now works
+    differently) is not. A new function's dead value counts as all it does."""
     dead = _unread_new_locals(before, after)
     old, stripped = _functions(ast.parse(before)), _functions(ast.parse(without_unread_locals(before, after)))
     return any(name not in old or name not in stripped  # a new function's dead value: nothing to compare with
@@ -556,8 +555,8 @@ class LateUpdate:
 def late_updates(after: str, new_lines: set[int]) -> list[LateUpdate]:
     """New statements in a loop's body that change a name after the body's last read of it, when
     every pass first gives the name a fresh value before reading it and nothing outside the loop
-    reads it: the change is thrown away each pass (the 1.5B model's gradient noise,
-    ``g += noise`` after the update that read ``g``, and ``g = grad(x)`` at the top of the loop)."""
+    reads it: the change is thrown away each pass (``g += noise`` after the update that read ``g``,
+    and ``g = grad(x)`` at the top of the loop)."""
     found = []
     for function in (f for f in ast.walk(ast.parse(after)) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)):
         for loop in (n for n in ast.walk(function) if isinstance(n, ast.For | ast.While)):
@@ -636,7 +635,7 @@ def _selector_branches(tree: ast.AST, constants: dict[str, str]) -> set[tuple[st
 
 def unselected_branches(before: str, after: str) -> list[str]:
     """Branches ``after`` adds for a new option of a selector constant that still selects another:
-    'OPTIMIZER == "rmsprop" (OPTIMIZER is "adam")'. The new code never runs."""
+    'MODE == "new" (MODE is "old")'. The new code never runs."""
     def strings(source: str) -> dict[str, str]:
         return {name: value for name, value in module_constants(source).items() if isinstance(value, str)}
 
@@ -759,9 +758,8 @@ def shadowings(before: str, after: str) -> list[Shadowing]:
 def shadowed_imports(before: str, after: str) -> list[Problem]:
     """A name the edit newly imports, used as that object (``norm.rvs(...)``) only inside a function
     that already had a local of that name in ``before`` (``norm = np.linalg.norm(g)``): there the name
-    is the local, so the import is out of reach and the call fails on the local's value (the 1.5B
-    model's gradient noise: ``'numpy.float64' object has no attribute 'rvs'``, three attempts
-    running, the values harness showing ``norm = 5794.4``)."""
+    is the local, so the import is out of reach and the call fails on the local's value
+    (``'numpy.float64' object has no attribute 'rvs'``)."""
     problems = [Problem("AttributeError", f"{s.name} is imported at line {s.line}, but {s.function.name} has "
                         f"its own local {s.name}, so inside {s.function.name} {s.name} is that local, not "
                         f"the import: import it under another name (as ...) and use that name", s.uses[0].lineno)

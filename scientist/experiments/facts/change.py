@@ -2,8 +2,8 @@
 
 A plan's change often carries more than one run can do: the measurement ("..., and compare test
 accuracy with the baseline"), which the loop does on its own, and sweeps ("k in {1, 2, 4, 8}"),
-which are several runs. The 1.5B model read "compare test accuracy" as a request to edit
-``def accuracy``, and tried to fold a sweep into one file.
+which are several runs. A small model reads "compare test accuracy" as a request to edit
+``def accuracy``, and tries to fold a sweep into one file.
 """
 
 from __future__ import annotations

@@ -102,8 +102,7 @@ def summary(node: ast.stmt, limit: int = 160) -> str | None:
 
 def outline(source: str) -> str:
     """One line per unit, for the prompt: its name, line range, the constants it sets or reads and
-    the first sentence of its docstring (what a template's seams are for: the small model chose
-    ``make_reservoir`` over ``readout_features`` for a change to the readout's features)."""
+    the first sentence of its docstring (what a template's seams are for)."""
     nodes = {node.name: node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
 
     def line(u: Unit) -> str:
@@ -122,8 +121,8 @@ def code_block(reply: str) -> str:
 
 def _clean(code: str) -> str:
     """The model's code without a fence or common indentation, ending in one newline; without diff
-    markers when it does not parse with them and does without (shown the last attempt's diff, the
-    1.5B model once wrote its new lines as ``+        if t > 0 ...``)."""
+    markers when it does not parse with them and does without (shown the last attempt's diff, a
+    model may write its new lines as ``+        if t > 0 ...``)."""
     code = textwrap.dedent(code_block(code).strip("\n")).strip("\n") + "\n"
     lines = code.splitlines(keepends=True)
     if not any(line.startswith(("+", "-")) for line in lines) or _parses(code):
@@ -253,9 +252,8 @@ def with_todo(text: str, change: str) -> str:
     """``text`` (one function, as ``unit_text`` gives it) with a line ``# TODO: <change>`` where such
     a change usually goes: first in the body of its outermost loop, else right before its last
     top-level ``return``, else after its last line. Shown when the model's reply, or the attempt
-    before, changed nothing: the 1.5B coder, asked to rewrite ``optimise`` for a cosine schedule,
-    copied it word for word, twice in one attempt and again the next; code models are trained to
-    fill in a TODO."""
+    before, changed nothing (a small model asked to rewrite a function often copies it word for
+    word); code models are trained to fill in a TODO."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -303,9 +301,8 @@ def _stem(word: str) -> str:
 
 def spelled_out(source: str, change: str) -> list[str]:
     """Functions whose name is two or more words that the change uses, as the name itself or each
-    word of it (plurals aside): ``readout_features`` for "append the squared states to the readout
-    features", ``training_targets`` for "mixing the one-hot training targets with the uniform
-    distribution". A template's seams are named so; a one-word name (``step``) is not taken from
+    word of it (plurals aside): ``training_inputs`` for "add a transform to the training inputs".
+    A template's seams are named so; a one-word name (``step``) is not taken from
     prose."""
     said = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", change)}
     identifiers = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
@@ -324,9 +321,8 @@ SEAM_LINES = 12  # a seam is a short function: the templates' are identities und
 def named_seam(source: str, change: str) -> str | None:
     """The one short, documented function the change spells out by name (``spelled_out``), or
     ``None``: when none or several are, or the change names one of the file's constants (it is a
-    setting, or needs one). The first attempt at a run makes the change there without a part choice:
-    the 1.5B model chose ``run_seed`` for a change to the readout's features in four attempts
-    running, and ``training_targets`` needs no other part for label smoothing."""
+    setting, or needs one). The first attempt at a run makes the change there without a part choice,
+    which a small model often gets wrong."""
     units = {u.name: u for u in code_units(source)}
     if named_constants(source, change):
         return None
@@ -343,11 +339,10 @@ def named_constants(source: str, change: str) -> set[str]:
 
 
 def constants_home(source: str, change: str) -> str | None:
-    """For a change that adds computation and names module constants ("Add a cosine decay of the
-    learning rate from LEARNING_RATE to 1% of it over STEPS"), the one function that reads every one
-    of them (``optimise``), or ``None``. The computation belongs where those values are used: left
-    to choose, the 1.5B model put the decay in ``main`` or in the constants, in most attempts of
-    two bench runs."""
+    """For a change that adds computation and names module constants ("Add a ... that scales RATE
+    over STEPS"), the one function that reads every one of them, or ``None``. The computation belongs
+    where those values are used; left to choose, a small model often puts it in ``main`` or in the
+    constants."""
     named = named_constants(source, change)
     if adds_computation(change) is None or not named:
         return None

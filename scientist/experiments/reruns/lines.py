@@ -1,14 +1,13 @@
 """Which lines of an edit ran: when a run's results equal the baseline's.
 
 An edit whose results are identical to the baseline's, with nothing static to say why (no unread new
-name, no unselected branch), often holds code that never runs: the 1.5B model's cosine decay sat
-under ``if t > 0 and t % STEPS / 10 == 0:``, true at no step. The run is repeated in the sandbox under
+name, no unselected branch), often holds code that never runs (under a condition true at no
+step, such as ``if t % STEPS / 10 == 0:``). The run is repeated in the sandbox under
 a small harness (``scientist/sandbox/lines_run.py``) that traces the script's own lines and reports
 which of the edit's new lines ran; the repair prompt then names the ones that never did. When every
 new line ran, the harness has also watched the new lines that update a name from itself (``g = g_pre
 * g``): one that never changed the name is named, with the values the line read that were the same
-every time (the 1.5B model's "diagonal preconditioner" ``g_pre = g.g / g.I.g`` is exactly 1, four
-attempts running, told only that the new values never reached the results).
+every time (a factor that is exactly 1 at every step, such as ``g.g / g.g``).
 """
 
 from __future__ import annotations

@@ -78,9 +78,8 @@ def shape_clash(values: dict[str, str], error: str) -> str | None:
     """For a broadcasting error between two shapes of different rank ('shapes (1347,) (1347,10)'),
     which value has the smaller shape and what it must become: 'uniform_targets has shape (1347,)
     where np.eye(10)[y] has shape (1347, 10): uniform_targets must have shape (1347, 10) too' (the
-    longest expression of each shape: the operands rather than their parts). The 1.5B model's label
-    smoothing drew one random number per example, not per class, and its fixes changed the dtype,
-    four attempts running, with both shapes in front of it."""
+    longest expression of each shape: the operands rather than their parts). A small model shown
+    only both shapes tends to change something else, such as the dtype."""
     found = BROADCAST.search(error)
     if found is None:
         return None
@@ -189,10 +188,9 @@ def with_baseline(found: FailingValues, sandbox: Sandbox, workdir: Path, code: s
 
 def baseline_return(baseline: str, code: str, line: int) -> int | None:
     """For a failing ``return`` at ``code``'s line ``line``, the line of the one ``return`` of the
-    baseline's version of its top-level function, or ``None``. The 1.5B model's label smoothing
-    returned ``y * (1 - epsilon) + ...`` and crashed on shapes (1347,) and (1347, 10), two attempts
-    running: its line is new, but the baseline's ``return np.eye(10)[y]``, shape (1347, 10), says
-    what the function must give."""
+    baseline's version of its top-level function, or ``None``. When a new ``return`` crashes on
+    shapes, the baseline's ``return`` of the same function, and its value's shape, says what the
+    function must give."""
     try:
         tree, base = ast.parse(code), ast.parse(baseline)
     except SyntaxError:
