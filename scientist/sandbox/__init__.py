@@ -15,9 +15,12 @@ log = logging.getLogger(__name__)
 
 
 def program(name: str) -> str:
-    """The source of a helper program the sandbox runs with ``python -c`` (package data that imports
-    nothing of ours: ``resolve_names.py``, ``failing_values.py``, ``lines_run.py``)."""
-    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    """The source of a harness program the sandbox runs with ``python -c``: ``protocol.py`` (the
+    report marks), then ``harness/<name>`` (package data, not importable, that imports nothing of
+    ours: ``resolve_names.py``, ``failing_values.py``, ``lines_run.py``)."""
+    package = resources.files(__name__)
+    protocol = package.joinpath("protocol.py").read_text(encoding="utf-8")
+    return protocol + "\n" + package.joinpath("harness", name).read_text(encoding="utf-8")
 
 
 def reported(stdout: str, mark: str) -> object | None:

@@ -96,7 +96,8 @@ def _returns_value(function: ast.FunctionDef) -> bool:
 def lost_returns(before: str, after: str) -> list[Problem]:
     """Each function that returned a value in ``before``, no longer returns one in ``after``, and whose
     value a call in ``after`` uses: the run would fail at that call (a rewrite that lost its
-    ``return``; ``a, b = f(...)`` then raises ``cannot unpack non-iterable NoneType object``). Reported at the function, where the fix goes."""
+    ``return``; ``a, b = f(...)`` then raises ``cannot unpack non-iterable NoneType object``).
+    Reported at the function, where the fix goes."""
     old, tree = _functions(ast.parse(before)), ast.parse(after)
     new = _functions(tree)
     lost = {name for name, function in new.items()

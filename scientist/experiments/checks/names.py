@@ -22,8 +22,9 @@ import symtable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scientist.sandbox import program
+from scientist.sandbox import program, reported
 from scientist.sandbox.base import Limits, Sandbox
+from scientist.sandbox.protocol import RESOLVED_NAMES_MARK
 
 log = logging.getLogger(__name__)
 
@@ -692,13 +693,11 @@ def missing_library_names(source: str, sandbox: Sandbox, workdir: Path, limits: 
         return []
     quick = limits.model_copy(update={"timeout_s": min(limits.timeout_s, CHECK_TIMEOUT_S)})
     result = sandbox.run(["python", "-c", program("resolve_names.py"), json.dumps(references)], workdir, quick)
-    lines = result.stdout.strip().splitlines()
-    if not result.ok or not lines:
+    if not result.ok:
         log.warning("name check did not run (%s); the run itself will show any missing name", result.one_line())
         return []
-    try:
-        found = json.loads(lines[-1])
-    except json.JSONDecodeError:
+    found = reported(result.stdout, RESOLVED_NAMES_MARK)
+    if not isinstance(found, list):
         log.warning("name check printed no verdict; the run itself will show any missing name")
         return []
     return [Problem(str(f["type"]), str(f["message"]), int(f["line"])) for f in found]

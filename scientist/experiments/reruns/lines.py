@@ -3,7 +3,7 @@
 An edit whose results are identical to the baseline's, with nothing static to say why (no unread new
 name, no unselected branch), often holds code that never runs (under a condition true at no
 step, such as ``if t % STEPS / 10 == 0:``). The run is repeated in the sandbox under
-a small harness (``scientist/sandbox/lines_run.py``) that traces the script's own lines and reports
+a small harness (``scientist/sandbox/harness/lines_run.py``) that traces the script's own lines and reports
 which of the edit's new lines ran; the repair prompt then names the ones that never did. When every
 new line ran, the harness has also watched the new lines that update a name from itself (``g = g_pre
 * g``): one that never changed the name is named, with the values the line read that were the same
@@ -21,10 +21,10 @@ from pathlib import Path
 
 from scientist.sandbox import run_helper
 from scientist.sandbox.base import Limits, Sandbox
+from scientist.sandbox.protocol import LINES_RAN_MARK as MARK
 
 log = logging.getLogger(__name__)
 
-MARK = "SCIENTIST_LINES_RAN "
 SCRATCH_DIR = ".lines_run"
 SHOWN = 3  # lines quoted in the message
 

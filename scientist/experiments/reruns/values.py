@@ -1,7 +1,7 @@
 """What the failing line of a crashed run was working with.
 
 After a run ends in an exception, it is run once more in the sandbox under a small harness
-(``scientist/sandbox/failing_values.py``) that, when the script raises, prints the type, dtype and
+(``scientist/sandbox/harness/failing_values.py``) that, when the script raises, prints the type, dtype and
 shape of each value the failing statement reads. The model then sees
 ``y = ndarray int64 shape (450,); probs = ndarray float64 shape (450, 10)`` beside the traceback,
 which is what a person would look at in a debugger, and the same for the call one or two frames up
@@ -22,10 +22,10 @@ from pathlib import Path
 from scientist.experiments.facts.units import unit_at_line
 from scientist.sandbox import run_helper
 from scientist.sandbox.base import Limits, Sandbox
+from scientist.sandbox.protocol import FAILING_VALUES_MARK as MARK
 
 log = logging.getLogger(__name__)
 
-MARK = "SCIENTIST_FAILING_VALUES "
 MIN_TIMEOUT_S = 30.0
 
 

@@ -26,7 +26,7 @@ import sys
 import traceback
 import types
 
-MARK = "SCIENTIST_FAILING_VALUES "
+MARK = FAILING_VALUES_MARK  # noqa: F821 (defined by scientist/sandbox/protocol.py, sent in front of this file)
 MAX_VALUES = 16
 MAX_CALLERS = 2  # frames of the script above the failing one whose call is described too
 MAX_CALLER_VALUES = 8

@@ -1,6 +1,6 @@
 """Run inside the sandbox by scientist.experiments.checks.names: resolve library names, print those that do not exist.
 
-argv[1] is a JSON list of {"module", "attrs", "line", "kind"}; the last line printed is a JSON list
+argv[1] is a JSON list of {"module", "attrs", "line", "kind"}; the last line printed is RESOLVED_NAMES_MARK and a JSON list
 of {"type", "message", "line"}. It imports only the standard library and the modules it is asked for.
 """
 
@@ -40,7 +40,8 @@ def main() -> None:
         problem = resolve(want["module"], want["attrs"], want["kind"])
         if problem is not None:
             found.append({"type": problem[0], "message": problem[1], "line": want["line"]})
-    sys.stdout.write(json.dumps(found) + "\n")
+    sys.stdout.write("\n" + RESOLVED_NAMES_MARK + json.dumps(found) + "\n")  # noqa: F821 (protocol.py)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ import os
 import runpy
 import sys
 
-MARK = "SCIENTIST_LINES_RAN "
+MARK = LINES_RAN_MARK  # noqa: F821 (defined by scientist/sandbox/protocol.py, sent in front of this file)
 WATCHED = 50  # runs of a watched line observed before it is left alone
 MISSING = object()
 
