@@ -47,6 +47,7 @@ class Failure(Exception):
         self.where = where or (where_it_failed(code, output_tail) if code and output_tail else None)
         # experiment.py lines of the failure, innermost first (the traceback's frames, or the line a check named)
         self.lines = lines if lines is not None else frame_lines(output_tail)
+        self.passes: list = []  # the passes (``passes.FiredPass``) that fired on the attempt's code
 
     @property
     def summary(self) -> str:

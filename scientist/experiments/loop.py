@@ -13,18 +13,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
-from scientist.experiments.checks.calls import call_mismatches, lost_returns
+from scientist.experiments import journal
 from scientist.experiments.checks.copies import copy_hint
 from scientist.experiments.checks.names import (
-    dead_values_only,
     missing_library_names,
-    read_before_bound,
-    shadowed_imports,
-    undefined_names,
-    unread_new_locals,
 )
 from scientist.experiments.facts.change import code_change
-from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits, syntax_error
+from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits
 from scientist.experiments.facts.results import InvalidResults, NonFiniteResults, read_final_info
 from scientist.experiments.facts.units import (
     Home,
@@ -43,19 +38,17 @@ from scientist.experiments.failure import (
     Fix,
     History,
     changes,
-    checked,
     crash_kept,
-    found_before_running,
     frame_lines,
     home_part,
     inert_reason,
     line_in_part,
-    only_settings,
     part_to_fix,
     why_unchanged,
 )
 from scientist.experiments.fidelity import judge_run
-from scientist.experiments.repairs import drop_unread_imports, repair
+from scientist.experiments.journal import JournalEntry
+from scientist.experiments.passes import FiredPass, PassContext, run_passes
 from scientist.experiments.reruns.lines import describe_not_run, lines_not_run
 from scientist.experiments.reruns.values import FailingValues, failing_values, first_non_finite, with_baseline
 from scientist.failures import Attempt, Category, classify_execution
@@ -117,6 +110,7 @@ class IdeaExperiments:
         self.name = self.idea["name"]
         self.workdir = services.folder.path / "experiments" / self.name
         self.metrics = services.template.metric_names or None
+        self.fired: list[FiredPass] = []  # the passes that fired on the current attempt's code
 
     def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
             run_dir: Path) -> None:
@@ -405,36 +399,6 @@ class IdeaExperiments:
         (kept / "failure.txt").write_text("\n".join(details) + "\n", encoding="utf-8")
         return kept
 
-    def check_names(self, code: str, run: str, baseline: str) -> None:
-        """Fail now, with every such name, if the code reads a name nothing defines, calls one of its own
-        functions with arguments that do not fit its parameters, uses the value of one of them that no
-        longer returns one, calls a new import where a local of the same name hides it, or uses a
-        library name that does not exist (one short sandbox run that only imports)."""
-        try:
-            checked(code, undefined_names(code) or read_before_bound(code) or call_mismatches(code)
-                    or lost_returns(baseline, code) or shadowed_imports(baseline, code)
-                    or missing_library_names(code, self.services.sandbox, self.workdir, _limits(self.services)))
-        except SandboxUnavailable as exc:
-            raise Failure(Category.SANDBOX_ERROR, exc.one_line(), exception_type=type(exc).__name__, code=code) from exc
-        except Failure as failure:
-            self.keep(run, code, failure.message)
-            raise
-
-    def check_unread(self, code: str, new_code: str, run: str) -> None:
-        """Fail now if the edit computes a new local value that nothing reads and, without it, leaves
-        its function as the baseline's: it cannot be the change (``x_new = x + noise`` while training
-        still reads ``x``; the random draws alone would change the results, so the run would pass as a
-        success). A dead value beside new computation in the same function is only noted."""
-        dead = unread_new_locals(code, new_code)
-        if dead and not dead_values_only(code, new_code):
-            note = f"{dead[0].message}, but its function computes something new besides: running it"
-            self.tell(run, note)
-            return
-        if dead:
-            failure = found_before_running(new_code, dead, Category.NO_EFFECTIVE_CHANGE)
-            self.keep(run, new_code, failure.message)
-            raise failure
-
     def same_as_baseline(self, means: dict[str, dict[str, float]]) -> bool:
         """True when every non-timing metric equals the baseline's exactly: the edit changed no computation."""
         baseline = read_final_info(self.workdir / "run_0" / "final_info.json")
@@ -451,26 +415,15 @@ class IdeaExperiments:
             new_code = self.new_code(code, run, change, history, fix, home)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
-        problem = syntax_error(new_code, "experiment.py")
-        if problem is not None:
-            self.keep(run, new_code, problem)
-            raise Failure(Category.SYNTAX_ERROR, problem, exception_type="SyntaxError", code=new_code)
-        new_code, repairs = repair(new_code, code, change)
-        self.tell(run, *repairs)
-        inert = inert_reason(code, new_code)
-        if inert is not None:
-            message = f"the edit does not change what the experiment computes: {inert} (found before running)"
-            self.keep(run, new_code, message)
-            raise Failure(Category.NO_EFFECTIVE_CHANGE, message, code=new_code)
-        settings_only = only_settings(code, new_code, code_change(change))
-        if settings_only is not None:
-            self.keep(run, new_code, settings_only)
-            raise Failure(Category.NO_EFFECTIVE_CHANGE, settings_only + " (found before running)", code=new_code)
-        new_code, dropped = drop_unread_imports(code, new_code)
-        self.tell(run, *dropped)
+        passes = run_passes(new_code, PassContext(baseline=code, change=change, library_names=lambda source: (
+            missing_library_names(source, self.services.sandbox, self.workdir, _limits(self.services)))))
+        self.fired, new_code = passes.fired, passes.code
+        self.tell(run, *(f.note for f in passes.fired[:len(passes.fired) - (passes.failure is not None)]))
         try:
-            self.check_names(new_code, run, code)
-            self.check_unread(code, new_code, run)
+            if passes.failure is not None:
+                if passes.failure.category is not Category.SANDBOX_ERROR:
+                    self.keep(run, new_code, passes.failure.message)
+                raise passes.failure
             means = self.execute(new_code, run)[1]
         except Failure as failure:
             hint = copy_hint(code, new_code, failure.lines or ())
@@ -512,14 +465,26 @@ class IdeaExperiments:
                                    + (f" (the change goes in {home.part})" if home else ""))
             started = time.perf_counter()
             shutil.rmtree(self.workdir / run, ignore_errors=True)  # the last attempt's is kept in attempts/
+            self.fired = []
+            entry = JournalEntry(run=run, attempt=attempt, parent=f"attempt {attempt - 1}" if fix else "baseline",
+                                 move="fix" if fix else "change", part=(fix or home).part if fix or home else None,
+                                 ok=False)
             try:
                 means = self.attempt(baseline_code, run, change, history, fix, home)
             except Failure as failed:
                 kept = self.keep_attempt(run, attempt, failed)
                 self.log(run, attempt, time.perf_counter() - started, failed, kept)
+                journal.append(self.workdir, entry.model_copy(update={
+                    "category": failed.category.value, "message": failed.message[:2000], "where": failed.where,
+                    "values": failed.values, "passes": self.fired, "wall_s": time.perf_counter() - started,
+                    "diff": changes(baseline_code, failed.code) if failed.code else ""}))
                 history.failed(failed, fixed_in_place=fix is not None)
                 continue
             self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
+            code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+            journal.append(self.workdir, entry.model_copy(update={
+                "ok": True, "means": means, "passes": self.fired, "wall_s": time.perf_counter() - started,
+                "diff": changes(baseline_code, code)}))
             if attempt > 1:
                 self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
             return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=attempt,

@@ -435,21 +435,6 @@ def _likeness(a: ast.FunctionDef, b: ast.FunctionDef) -> float:
                                    autojunk=False).ratio()
 
 
-def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
-    """Every repair of this module, in turn (``before``: the code the edit was made to; ``change``:
-    the run's change, for the values it gives): the new source and a note per change made."""
-    source, baseline_calls = call_the_baseline_for_self_calls(before, source)
-    source, cased = match_constant_case(source)
-    source, copies = localise_constants(source)
-    source, aliased = alias_shadowed_imports(before, source)
-    source, given = define_values_the_change_gives(source, change)
-    source, defaulted = default_new_parameters(before, source, change)
-    source, moved = move_late_updates(before, source)
-    source, adopted = adopt_renamed_copies(before, source)
-    source, returned = return_the_last_value(before, source)
-    return source, baseline_calls + cased + copies + aliased + given + defaulted + moved + adopted + returned
-
-
 def _name_spans(node: ast.AST, name: str, new: str) -> list[tuple[int, int, int, str]]:
     """Each occurrence of the name ``name`` in ``node`` as a span for ``_rewrite`` to replace by ``new``."""
     return [_span(n, new) for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == name]

@@ -18,9 +18,17 @@ from scientist.experiments.repairs import (
     drop_unread_imports,
     localise_constants,
     move_late_updates,
-    repair,
     return_the_last_value,
 )
+
+
+def repair(source: str, before: str, change: str = "") -> tuple[str, list[str]]:
+    """The mechanical repairs of the pass pipeline made before the checks, in its order."""
+    from scientist.experiments.passes import PASSES, PassContext, Repair, run_passes
+
+    made = run_passes(source, PassContext(baseline=before, change=change),
+                      tuple(p for p in PASSES if isinstance(p, Repair) and p.name != "drop_unread_imports"))
+    return made.code, [f.note for f in made.fired]
 
 SCHEDULE = textwrap.dedent('''\
     LEARNING_RATE = 0.1

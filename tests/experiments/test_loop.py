@@ -679,3 +679,40 @@ def test_a_new_log_opened_by_two_processes_at_once_is_created_once(tmp_path):
     log.record(Attempt(run_id="r", idea="i", stage="run_1", attempt=1, model="m", template="t"))
     log.close()
     assert [a.stage for a in read_attempts(path)] == ["run_1"]
+
+
+def test_the_journal_holds_every_attempt_with_its_parent_passes_and_ending(harness):
+    from scientist.experiments import journal
+
+    h = harness(max_repairs=2)
+    outcome, rows = h.run([constants("undefined_thing\nSTEP = 1.0"), constants("STEP = 1.0 / 0"),
+                           constants("from json import nope\nSTEP = 1.0")])
+    assert outcome.ok and outcome.attempts == 3
+    entries = journal.read(h.services.folder.path / "experiments" / "bigger_step")
+    assert [(e.attempt, e.ok, e.category) for e in entries] == [
+        (1, False, "runtime_error"), (2, False, "runtime_error"), (3, True, None)]
+    first, second, third = entries
+    assert [p.name for p in first.passes] == ["undefined_names"], "the check that stopped it, before any run"
+    assert "found before running" in first.message and first.parent == "baseline"
+    assert second.passes == [] and "division by zero" in second.message and second.move == "fix"
+    assert second.parent == "attempt 1", "the crash was in a part the attempt changed: fixed in place"
+    assert [(p.name, p.kind) for p in third.passes] == [("drop_unread_imports", "repair")]
+    assert third.means["toy"]["mean_value"] == pytest.approx(4.5) and "+STEP = 1.0" in third.diff
+    assert len(rows) == 3, "the failure log counts the same attempts"
+
+
+def test_passes_stop_at_the_first_check_that_finds_a_failure_and_record_the_repairs_before_it():
+    from scientist.experiments.passes import PASSES, Check, PassContext, Repair, run_passes
+
+    names = [p.name for p in PASSES]
+    assert len(names) == len(set(names)) and names[0] == "syntax"
+    assert all(isinstance(p, Check | Repair) for p in PASSES)
+    base = "RATE = 0.1\n\n\ndef fit(x):\n    return x * RATE\n"
+    edited = "RATE = 0.1\n\n\ndef fit(x):\n    rate *= 0.5\n    return x * rate\n"
+    ran = run_passes(edited, PassContext(baseline=base, change="halve the rate in fit"))
+    assert [(f.name, f.kind) for f in ran.fired][:1] == [("localise_constants", "repair")]
+    assert "rate = RATE" in ran.code
+    broken = run_passes("def fit(x:\n", PassContext(baseline=base, change="c"))
+    assert broken.failure is not None and broken.failure.category.value == "syntax_error"
+    assert [f.name for f in broken.fired] == ["syntax"]
+    assert run_passes(base, PassContext(baseline=base, change="c")).failure.category.value == "no_effective_change"
