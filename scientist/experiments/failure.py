@@ -216,8 +216,7 @@ def home_part(baseline: str, history: History) -> Home | None:
     homes = [unit for unit in code_units(baseline) if unit.kind == "def" and unit.defines in common]
     if len(homes) != 1 or any(copy.source == homes[0].defines for copy in copies(baseline, failure.code)):
         return None
-    return Home(homes[0].name, " this time: that function has the values the change needs, which the last attempt "
-                          "read in a function where they do not exist.")
+    return Home(homes[0].name, "values")
 
 
 def checked(code: str, problems: list[Problem]) -> None:

@@ -300,7 +300,9 @@ class IdeaExperiments:
                       previous_diff=changes(code, failure.code) if failure and failure.code else "",
                       outline=outline(code) if rewrite else "",
                       mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
-                      unchanged=unchanged, home=home.part if home else None, home_why=home.why if home else "")
+                      unchanged=unchanged, home=home.part if home else None, home_rule=home.rule if home else None,
+                      home_names=", ".join(home.names) if home else "",
+                      undefined_name=bool(failure and failure.exception_type == "NameError"))
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)

@@ -107,7 +107,7 @@ def test_a_change_written_where_its_values_do_not_exist_goes_to_the_function_tha
     history.failed(Failure(Category.RUNTIME_ERROR, "name 'rng' is not defined", code=misplaced, lines=(7,)))
     home = home_part(BASELINE, history)
     assert home is not None and home.part == "def train"
-    assert home.why.startswith(" this time: that function has the values the change needs")
+    assert home.rule == "values"
     assert part_to_fix(BASELINE, history) == Fix("def helper"), "without it, the misplaced code would be fixed in place"
     only_one = misplaced.replace("* epsilon", "* SCALE")
     history.failed(Failure(Category.RUNTIME_ERROR, "x", code=only_one.replace("rng.normal", "gen.normal"), lines=(7,)))

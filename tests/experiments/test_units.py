@@ -227,7 +227,7 @@ def test_a_change_adding_computation_with_named_constants_goes_where_all_of_them
     assert constants_home(optim, cosine) == "def optimise", "main reads STEPS but not LEARNING_RATE"
     home = rule_home(optim, cosine)
     assert isinstance(home, Home) and home.part == "def optimise"
-    assert home.why.startswith(": it is the one function that reads LEARNING_RATE, STEPS, which the change names")
+    assert (home.rule, home.names) == ("constants", ("LEARNING_RATE", "STEPS"))
     assert constants_home(optim, "Set LEARNING_RATE to 0.1") is None, "a setting, not new computation"
     assert constants_home(optim, "Add restarts over STEPS") is None, "optimise and main both read STEPS"
     assert constants_home(optim, "Add a cosine decay of the learning rate") is None, "no constant named"
@@ -241,8 +241,8 @@ def test_a_change_adding_computation_goes_in_the_one_function_sharing_the_most_o
                     "gradients without momentum (RMSProp)")
     assert words_home(optim, precondition) == ("def optimise", {"descent", "gradient", "momentum", "preconditioner"})
     home = rule_home(optim, precondition)
-    assert home is not None and home.part == "def optimise" and home.why.startswith(
-        ": its code and docstring are about what the change is about (descent, gradient, momentum, preconditioner)")
+    assert home is not None and home.part == "def optimise"
+    assert (home.rule, home.names) == ("words", ("descent", "gradient", "momentum", "preconditioner"))
     assert words_home(optim, "Compare gradient descent with momentum") is None, "not a change that adds computation"
     assert words_home(optim, "Add a callback printing the time") is None, "no function shares two words"
     two = "def a():\n    # gradient noise\n    pass\n\n\ndef b():\n    # gradient noise\n    pass\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+from typing import Literal
 from dataclasses import dataclass
 
 from scientist.experiments.checks.names import binds
@@ -352,11 +353,14 @@ def constants_home(source: str, change: str) -> str | None:
 
 @dataclass(frozen=True)
 class Home:
-    """The part an attempt must make the change in, and what the prompt says after 'Make the change
-    inside <part>': the reason of the rule that chose it."""
+    """The part an attempt must make the change in, and which rule chose it (the prompt's
+    ``home_why`` says why, in words): the seam the change names, the one function reading the
+    constants it names, the one function sharing most of its words, or the function that has the
+    values the last attempt read where they do not exist. ``names``: the constants or words."""
 
     part: str
-    why: str
+    rule: Literal["seam", "constants", "words", "values"]
+    names: tuple[str, ...] = ()
 
 
 def rule_home(source: str, change: str) -> Home | None:
@@ -365,16 +369,13 @@ def rule_home(source: str, change: str) -> Home | None:
     the one function sharing the most of its words (``words_home``)."""
     seam = named_seam(source, change)
     if seam is not None:
-        return Home(seam, ": the change names it, and the template keeps it for exactly this (see its docstring).")
+        return Home(seam, "seam")
     reader = constants_home(source, change)
     if reader is not None:
-        names = ", ".join(sorted(named_constants(source, change)))
-        return Home(reader, f": it is the one function that reads {names}, which the change names; "
-                            "the new computation goes there.")
+        return Home(reader, "constants", tuple(sorted(named_constants(source, change))))
     matched = words_home(source, change)
     if matched is not None:
-        return Home(matched[0], f": its code and docstring are about what the change is about "
-                                f"({', '.join(sorted(matched[1]))}); the new computation goes there.")
+        return Home(matched[0], "words", tuple(sorted(matched[1])))
     return None
 
 
