@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from typing import Literal
 from dataclasses import dataclass
+from typing import Literal
 
 from scientist.experiments.checks.names import binds
 from scientist.experiments.facts.change import adds_computation
