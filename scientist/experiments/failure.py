@@ -23,8 +23,8 @@ from scientist.experiments.checks.names import (
     unused_additions,
 )
 from scientist.experiments.facts.change import adds_computation
+from scientist.experiments.facts.code import new_statement_lines
 from scientist.experiments.facts.units import Home, changed_parts, code_units, unit_at_line, unit_text
-from scientist.experiments.reruns.lines import new_statement_lines
 from scientist.failures import Category
 
 FRAME = re.compile(r'File "(?:[^"]*/)?experiment\.py", line (\d+)')

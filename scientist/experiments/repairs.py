@@ -26,7 +26,7 @@ from scientist.experiments.checks.names import (
     undefined_globals,
     unused_additions,
 )
-from scientist.experiments.reruns.lines import new_statement_lines
+from scientist.experiments.facts.code import new_statement_lines
 
 MARK = "# a local copy: this function changes it (added by scientist)"
 

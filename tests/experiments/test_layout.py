@@ -63,3 +63,32 @@ def test_no_seed_idea_is_named_in_the_product():
     hits = [(p.relative_to(ROOT), phrase) for p in sources for phrase in phrases
             if phrase in p.read_text(encoding="utf-8").lower()]
     assert hits == []
+
+
+LAYERS = {  # the loop's layers run one way: a module imports only from its own layer or those below
+    "facts": 0, "checks": 1, "reruns": 1, "repairs": 2, "failure": 2, "passes": 3, "fidelity": 3, "journal": 4,
+    "loop": 5,
+}
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.get(parts[2]) if len(parts) > 2 and parts[:2] == ["scientist", "experiments"] else None
+
+
+def test_the_loop_s_layers_import_one_way():
+    folder = PACKAGE / "experiments"
+    wrong = []
+    for path in folder.rglob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        own = _layer(module)
+        assert own is not None, f"{module} is in no layer"
+        for imported in _imports(path):
+            if imported == "scientist.experiments":
+                continue  # `from scientist.experiments import x`: x is checked as a module below
+            layer = _layer(imported)
+            if layer is not None and layer > own:
+                wrong.append((module, imported))
+    assert wrong == []

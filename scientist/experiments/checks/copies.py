@@ -12,7 +12,7 @@ import ast
 import difflib
 from dataclasses import dataclass
 
-from scientist.experiments.reruns.lines import changed_lines
+from scientist.experiments.facts.code import changed_lines
 
 MIN_COPIED = 6  # new, non-blank lines matching another function's before it counts as a copy
 GAP = 3  # lines between two matching runs of one copy (a copied loop with a renamed variable)

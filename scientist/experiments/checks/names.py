@@ -22,6 +22,7 @@ import symtable
 from dataclasses import dataclass
 from pathlib import Path
 
+from scientist.experiments.facts.code import COMPREHENSIONS, binds
 from scientist.sandbox import program, reported
 from scientist.sandbox.base import Limits, Sandbox
 from scientist.sandbox.protocol import RESOLVED_NAMES_MARK
@@ -151,7 +152,6 @@ def _local_elsewhere(tree: ast.Module, name: str) -> str:
 
 
 CATCHES_NAME_ERROR = {"NameError", "UnboundLocalError", "Exception", "BaseException"}
-COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _reads_now(node: ast.AST) -> list[ast.Name]:
@@ -170,27 +170,6 @@ def _reads_now(node: ast.AST) -> list[ast.Name]:
         own = set().union(*(binds(g.target) for g in node.generators))
         inner = [name for name in inner if name.id not in own]
     return sorted(inner, key=lambda n: (n.lineno, n.col_offset))
-
-
-def binds(node: ast.AST) -> set[str]:
-    """The names ``node`` binds in its own scope."""
-    names: set[str] = set()
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(item.name)
-            continue
-        if isinstance(item, (ast.Lambda, *COMPREHENSIONS)):
-            continue
-        if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
-            names.add(item.id)
-        elif isinstance(item, ast.Import | ast.ImportFrom):
-            names |= {(a.asname or a.name).split(".")[0] for a in item.names}
-        elif isinstance(item, ast.ExceptHandler) and item.name:
-            names.add(item.name)
-        stack.extend(ast.iter_child_nodes(item))
-    return names
 
 
 class _ReadBeforeBound:

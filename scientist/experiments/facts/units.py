@@ -17,8 +17,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Literal
 
-from scientist.experiments.checks.names import binds
 from scientist.experiments.facts.change import adds_computation
+from scientist.experiments.facts.code import binds
 from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange
 from scientist.schemas import UnitRewrite
 

@@ -12,13 +12,12 @@ every time (a factor that is exactly 1 at every step, such as ``g.g / g.g``).
 
 from __future__ import annotations
 
-import ast
-import difflib
 import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scientist.experiments.facts.code import assigned_names, new_statement_lines, updates
 from scientist.sandbox import run_helper
 from scientist.sandbox.base import Limits, Sandbox
 from scientist.sandbox.protocol import LINES_RAN_MARK as MARK
@@ -37,49 +36,6 @@ class Rerun:
     missed: list[int]
     kept: list[tuple[int, str]] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)
-
-
-def changed_lines(before: str, after: str) -> set[int]:
-    """The lines of ``after`` (from 1) that the edit added or changed."""
-    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
-    return {line + 1 for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert")
-            for line in range(j1, j2)}
-
-
-def new_statement_lines(before: str, after: str) -> list[int]:
-    """The first lines of the statements of ``after`` that hold a line the edit added or changed:
-    the innermost statement around each such line (a changed argument on a call's second line is
-    that call's statement; a changed condition is its ``if``)."""
-    statements = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.stmt)]
-    changed = changed_lines(before, after)
-    found = set()
-    for line in changed:
-        around = [node for node in statements if node.lineno <= line <= (node.end_lineno or node.lineno)]
-        if around:
-            found.add(max(around, key=lambda node: node.lineno).lineno)
-    return sorted(found)
-
-
-def assigned_names(after: str, lines: list[int]) -> dict[int, list[str]]:
-    """The plain names each simple assignment starting at one of ``lines`` binds (tuples unpacked)."""
-    found: dict[int, list[str]] = {}
-    for node in ast.walk(ast.parse(after)):
-        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and node.lineno in lines:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-            if names:
-                found[node.lineno] = list(dict.fromkeys(names))
-    return found
-
-
-def updates(after: str, line: int, name: str) -> bool:
-    """Whether the assignment at ``line`` makes ``name`` from itself (``g = c * g``, ``g *= c``)."""
-    for node in ast.walk(ast.parse(after)):
-        if isinstance(node, ast.AugAssign) and node.lineno == line:
-            return True
-        if isinstance(node, ast.Assign | ast.AnnAssign) and node.lineno == line and node.value is not None:
-            return name in {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
-    return False
 
 
 def _rerun(found: object, wanted: list[int], after: str) -> Rerun:

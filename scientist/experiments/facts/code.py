@@ -1,0 +1,72 @@
+"""Facts about Python source: the names a node binds, and the lines and statements an edit changed."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def binds(node: ast.AST) -> set[str]:
+    """The names ``node`` binds in its own scope."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(item.name)
+            continue
+        if isinstance(item, (ast.Lambda, *COMPREHENSIONS)):
+            continue
+        if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
+            names.add(item.id)
+        elif isinstance(item, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in item.names}
+        elif isinstance(item, ast.ExceptHandler) and item.name:
+            names.add(item.name)
+        stack.extend(ast.iter_child_nodes(item))
+    return names
+
+
+def changed_lines(before: str, after: str) -> set[int]:
+    """The lines of ``after`` (from 1) that the edit added or changed."""
+    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    return {line + 1 for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert")
+            for line in range(j1, j2)}
+
+
+def new_statement_lines(before: str, after: str) -> list[int]:
+    """The first lines of the statements of ``after`` that hold a line the edit added or changed:
+    the innermost statement around each such line (a changed argument on a call's second line is
+    that call's statement; a changed condition is its ``if``)."""
+    statements = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.stmt)]
+    changed = changed_lines(before, after)
+    found = set()
+    for line in changed:
+        around = [node for node in statements if node.lineno <= line <= (node.end_lineno or node.lineno)]
+        if around:
+            found.add(max(around, key=lambda node: node.lineno).lineno)
+    return sorted(found)
+
+
+def assigned_names(after: str, lines: list[int]) -> dict[int, list[str]]:
+    """The plain names each simple assignment starting at one of ``lines`` binds (tuples unpacked)."""
+    found: dict[int, list[str]] = {}
+    for node in ast.walk(ast.parse(after)):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and node.lineno in lines:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            if names:
+                found[node.lineno] = list(dict.fromkeys(names))
+    return found
+
+
+def updates(after: str, line: int, name: str) -> bool:
+    """Whether the assignment at ``line`` makes ``name`` from itself (``g = c * g``, ``g *= c``)."""
+    for node in ast.walk(ast.parse(after)):
+        if isinstance(node, ast.AugAssign) and node.lineno == line:
+            return True
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.lineno == line and node.value is not None:
+            return name in {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+    return False
