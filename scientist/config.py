@@ -86,7 +86,11 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(900.0, gt=0)
     reflections: int = Field(2, ge=0, le=5, description="reflection rounds per idea")
     runs_per_idea: int = Field(2, ge=1, le=5, description="experiment runs planned per idea")
-    max_repairs: int = Field(3, ge=0, le=10, description="repair attempts after a failed experiment run")
+    max_repairs: int = Field(3, ge=0, le=10, description="repair rounds after a failed experiment run")
+    candidates: int = Field(1, ge=1, le=8, description="candidate implementations sampled per attempt from one "
+                                                       "shared prompt (generate and test: the first that runs wins)")
+    run_budget_s: float | None = Field(None, gt=0, description="wall time after which no new candidate of a "
+                                                               "planned run starts")
     edit_format: Literal["rewrite", "search_replace"] = Field(
         "rewrite", description="how the model changes experiment.py: whole named parts (functions, constants) "
                                "or search/replace blocks")

@@ -70,6 +70,7 @@ class History:
     avoid: list[str] = field(default_factory=list)
     failed_code: dict[str, int] = field(default_factory=dict)  # code an attempt ran (or checked) -> attempt
     fixes: int = 0  # attempts in a row, up to the last, that fixed the attempt before them in place
+    others: list[str] = field(default_factory=list)  # what the last round's other candidates failed with
 
     def failed(self, failure: Failure, fixed_in_place: bool = False) -> None:
         if self.last is not None:

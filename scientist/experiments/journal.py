@@ -22,7 +22,9 @@ class JournalEntry(BaseModel):
     """One attempt at one planned run."""
 
     run: str
-    attempt: int = Field(ge=1)
+    attempt: int = Field(ge=1, description="the candidate's number among all the run's candidates")
+    round: int = Field(1, ge=1, description="the search round: 1, then one per repair")
+    candidate: int = Field(1, ge=1, description="which of the round's candidates (they share one prompt)")
     parent: str = Field(description="'baseline', or 'attempt N' when this attempt fixed attempt N's code in place")
     move: Literal["change", "fix"]
     part: str | None = Field(None, description="the part the change or fix was made in, when one was set")

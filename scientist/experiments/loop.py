@@ -74,6 +74,12 @@ SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.
                                    "seed_ideas.json", "executions.log")
 OUTPUT_TAIL_LINES = 25
 REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so it does not repeat the last attempt
+CANDIDATE_TEMPERATURE_STEP = 0.1  # candidate k of an attempt samples k steps more freely than the first
+# Which failure of a round's candidates the next round repairs: a crash located in code that ran first
+# (the model repairs a located bug best), then failures found before running, then those with no code.
+PROMISE = (Category.RUNTIME_ERROR, Category.INVALID_RESULTS, Category.IMPORT_ERROR, Category.TIMEOUT,
+           Category.OUT_OF_MEMORY, Category.NONZERO_EXIT, Category.MISSING_RESULTS, Category.NO_EFFECTIVE_CHANGE,
+           Category.SYNTAX_ERROR, Category.EDIT_NOT_APPLIED, Category.LLM_OUTPUT_INVALID)
 
 
 class RunOutcome(BaseModel):
@@ -94,6 +100,11 @@ def _limits(services: Services) -> Limits:
     return Limits(timeout_s=lim.timeout_s, memory_mb=lim.memory_mb, cpus=lim.cpus)
 
 
+def _promise(failure: Failure) -> int:
+    """How promising a failed candidate is to repair (lower is better; see ``PROMISE``)."""
+    return PROMISE.index(failure.category) if failure.category in PROMISE else len(PROMISE)
+
+
 def _tail(result: ExecResult) -> str:
     text = (result.stderr.strip() or result.stdout.strip()).splitlines()
     return "\n".join(text[-OUTPUT_TAIL_LINES:])
@@ -111,6 +122,7 @@ class IdeaExperiments:
         self.workdir = services.folder.path / "experiments" / self.name
         self.metrics = services.template.metric_names or None
         self.fired: list[FiredPass] = []  # the passes that fired on the current attempt's code
+        self.candidate = 0  # which candidate of the current attempt is being made (0: the first)
 
     def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
             run_dir: Path) -> None:
@@ -276,6 +288,13 @@ class IdeaExperiments:
         log.info("%s: no fix in two asks; making the change again from the baseline", run)
         return None
 
+    def temperature(self, repair_step: float) -> float:
+        """The sampling temperature of a request: the setting, plus ``repair_step`` (repairs sample a little
+        more freely each time), plus a step per candidate after the first (candidates of one attempt
+        share the prompt, token for token, and differ by temperature and seed)."""
+        settings = self.services.settings
+        return min(1.0, settings.temperature + repair_step + CANDIDATE_TEMPERATURE_STEP * self.candidate)
+
     def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
                  unchanged: str | None = None, home: Home | None = None) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
@@ -293,7 +312,7 @@ class IdeaExperiments:
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
                       attempt=attempt, failure=failure.summary if failure else None,
-                      earlier=history.earlier, repeated=history.repeated, avoid=history.avoid,
+                      earlier=history.earlier, repeated=history.repeated, avoid=history.avoid, others=history.others,
                       category=failure.category.value if failure else None, where=failure.where if failure else None,
                       values=failure.values if failure else None,
                       output_tail=failure.output_tail if failure else "", code=code,
@@ -306,10 +325,11 @@ class IdeaExperiments:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         stage = f"experiments/{self.name}/{run}"
         step = (attempt - 1) + (2 if repeats or unchanged else 0)
-        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
+        temperature = self.temperature(REPAIR_TEMPERATURE_STEP * step)
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
-                                               stage=stage, max_tokens=1500, temperature=temperature)
+                                               stage=stage, max_tokens=1500, temperature=temperature,
+                                               sample=self.candidate)
         todo = unchanged is not None or (failure is not None and failure.category is Category.NO_EFFECTIVE_CHANGE)
         return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None, todo=todo)
 
@@ -330,12 +350,13 @@ class IdeaExperiments:
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
                       code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
+                      others=history.others,
                       via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS)
         step = history.fixes + (2 if unchanged else 0)
-        temperature = min(1.0, services.settings.temperature + REPAIR_TEMPERATURE_STEP * step)
+        temperature = self.temperature(REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
                                       role="coding", stage=f"experiments/{self.name}/{run}", max_tokens=1800,
-                                      temperature=temperature)
+                                      temperature=temperature, sample=self.candidate)
         return CodeRewrite(reasoning=f"fix {part}", rewrites=[UnitRewrite(unit=part, code=code_block(reply))])
 
     def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str,
@@ -350,7 +371,8 @@ class IdeaExperiments:
             choice = PartChoice(reasoning=f"the change belongs in {home}", parts=[home])
         else:
             choice = gateway.structured(messages, part_choice([u.name for u in code_units(code)]),  # type: ignore[assignment]
-                                        role="coding", stage=stage, max_tokens=300, temperature=temperature)
+                                        role="coding", stage=stage, max_tokens=300, temperature=temperature,
+                                        sample=self.candidate)
         convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
         rewrites = []
         for part in dict.fromkeys(choice.parts):
@@ -359,7 +381,7 @@ class IdeaExperiments:
             ask = render("experiments", "write_part", part=part, change=change, current=marked,
                          todo=marked != current)
             reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
-                                 max_tokens=1800, temperature=temperature)
+                                 max_tokens=1800, temperature=temperature, sample=self.candidate)
             rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))
             convo += [{"role": "user", "content": ask},
                       {"role": "assistant", "content": f"```python\n{rewrites[-1].code.strip()}\n```"}]
@@ -451,49 +473,82 @@ class IdeaExperiments:
         return describe_not_run(new_code, rerun) if rerun is not None else "is the new value actually used?"
 
     def planned_run(self, number: int, change: str, name: str | None = None) -> RunOutcome:
-        """A planned run with bounded repair; idempotent on re-entry."""
+        """A planned run, searched for by generate and test; idempotent on re-entry.
+
+        Each round (the first, then up to ``max_repairs`` repairs) makes ``candidates`` attempts from one
+        prompt, which differ by temperature and seed, and runs each through the passes and the sandbox;
+        the first that succeeds ends the search. Otherwise the next round repairs the most promising
+        failure (``PROMISE``), told what the other candidates failed with. The search also stops when
+        ``run_budget_s`` of wall time is spent. Every candidate is an attempt in the failure log and an
+        entry in the journal."""
         run = f"run_{number}"
         saved = self.workdir / run / "outcome.json"
         if saved.is_file():
             return RunOutcome.model_validate_json(saved.read_text())
+        settings = self.services.settings
         baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
         history = History()  # an attempt edits the working baseline, or fixes the last attempt's crash in place
-        tries = 1 + self.services.settings.max_repairs
-        rewrite = self.services.settings.edit_format == "rewrite"
-        for attempt in range(1, tries + 1):
+        rounds, width = 1 + settings.max_repairs, settings.candidates
+        rewrite = settings.edit_format == "rewrite"
+        begun, made, parent = time.perf_counter(), 0, "baseline"
+        for round_ in range(1, rounds + 1):
             home, fix = self.next_move(baseline_code, change, history) if rewrite else (None, None)
-            self.services.progress("experiments", f"{self.name}: {run} attempt {attempt}/{tries}"
-                                   + (f" (fixing {fix.part} of attempt {attempt - 1})" if fix else "")
-                                   + (f" (the change goes in {home.part})" if home else ""))
-            started = time.perf_counter()
-            shutil.rmtree(self.workdir / run, ignore_errors=True)  # the last attempt's is kept in attempts/
-            self.fired = []
-            entry = JournalEntry(run=run, attempt=attempt, parent=f"attempt {attempt - 1}" if fix else "baseline",
-                                 move="fix" if fix else "change", part=(fix or home).part if fix or home else None,
-                                 ok=False)
-            try:
-                means = self.attempt(baseline_code, run, change, history, fix, home)
-            except Failure as failed:
-                kept = self.keep_attempt(run, attempt, failed)
-                self.log(run, attempt, time.perf_counter() - started, failed, kept)
-                journal.append(self.workdir, entry.model_copy(update={
-                    "category": failed.category.value, "message": failed.message[:2000], "where": failed.where,
-                    "values": failed.values, "passes": self.fired, "wall_s": time.perf_counter() - started,
-                    "diff": changes(baseline_code, failed.code) if failed.code else ""}))
-                history.failed(failed, fixed_in_place=fix is not None)
-                continue
-            self.log(run, attempt, time.perf_counter() - started, None, self.workdir / run)
-            code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
-            journal.append(self.workdir, entry.model_copy(update={
-                "ok": True, "means": means, "passes": self.fired, "wall_s": time.perf_counter() - started,
-                "diff": changes(baseline_code, code)}))
-            if attempt > 1:
-                self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
-            return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=attempt,
-                                               means=means, fidelity=self.judge(run, change, baseline_code)))
+            failed_here: list[tuple[int, Failure]] = []
+            for self.candidate in range(width):
+                if made and settings.run_budget_s is not None and time.perf_counter() - begun > settings.run_budget_s:
+                    break
+                made += 1
+                self.services.progress("experiments", f"{self.name}: {run} attempt {round_}/{rounds}"
+                                       + (f" candidate {self.candidate + 1}/{width}" if width > 1 else "")
+                                       + (f" (fixing {fix.part} of {parent})" if fix else "")
+                                       + (f" (the change goes in {home.part})" if home else ""))
+                entry = JournalEntry(run=run, attempt=made, round=round_, candidate=self.candidate + 1,
+                                     parent=parent if fix else "baseline", move="fix" if fix else "change",
+                                     part=(fix or home).part if fix or home else None, ok=False)
+                outcome = self.try_candidate(run, made, change, baseline_code, history, fix, home, entry)
+                if isinstance(outcome, Failure):
+                    failed_here.append((made, outcome))
+                    if outcome.code:  # a later candidate repeating it is asked for once more
+                        history.failed_code.setdefault(outcome.code, history.attempt)
+                    continue
+                if made > 1:
+                    self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
+                self.candidate = 0
+                return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=made,
+                                                   means=outcome, fidelity=self.judge(run, change, baseline_code)))
+            self.candidate = 0
+            if not failed_here:
+                break  # the wall-time budget is spent
+            number_of, chosen = min(failed_here, key=lambda item: _promise(item[1]))
+            history.others = [f.summary for _, f in failed_here if f is not chosen]
+            history.failed(chosen, fixed_in_place=fix is not None)
+            parent = f"attempt {number_of}"
         summary = history.last.summary if history.last else "failed"
-        return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=tries,
+        return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=made,
                                            failure=summary))
+
+    def try_candidate(self, run: str, number: int, change: str, baseline_code: str, history: History,
+                      fix: Fix | None, home: Home | None, entry: JournalEntry) -> dict[str, dict[str, float]] | Failure:
+        """One candidate: its means, or its failure (kept in ``attempts/``); logged and journalled either way."""
+        started = time.perf_counter()
+        shutil.rmtree(self.workdir / run, ignore_errors=True)  # a failed candidate's is kept in attempts/
+        self.fired = []
+        try:
+            means = self.attempt(baseline_code, run, change, history, fix, home)
+        except Failure as failed:
+            kept = self.keep_attempt(run, number, failed)
+            self.log(run, number, time.perf_counter() - started, failed, kept)
+            journal.append(self.workdir, entry.model_copy(update={
+                "category": failed.category.value, "message": failed.message[:2000], "where": failed.where,
+                "values": failed.values, "passes": self.fired, "wall_s": time.perf_counter() - started,
+                "diff": changes(baseline_code, failed.code) if failed.code else ""}))
+            return failed
+        self.log(run, number, time.perf_counter() - started, None, self.workdir / run)
+        code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        journal.append(self.workdir, entry.model_copy(update={
+            "ok": True, "means": means, "passes": self.fired, "wall_s": time.perf_counter() - started,
+            "diff": changes(baseline_code, code)}))
+        return means
 
     @staticmethod
     def next_move(baseline_code: str, change: str, history: History) -> tuple[Home | None, Fix | None]:

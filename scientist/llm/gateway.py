@@ -168,10 +168,12 @@ class Gateway:
 
     # -- public calls ----------------------------------------------------------------------
     def structured(self, messages: Messages, output: type[T], *, role: Role, stage: str,
-                   max_tokens: int = 2048, temperature: float | None = None) -> T:
-        """Ask for one ``output`` object; re-ask with the validation error a bounded number of times."""
+                   max_tokens: int = 2048, temperature: float | None = None, sample: int = 0) -> T:
+        """Ask for one ``output`` object; re-ask with the validation error a bounded number of times.
+        ``sample``: which of several independent samples of the same request this is (0: the first);
+        another sample is cached apart and asked with its own seed."""
         return self._structured(messages, output, role=role, stage=stage, max_tokens=max_tokens,
-                                temperature=temperature)[0]
+                                temperature=temperature, sample=sample)[0]
 
     def structured_scored(self, messages: Messages, output: type[T], *, fields: dict[str, tuple[int, int]],
                           role: Role, stage: str, max_tokens: int = 2048) -> tuple[T, dict[str, float]]:
@@ -191,7 +193,8 @@ class Gateway:
         return parsed, scores
 
     def _structured(self, messages: Messages, output: type[T], *, role: Role, stage: str, max_tokens: int,
-                    logprobs: bool = False, temperature: float | None = None) -> tuple[T, str, Reply | None]:
+                    logprobs: bool = False, temperature: float | None = None,
+                    sample: int = 0) -> tuple[T, str, Reply | None]:
         """The parsed reply, its cache key and the raw reply (``None`` when it came from the cache)."""
         route = self.route(role)
         schema = _schema_of(output)
@@ -203,7 +206,7 @@ class Gateway:
         else:
             convo.append({"role": "user", "content": render("gateway", "schema_instruction",
                                                             schema=json.dumps(schema))})
-        key = prompt_hash(route.model, convo, schema)
+        key = prompt_hash(route.model, convo, schema) + (f"#sample{sample}" if sample else "")
         cached = self._from_cache(key, output, role=role, stage=stage)
         if cached is not None:
             return cached, key, None
@@ -212,7 +215,8 @@ class Gateway:
         for attempt in range(1, attempts + 1):
             reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
                                            max_tokens=max_tokens, response_format=response_format,
-                                           schema=schema, logprobs=logprobs, temperature=temperature)
+                                           schema=schema, logprobs=logprobs, temperature=temperature,
+                                           seed=sample or None)
             parsed, outcome, last_error = _validate(reply, output)
             record.outcome = outcome
             record.error = None if parsed is not None else last_error
@@ -251,11 +255,12 @@ class Gateway:
         return time.perf_counter() - started
 
     def text(self, messages: Messages, *, role: Role, stage: str, max_tokens: int = 2048,
-             temperature: float | None = None) -> str:
-        """Ask for free text (re-asked once per allowed re-ask when the reply is empty)."""
+             temperature: float | None = None, sample: int = 0) -> str:
+        """Ask for free text (re-asked once per allowed re-ask when the reply is empty); ``sample`` as
+        in ``structured``."""
         route = self.route(role)
         convo = list(messages)
-        key = prompt_hash(route.model, convo, None)
+        key = prompt_hash(route.model, convo, None) + (f"#sample{sample}" if sample else "")
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             self.ledger.record(CallRecord(role=role, stage=stage, model=route.model, prompt_hash=key, attempt=0,
@@ -264,7 +269,7 @@ class Gateway:
         for attempt in range(1, self.settings.max_reasks + 2):
             reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
                                            max_tokens=max_tokens, response_format=None, schema=None,
-                                           temperature=temperature)
+                                           temperature=temperature, seed=sample or None)
             record.outcome = Outcome.OK if reply.content.strip() else Outcome.EMPTY
             self.ledger.record(record)
             if reply.content.strip():
@@ -278,7 +283,7 @@ class Gateway:
     def _complete(self, route: Route, messages: Messages, *, role: str, stage: str, attempt: int,
                   max_tokens: int, response_format: dict[str, Any] | None,
                   schema: dict[str, Any] | None, logprobs: bool = False,
-                  temperature: float | None = None) -> tuple[Reply, CallRecord]:
+                  temperature: float | None = None, seed: int | None = None) -> tuple[Reply, CallRecord]:
         litellm = load_litellm()
         phash = prompt_hash(route.model, messages, schema)
         kwargs: dict[str, Any] = {
@@ -293,6 +298,8 @@ class Gateway:
             kwargs["response_format"] = response_format
         if logprobs:
             kwargs.update(logprobs=True, top_logprobs=10)
+        if seed is not None and (route.local or route.api_base or "seed" in _supported_params(route.model)):
+            kwargs["seed"] = seed  # a provider without seeds still samples anew: the cache key differs
         for retry in range(self.settings.max_retries + 1):
             record = CallRecord(role=role, stage=stage, model=route.model, prompt_hash=phash,
                                 attempt=attempt, outcome=Outcome.OK)

@@ -53,12 +53,12 @@ def toy_with(template: Path, code: str) -> Path:
 class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
                  edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
-                 template: Path = TOY) -> None:
+                 template: Path = TOY, candidates: int = 1) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
         settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
-                                 fidelity_check=fidelity_check)
+                                 fidelity_check=fidelity_check, candidates=candidates)
         folder = RunStore(tmp_path / "runs").create(str(template), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -716,3 +716,37 @@ def test_passes_stop_at_the_first_check_that_finds_a_failure_and_record_the_repa
     assert broken.failure is not None and broken.failure.category.value == "syntax_error"
     assert [f.name for f in broken.fired] == ["syntax"]
     assert run_passes(base, PassContext(baseline=base, change="c")).failure.category.value == "no_effective_change"
+
+
+def test_candidates_that_fail_in_different_ways_are_all_journalled_and_the_most_promising_is_repaired(harness):
+    """Generate and test: three candidates from one prompt fail three ways; the next round fixes the one
+    that ran and crashed, told what the others failed with, and succeeds."""
+    from scientist.experiments import journal
+
+    h = harness(candidates=3, max_repairs=1)
+    prompts = user_prompts(h)
+    outcome, rows = h.run([constants("STEP = (1.0"), constants("STEP = 1.0 / 0"),
+                           constants("STEP = 1.0\nHELPER = not_defined_anywhere"), constants("STEP = 1.0")])
+    assert outcome.ok and outcome.attempts == 4
+    assert [r.category for r in rows] == [Category.SYNTAX_ERROR, Category.RUNTIME_ERROR, Category.RUNTIME_ERROR, None]
+    entries = journal.read(h.services.folder.path / "experiments" / "bigger_step")
+    assert [(e.round, e.candidate, e.ok) for e in entries] == [(1, 1, False), (1, 2, False), (1, 3, False),
+                                                                (2, 1, True)]
+    assert entries[2].passes[-1].name == "undefined_names", "the third was stopped before running"
+    assert entries[3].move == "fix" and entries[3].parent == "attempt 2", "the crash that ran is the one fixed"
+    fix = prompts[-1]
+    assert "division by zero" in fix and "Other candidates for the last attempt failed differently: syntax_error" in fix
+    first_round = [p for p in prompts[:6]]
+    assert first_round[0] == first_round[2] == first_round[4], "the round's candidates share one prompt"
+    summary = summarise(h.services.failures.attempts())
+    assert summary.first_attempt.failures == 1 and summary.after_repair.failures == 0
+
+
+def test_a_template_with_no_seams_goes_through_the_search(harness, tmp_path):
+    """An AI Scientist-style experiment.py with no function at all (the toy's): no seam, no rule, and the
+    search still runs its candidates."""
+    plain = toy_with(tmp_path / "plain", (TOY / "experiment.py").read_text())
+    assert "def " not in (plain / "experiment.py").read_text()
+    h = harness(candidates=2, max_repairs=0, template=plain)
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
