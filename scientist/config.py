@@ -98,6 +98,9 @@ class Settings(BaseSettings):
         None, description="after a run succeeds, the review model judges whether its code does what the run was "
                           "asked to change (reported, not enforced); default: on unless the review model is the "
                           "embedded one, whose verdicts matched hand labels no better than chance")
+    fidelity_signals: bool = Field(True, description="compute fidelity signals for each run that executed (its new "
+                                                     "lines ran, results beyond seed noise, the change's numbers in "
+                                                     "the code, paired functions changed together)")
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from scientist.errors import LLMOutputInvalid, SandboxUnavailable
-from scientist.experiments import journal
+from scientist.experiments import journal, signals
 from scientist.experiments.checks.copies import copy_hint
 from scientist.experiments.checks.names import (
     missing_library_names,
@@ -51,6 +51,7 @@ from scientist.experiments.journal import JournalEntry
 from scientist.experiments.passes import FiredPass, PassContext, run_passes
 from scientist.experiments.reruns.lines import describe_not_run, lines_not_run
 from scientist.experiments.reruns.values import FailingValues, failing_values, first_non_finite, with_baseline
+from scientist.experiments.signals import FidelitySignals
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.prompts import render
 from scientist.runstore import write_atomic
@@ -93,6 +94,13 @@ class RunOutcome(BaseModel):
     means: dict[str, dict[str, float]] | None = None
     failure: str | None = None
     fidelity: FidelityVerdict | None = None  # the review model's verdict on the code of a run that succeeded
+    signals: FidelitySignals | None = None  # computed signals that an executed run is the change asked
+
+    @property
+    def shown(self) -> bool:
+        """Executed, and no computed fidelity signal failed: the run is the experiment asked for, as far
+        as the code, a rerun and the results can show."""
+        return self.ok and (self.signals is None or self.signals.passed)
 
 
 def _limits(services: Services) -> Limits:
@@ -515,7 +523,8 @@ class IdeaExperiments:
                     self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
                 self.candidate = 0
                 return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=made,
-                                                   means=outcome, fidelity=self.judge(run, change, baseline_code)))
+                                                   means=outcome, fidelity=self.judge(run, change, baseline_code),
+                                                   signals=self.signals_of(run, change, baseline_code)))
             self.candidate = 0
             if not failed_here:
                 break  # the wall-time budget is spent
@@ -564,6 +573,21 @@ class IdeaExperiments:
             home = rule_home(baseline_code, code_change(change))
         return home, fix
 
+    def signals_of(self, run: str, change: str, baseline_code: str) -> FidelitySignals | None:
+        """The computed fidelity signals of an executed run (``signals.compute``; the line-trace rerun runs
+        under the run's own limits and stops once every new line has run), or ``None`` when they are off."""
+        if not self.services.settings.fidelity_signals:
+            return None
+        code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        self.services.progress("experiments", f"{self.name}: {run} done; computing its fidelity signals")
+        (self.workdir / "experiment.py").write_text(code, encoding="utf-8")
+        rerun = lines_not_run(self.services.sandbox, self.workdir, baseline_code, code, _limits(self.services))
+        found = signals.compute(change, baseline_code, code, self.workdir / "run_0" / "final_info.json",
+                                self.workdir / run / "final_info.json", rerun)
+        for problem in found.problems:
+            self.tell(run, f"fidelity signal: {problem}")
+        return found
+
     def judge(self, run: str, change: str, baseline_code: str) -> FidelityVerdict | None:
         """Whether the run's code does what the run was asked to change (``None`` when the check is off
         or the model's verdict never validated: the run's results stand either way)."""
@@ -596,9 +620,11 @@ class IdeaExperiments:
                     "status": f"baseline failed: {failure.summary}"}
         outcomes = [self.planned_run(k, planned["change"], planned.get("name"))
                     for k, planned in enumerate(self.plan["runs"], start=self.first_run)]
-        ok = sum(o.ok for o in outcomes)
+        ok, shown = sum(o.ok for o in outcomes), sum(o.shown for o in outcomes)
+        status = f"{ok}/{len(outcomes)} runs succeeded" + (
+            f"; {ok - shown} of them executed but failed a fidelity signal" if shown < ok else "")
         result = {"idea": self.name, "baseline": baseline, "runs": [o.model_dump(mode="json") for o in outcomes],
-                  "status": f"{ok}/{len(outcomes)} runs succeeded"}
+                  "status": status}
         write_atomic(self.workdir / "outcome.json", json.dumps(result, indent=2) + "\n")
         return result
 

@@ -68,14 +68,19 @@ def summary_markdown(state: RunState, services: Services) -> str:
         workdir = folder / "experiments" / idea["name"]
         for run in outcome.get("runs", []):
             diff = workdir / run["run"] / "diff.patch"
+            problems = (run.get("signals") or {}).get("problems") or []
+            ended = "executed, but a fidelity signal failed" if problems else "succeeded"
             lines.append(f"  - {run['run']} ({run.get('change', '')}): "
-                         + ("succeeded" if run.get("ok") else f"failed ({str(run.get('failure'))[:120]})")
+                         + (ended if run.get("ok") else f"failed ({str(run.get('failure'))[:120]})")
                          + (f"; diff: {diff}" if diff.is_file() else ""))
             if run.get("fidelity"):
                 fidelity = FidelityVerdict.model_validate(run["fidelity"])
                 lines.append(f"    - code judged {fidelity.verdict} to its change"
                              + (f" (differences: {fidelity.missing})" if fidelity.verdict != "faithful" else ""))
-            elif run.get("ok"):
+            if run.get("ok"):
+                lines.append("    - fidelity signals: " + ("; ".join(problems) if problems else "all hold"
+                                                           if run.get("signals") else "not computed"))
+            if not run.get("fidelity") and run.get("ok"):
                 lines.append("    - fidelity: " + ("no verdict (the judge's reply never validated)"
                                                    if services.settings.judges_fidelity() else
                                                    "not judged (off by default when the review model is the "

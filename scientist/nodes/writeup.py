@@ -67,6 +67,10 @@ def results_text(outcome: dict[str, Any]) -> str:
                 lines.append(f"{run['run']} CAVEAT: a check of its code found the change implemented "
                              f"{'only in part' if fidelity.verdict == 'partial' else 'differently'}: "
                              f"{fidelity.missing}. Say so where its results are reported.")
+            problems = (run.get("signals") or {}).get("problems") or []
+            if problems:
+                lines.append(f"{run['run']} CAVEAT: it executed, but checks of its code and results found: "
+                             f"{'; '.join(problems)}. Say so where its results are reported.")
         else:
             lines.append(f"{run['run']} ({run['change']}): FAILED after {run['attempts']} attempts ({run['failure']})")
     return "\n  ".join(lines)

@@ -53,12 +53,13 @@ def toy_with(template: Path, code: str) -> Path:
 class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
                  edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
-                 template: Path = TOY, candidates: int = 1) -> None:
+                 template: Path = TOY, candidates: int = 1, fidelity_signals: bool = False) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
         settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
-                                 fidelity_check=fidelity_check, candidates=candidates)
+                                 fidelity_check=fidelity_check, candidates=candidates,
+                                 fidelity_signals=fidelity_signals)
         folder = RunStore(tmp_path / "runs").create(str(template), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -750,3 +751,14 @@ def test_a_template_with_no_seams_goes_through_the_search(harness, tmp_path):
     h = harness(candidates=2, max_repairs=0, template=plain)
     outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
     assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
+
+
+def test_an_executed_run_carries_its_fidelity_signals_and_one_that_fails_them_is_not_called_a_success(harness):
+    h = harness(fidelity_signals=True)
+    outcome, _ = h.run([constants("STEP = 1.0")], change="set STEP to 1.0")
+    assert outcome.ok and outcome.shown and outcome.signals.new_lines_ran is True
+    assert outcome.signals.beyond_seed_noise is True and outcome.signals.numbers_in_code is True
+    h2 = harness(fidelity_signals=True)
+    outcome, _ = h2.run([constants("STEP = 0.75")], change="set STEP to 0.7")
+    assert outcome.ok and not outcome.shown, "the change's 0.7 is in no changed line"
+    assert outcome.signals.problems == ["the change's 0.7 appears in no changed line"]

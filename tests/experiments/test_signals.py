@@ -1,0 +1,79 @@
+"""Fidelity signals computed from a run's code, rerun and results."""
+
+from __future__ import annotations
+
+import json
+
+from scientist.experiments.reruns.lines import Rerun
+from scientist.experiments.signals import beyond_noise, compute, numbers_missing, unpaired_changes
+
+BASE = '''import numpy as np
+
+RATE = 0.1
+
+
+def f(x):
+    return np.sum(x ** 2)
+
+
+def f_der(x):
+    return 2 * x
+
+
+def forward(w, x):
+    return np.maximum(0, x @ w)
+
+
+def loss_and_grads(w, x):
+    h = forward(w, x)
+    return h.sum(), (h > 0).astype(float)
+'''
+
+
+def test_the_change_s_numbers_must_appear_in_a_changed_line():
+    code = BASE.replace("RATE = 0.1", "RATE = 0.1\nALPHA = 0.2")
+    assert numbers_missing("Use mixup with alpha = 0.2", BASE, code) == []
+    assert numbers_missing("Use mixup with alpha = 0.2 and compare test accuracy", BASE, BASE.replace(
+        "return np.sum(x ** 2)", "return np.sum(x ** 4)")) == ["0.2"]
+    assert numbers_missing("Halve it in two runs", BASE, BASE) == [], "small counts are not checked"
+    assert numbers_missing("Decay to 1% of the rate", BASE, BASE.replace("RATE = 0.1", "RATE = 0.1\nEND = 0.01")) == []
+
+
+def test_a_changed_function_whose_derivative_or_backward_pass_stayed_is_flagged():
+    changed = BASE.replace("return np.sum(x ** 2)", "return np.sum(x ** 4)")
+    assert unpaired_changes(BASE, changed) == ["f changed but f_der (its derivative or backward pass) did not"]
+    both = changed.replace("return 2 * x", "return 4 * x ** 3")
+    assert unpaired_changes(BASE, both) == []
+    activation = BASE.replace("np.maximum(0, x @ w)", "np.tanh(x @ w)")
+    assert unpaired_changes(BASE, activation) == [
+        "forward changed but loss_and_grads (its derivative or backward pass) did not"]
+    assert unpaired_changes(BASE, BASE.replace("RATE = 0.1", "RATE = 0.2")) == [], "a setting has no pair"
+
+
+def _info(path, means, errors):
+    path.write_text(json.dumps({"toy": {"means": means, "stderrs": errors}}))
+    return path
+
+
+def test_results_must_differ_from_the_baseline_s_beyond_seed_noise(tmp_path):
+    base = _info(tmp_path / "base.json", {"acc": 0.90, "train_time": 3.0}, {"acc": 0.01, "train_time": 0.1})
+    near = _info(tmp_path / "near.json", {"acc": 0.91, "train_time": 9.0}, {"acc": 0.01, "train_time": 0.1})
+    far = _info(tmp_path / "far.json", {"acc": 0.95, "train_time": 3.0}, {"acc": 0.01, "train_time": 0.1})
+    assert beyond_noise(base, near) is False, "timings are not results; 0.01 is within 2 standard errors"
+    assert beyond_noise(base, far) is True
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"toy": {"means": {"acc": 0.5}}}))
+    assert beyond_noise(bare, bare) is None, "no standard errors: cannot say"
+
+
+def test_signals_hold_together_and_each_failure_is_said(tmp_path):
+    base = _info(tmp_path / "base.json", {"acc": 0.90}, {"acc": 0.01})
+    same = _info(tmp_path / "same.json", {"acc": 0.90}, {"acc": 0.01})
+    changed = BASE.replace("return np.sum(x ** 2)", "return np.sum(x ** 4)")
+    found = compute("Raise the power to 4.5", BASE, changed, base, same, Rerun(missed=[7]))
+    assert not found.passed and found.new_lines_ran is False and found.beyond_seed_noise is False
+    assert found.numbers_in_code is False and found.pairs_changed is False
+    assert len(found.problems) == 4
+    good = changed.replace("return 2 * x", "return 4 * x ** 3")
+    far = _info(tmp_path / "far.json", {"acc": 0.99}, {"acc": 0.01})
+    assert compute("Raise the power to 4", BASE, good, base, far, Rerun(missed=[])).passed
