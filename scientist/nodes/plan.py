@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 
 from scientist.analysis.preregistration import AnalysisPlan, default_analysis
 from scientist.experiments.checks.names import module_constants
-from scientist.experiments.facts.change import adds_computation, one_setting
+from scientist.experiments.facts.change import adds_computation, drops_the_idea, one_setting, unrequested_setting
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import ExperimentPlan, PlannedRun
@@ -33,13 +33,17 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
     of the code ("set alpha to 0.05 in fit" makes a small model add an unused variable ``alpha``); a
     run whose change says it changes nothing ("None (baseline experiment remains unchanged)"); and a
     run that only sets constants when the idea adds computation ("Add a ... to ..." planned as "set
-    RATE to 0.001")."""
+    RATE to 0.001"); a run whose change drops the idea's method words or values (``drops_the_idea``);
+    and a run that sets a constant the idea did not ask for (``unrequested_setting``)."""
     constants, found = module_constants(code), {}
     verb = adds_computation(idea_text)
     for run in plan.runs:
         if NO_CHANGE.search(run.change):
             found[run.name] = "the run changes nothing; every run must differ from the baseline"
             continue
+        dropped = drops_the_idea(run.change, idea_text, code) if idea_text else None
+        if dropped is not None:
+            found[run.name] = dropped
         clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
         if verb and clauses and all(SET_VALUE.search(clause) for clause in clauses):
             found[run.name] = (f"the idea adds computation ({verb} ...): a run that only "
@@ -50,6 +54,9 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
                 continue
             if match.group(1) not in constants:
                 found[run.name] = f"experiment.py has no constant {match.group(1)}"
+                continue
+            if idea_text and unrequested_setting(match.group(1), match.group(2), idea_text):
+                found[run.name] = f"the idea does not ask to change {match.group(1)}: change only what it asks"
                 continue
             try:
                 value = ast.literal_eval(match.group(2).strip().rstrip(".;"))
@@ -93,7 +100,7 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
     runs, wrong = usable_runs(plan, code, text), runs_to_replan(plan, code, text)
     if wrong and len(runs) < limit:
         reasons = "; ".join(f"{name}: {why}" for name, why in wrong.items())
-        plan = ask("; ".join(filter(None, [feedback, f"some runs change nothing ({reasons}); plan the idea's "
+        plan = ask("; ".join(filter(None, [feedback, f"some runs cannot be used ({reasons}); plan the idea's "
                                            "own change"])))
         planned = {run.change for run in runs}
         runs += [run for run in usable_runs(plan, code, text)

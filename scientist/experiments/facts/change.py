@@ -41,3 +41,80 @@ def adds_computation(change: str) -> str | None:
     """The change's first word when it is a verb that adds computation ('Add', 'Implement', ...)."""
     words = change.split(maxsplit=1)
     return words[0] if words and words[0].lower().strip(",.:") in NEW_COMPUTATION else None
+
+
+WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}|\b[A-Za-z]+\d[A-Za-z\d]*\b")  # 'momentum', 'heavy-ball'; 'L1', 'x2'
+NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+# Words of a question or a comparison, not of a method: an idea's method words are the rest.
+PLAIN = {"does", "do", "will", "would", "could", "should", "change", "changes", "improve", "improves", "help",
+         "helps", "raise", "raises", "lower", "lowers", "match", "matches", "keep", "keeps", "make", "makes",
+         "making", "while", "instead", "than", "more", "less", "fewer", "only", "used", "using", "uses", "when",
+         "compare", "compared", "versus", "with", "from", "into", "each", "every", "over", "that", "this",
+         "those", "these", "same", "their", "other", "what", "which", "where", "after", "before", "between",
+         "against", "without", "then", "whether", "test", "tests", "tiny", "small", "large", "better", "worse",
+         "final", "baseline", "experiment", "value", "values", "same", "setting", "settings", "does", "also",
+         "than", "make", "per", "run", "runs", "case", "cases", "here", "there", "they", "them", "have", "has",
+         "extend", "extends", "fail", "fails", "often", "converge", "faster", "slower", "solve", "solves", "hold",
+         "around", "about", "like", "such"}
+
+
+def numbers_in(text: str) -> set[float]:
+    """The numbers written in ``text`` (small counts up to 3 aside: "two runs", "k = 1")."""
+    found = set()
+    for token in NUMBER.findall(text):
+        value = float(token)
+        if not (value.is_integer() and abs(value) <= 3):
+            found.add(value)
+    return found
+
+
+def _stem(word: str) -> str:
+    word = word.lower().strip("-")
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _alike(a: str, b: str) -> bool:
+    """The same word, or one a form of the other ('append' and 'appending', 'halve' and 'halving'):
+    they share all but a short ending, four letters at least."""
+    if a == b:
+        return True
+    common = len(next((a[:k] for k in range(min(len(a), len(b)), 0, -1) if a[:k] == b[:k]), ""))
+    return common >= 4 and max(len(a), len(b)) - common <= 3
+
+
+PARAMETER = re.compile(r"([A-Za-z][\w-]*)\s*[=:]\s*-?[\d.]")  # 'alpha = 0.2': a parameter's name
+
+
+def method_words(idea: str, code: str) -> set[str]:
+    """The idea's words that name its method: its content words (four letters or more) that are neither
+    question or comparison words, nor a parameter's name ('alpha' in 'alpha = 0.2'), nor already in the
+    code ("focal" in "Does focal loss ... change test accuracy?" when the code has a loss but no focal
+    loss)."""
+    in_code = {_stem(w) for w in WORD.findall(code)}
+    parameters = {_stem(w) for w in PARAMETER.findall(idea)}
+    return {_stem(w) for w in WORD.findall(idea)} - {_stem(w) for w in PLAIN} - in_code - parameters
+
+
+def drops_the_idea(change: str, idea: str, code: str) -> str | None:
+    """Why a planned run's change is not the idea's experiment, or ``None``: it names none of the idea's
+    method words, or none of the numbers the idea gives."""
+    words = method_words(idea, code)
+    said = {_stem(w) for w in WORD.findall(change)}
+    stated = {w for w in words if any(_alike(w, s) for s in said)}
+    if words and len(stated) < max(1, len(words) // 2):
+        return (f"the change does not state the idea's method ({', '.join(sorted(words))}): say it in the "
+                "idea's own words")
+    numbers = numbers_in(idea)
+    if numbers and not numbers & numbers_in(change):
+        return f"the change leaves out the idea's value ({', '.join(f'{n:g}' for n in sorted(numbers))})"
+    return None
+
+
+def unrequested_setting(name: str, value: str, idea: str) -> bool:
+    """Whether "set NAME to VALUE" is a setting the idea did not ask for: some word of NAME is not in the
+    idea (HIDDEN_SIZES for an idea about dropout in the hidden layer; a word counts when one is a
+    prefix of the other, 'grad' and 'gradient') and the idea gives none of VALUE's numbers."""
+    said = {_stem(w) for w in re.findall(r"[A-Za-z]+", idea) if len(w) > 2}
+    parts = {_stem(w) for w in name.lower().split("_") if len(w) > 1}
+    named = all(any(p.startswith(w) or w.startswith(p) for w in said) for p in parts)
+    return not named and not numbers_in(value) & numbers_in(idea)
