@@ -129,9 +129,12 @@ def test_a_planned_run_that_repeats_a_baseline_value_is_found():
     idea = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS."
     settings_only = ExperimentPlan(idea="x", measure="m", runs=[
         {"name": "constants", "change": "set LEARNING_RATE to 0.01 and set EPOCHS to 50"},
-        {"name": "schedule", "change": "in train_one, decay LEARNING_RATE along a cosine; set EPOCHS to 50"}])
+        {"name": "schedule", "change": "in train_one, decay LEARNING_RATE along a cosine to 1% of it"}])
     assert list(runs_to_replan(settings_only, DIGITS, idea)) == ["constants"]
-    assert runs_to_replan(settings_only, DIGITS, "Sweep LEARNING_RATE over {1e-4, 1e-2}.") == {}
+    sweep = "Sweep LEARNING_RATE over {1e-4, 1e-2} for 50 EPOCHS."
+    assert "constants" not in runs_to_replan(settings_only, DIGITS, sweep), "a settings idea takes settings"
+    assert runs_to_replan(settings_only, DIGITS, "Sweep LEARNING_RATE over {1e-4, 1e-2}.")["constants"] == (
+        "the idea does not ask to change EPOCHS: change only what it asks")
     nothing = ExperimentPlan(idea="x", measure="m", runs=[
         {"name": "none", "change": "None (baseline experiment remains unchanged)"},
         {"name": "kept", "change": "The baseline remains unchanged."},

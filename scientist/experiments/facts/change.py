@@ -52,10 +52,11 @@ PLAIN = {"does", "do", "will", "would", "could", "should", "change", "changes", 
          "compare", "compared", "versus", "with", "from", "into", "each", "every", "over", "that", "this",
          "those", "these", "same", "their", "other", "what", "which", "where", "after", "before", "between",
          "against", "without", "then", "whether", "test", "tests", "tiny", "small", "large", "better", "worse",
-         "final", "baseline", "experiment", "value", "values", "same", "setting", "settings", "does", "also",
-         "than", "make", "per", "run", "runs", "case", "cases", "here", "there", "they", "them", "have", "has",
+         "final", "baseline", "experiment", "value", "values", "setting", "settings", "also",
+         "per", "run", "runs", "case", "cases", "here", "there", "they", "them", "have", "has",
          "extend", "extends", "fail", "fails", "often", "converge", "faster", "slower", "solve", "solves", "hold",
-         "around", "about", "like", "such"}
+         "around", "about", "like", "such", "sweep", "sweeps", "vary", "varying", "range", "study", "effect",
+         "effects", "impact", "measure", "report", "relate", "show", "check", "train", "trained", "training"}
 
 
 def numbers_in(text: str) -> set[float]:
