@@ -91,6 +91,8 @@ class Settings(BaseSettings):
                                                        "shared prompt (generate and test: the first that runs wins)")
     run_budget_s: float | None = Field(None, gt=0, description="wall time after which no new candidate of a "
                                                                "planned run starts")
+    run_budget_tokens: int | None = Field(None, gt=0, description="model tokens after which no new candidate of "
+                                                                  "a planned run starts")
     edit_format: Literal["rewrite", "search_replace"] = Field(
         "rewrite", description="how the model changes experiment.py: whole named parts (functions, constants) "
                                "or search/replace blocks")

@@ -487,8 +487,8 @@ class IdeaExperiments:
         prompt, which differ by temperature and seed, and runs each through the passes and the sandbox;
         the first that succeeds ends the search. Otherwise the next round repairs the most promising
         failure (``PROMISE``), told what the other candidates failed with. The search also stops when
-        ``run_budget_s`` of wall time is spent. Every candidate is an attempt in the failure log and an
-        entry in the journal."""
+        ``run_budget_s`` of wall time or ``run_budget_tokens`` of tokens are spent (``budget_spent``).
+        Every candidate is an attempt in the failure log and an entry in the journal."""
         run = f"run_{number}"
         saved = self.workdir / run / "outcome.json"
         if saved.is_file():
@@ -499,11 +499,12 @@ class IdeaExperiments:
         rounds, width = 1 + settings.max_repairs, settings.candidates
         rewrite = settings.edit_format == "rewrite"
         begun, made, parent = time.perf_counter(), 0, "baseline"
+        tokens_before = self.services.gateway.ledger.tokens
         for round_ in range(1, rounds + 1):
             home, fix = self.next_move(baseline_code, change, history) if rewrite else (None, None)
             failed_here: list[tuple[int, Failure]] = []
             for self.candidate in range(width):
-                if made and settings.run_budget_s is not None and time.perf_counter() - begun > settings.run_budget_s:
+                if made and self.budget_spent(begun, tokens_before):
                     break
                 made += 1
                 self.services.progress("experiments", f"{self.name}: {run} attempt {round_}/{rounds}"
@@ -527,7 +528,7 @@ class IdeaExperiments:
                                                    signals=self.signals_of(run, change, baseline_code)))
             self.candidate = 0
             if not failed_here:
-                break  # the wall-time budget is spent
+                break  # the budget is spent
             number_of, chosen = min(failed_here, key=lambda item: _promise(item[1]))
             history.others = [f.summary for _, f in failed_here if f is not chosen]
             history.failed(chosen, fixed_in_place=fix is not None)
@@ -535,6 +536,16 @@ class IdeaExperiments:
         summary = history.last.summary if history.last else "failed"
         return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=made,
                                            failure=summary))
+
+    def budget_spent(self, begun: float, tokens_before: int) -> str | None:
+        """Why no new candidate of this planned run starts (its wall-time or token budget is spent), or ``None``."""
+        settings = self.services.settings
+        if settings.run_budget_s is not None and time.perf_counter() - begun > settings.run_budget_s:
+            return f"the run's wall-time budget ({settings.run_budget_s:g}s) is spent"
+        used = self.services.gateway.ledger.tokens - tokens_before
+        if settings.run_budget_tokens is not None and used > settings.run_budget_tokens:
+            return f"the run's token budget ({settings.run_budget_tokens}) is spent"
+        return None
 
     def try_candidate(self, run: str, number: int, change: str, baseline_code: str, history: History,
                       fix: Fix | None, home: Home | None, entry: JournalEntry) -> dict[str, dict[str, float]] | Failure:

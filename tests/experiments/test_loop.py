@@ -762,3 +762,10 @@ def test_an_executed_run_carries_its_fidelity_signals_and_one_that_fails_them_is
     outcome, _ = h2.run([constants("STEP = 0.75")], change="set STEP to 0.7")
     assert outcome.ok and not outcome.shown, "the change's 0.7 is in no changed line"
     assert outcome.signals.problems == ["the change's 0.7 appears in no changed line"]
+
+
+def test_a_token_budget_stops_the_search_before_its_next_candidate(harness):
+    h = harness(candidates=3, max_repairs=2)
+    h.services.settings.run_budget_tokens = 1
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
+    assert not outcome.ok and len(rows) == 1, "the first candidate spent the budget; no other started"
