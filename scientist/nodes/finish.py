@@ -70,8 +70,10 @@ def summary_markdown(state: RunState, services: Services) -> str:
             diff = workdir / run["run"] / "diff.patch"
             problems = (run.get("signals") or {}).get("problems") or []
             ended = "executed, but a fidelity signal failed" if problems else "succeeded"
+            tried = run.get("attempts") or 0
             lines.append(f"  - {run['run']} ({run.get('change', '')}): "
                          + (ended if run.get("ok") else f"failed ({str(run.get('failure'))[:120]})")
+                         + (f" after {tried} candidate attempt{'s' if tried != 1 else ''} (journal.jsonl)" if tried else "")
                          + (f"; diff: {diff}" if diff.is_file() else ""))
             if run.get("fidelity"):
                 fidelity = FidelityVerdict.model_validate(run["fidelity"])
