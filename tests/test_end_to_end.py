@@ -70,6 +70,8 @@ def test_demo_run_killed_mid_experiments_resumes_to_a_reviewed_paper(tmp_path):
     figures = list((run / "figures").glob("*.png"))
     assert figures and any(f.name in (run / "paper" / "paper.tex").read_text() for f in figures)
     TypeAdapter(MetaReview).validate_json((run / "reviews" / "meta_review.json").read_text())
+    assert "uncalibrated: a critique, not a verdict" in (run / "reviews" / "review.md").read_text(), \
+        "the embedded reviewer's review says it is at chance on real decisions"
 
     attempts = FailureLog(run / "failures.sqlite").attempts()
     experiment_rows = [a for a in attempts if is_experiment_run(a.stage)]

@@ -27,7 +27,7 @@ def test_a_reviewer_with_no_record_is_uncalibrated_and_one_above_chance_is_not(t
 
 def test_the_embedded_model_ships_its_record_and_is_labelled_uncalibrated(tmp_path):
     shipped = record_for("local", tmp_path)
-    assert shipped is not None and shipped.papers == 20 and not shipped.calibrated
+    assert shipped is not None and shipped.papers == 60 and not shipped.calibrated
 
 
 def test_review_md_states_the_record(tmp_path):
@@ -36,6 +36,6 @@ def test_review_md_states_the_record(tmp_path):
                     decision="reject")
     meta = with_record(meta_review([review]), "local", tmp_path)
     text = review_markdown([review], meta)
-    assert text.splitlines()[2].startswith("Reviewer: local; last measured balanced accuracy 0.70")
+    assert text.splitlines()[2].startswith("Reviewer: local; last measured balanced accuracy 0.50")
     assert UNCALIBRATED in text and not meta.calibrated
     assert text.count("- thin") + text.count("- Thin.") == 1, "a repeated weakness is said once"
