@@ -220,13 +220,13 @@ def home_part(baseline: str, history: History) -> Home | None:
     return Home(homes[0].name, "values")
 
 
-def checked(code: str, problems: list[Problem]) -> None:
-    """Raise the ``Failure`` a run of ``code`` would end in, from problems found before running it."""
+def run_failure(code: str, problems: list[Problem]) -> Failure | None:
+    """The ``Failure`` a run of ``code`` would end in, from names found to fail before running it."""
     if not problems:
-        return
+        return None
     first = problems[0]
     category = Category.IMPORT_ERROR if first.exception_type in IMPORT_PROBLEMS else Category.RUNTIME_ERROR
-    raise found_before_running(code, problems, category, first.exception_type)
+    return found_before_running(code, problems, category, first.exception_type)
 
 
 def found_before_running(code: str, problems: list[Problem], category: Category,

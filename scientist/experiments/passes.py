@@ -32,11 +32,11 @@ from scientist.experiments.checks.names import (
 from scientist.experiments.facts.change import code_change
 from scientist.experiments.facts.edits import syntax_error
 from scientist.experiments.failure import (
-    IMPORT_PROBLEMS,
     Failure,
     found_before_running,
     inert_reason,
     only_settings,
+    run_failure,
 )
 from scientist.failures import Category
 
@@ -85,14 +85,7 @@ class PassRun:
 
 def _problems(finder: Callable[[str, PassContext], list[Problem]]) -> Callable[[str, PassContext], Failure | None]:
     """A check from a finder of names that will fail: the failure the first of them would end the run in."""
-    def find(code: str, ctx: PassContext) -> Failure | None:
-        problems = finder(code, ctx)
-        if not problems:
-            return None
-        first = problems[0]
-        category = Category.IMPORT_ERROR if first.exception_type in IMPORT_PROBLEMS else Category.RUNTIME_ERROR
-        return found_before_running(code, problems, category, first.exception_type)
-    return find
+    return lambda code, ctx: run_failure(code, finder(code, ctx))
 
 
 def _syntax(code: str, ctx: PassContext) -> Failure | None:

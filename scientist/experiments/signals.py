@@ -16,12 +16,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from scientist.experiments.facts.change import code_change
+from scientist.experiments.facts.change import all_numbers, code_change, numbers_in
 from scientist.experiments.facts.code import changed_lines
 from scientist.experiments.facts.units import changed_parts, code_units
 from scientist.experiments.reruns.lines import Rerun
 
-NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 NOISE_Z = 2.0  # a difference beyond seed noise: |a - b| > NOISE_Z * sqrt(se_a^2 + se_b^2) for some metric
 # Words that name a function's paired derivative or backward pass; a pair shares the rest of its name
 # ('rastrigin' and 'rastrigin_der'), or is the forward pass's counterpart ('forward' and 'loss_and_grads').
@@ -45,27 +44,17 @@ class FidelitySignals(BaseModel):
         return not self.problems
 
 
-def _numbers(text: str) -> set[float]:
-    found = set()
-    for token in NUMBER.findall(text):
-        try:
-            found.add(float(token))
-        except ValueError:
-            continue
-    return found
-
-
 def _code_numbers(code: str, lines: set[int]) -> set[float]:
     """The numbers written on ``lines`` of ``code``, with the percentages and simple fractions they make."""
     text = "\n".join(line for k, line in enumerate(code.splitlines(), start=1) if k in lines)
-    values = _numbers(text)
+    values = all_numbers(text)
     return values | {v * 100 for v in values} | {v / 100 for v in values}
 
 
 def numbers_missing(change: str, baseline: str, code: str) -> list[str]:
     """The numbers the change gives (its measurement clause aside) that no added or changed line of the
     code writes; integers up to 3 (counts such as "two runs") are not checked."""
-    asked = {n for n in _numbers(code_change(change)) if not (n.is_integer() and abs(n) <= 3)}
+    asked = numbers_in(code_change(change))
     written = _code_numbers(code, changed_lines(baseline, code))
     return [f"{n:g}" for n in sorted(asked)
             if not any(math.isclose(n, w, rel_tol=1e-9, abs_tol=1e-12) for w in written)]

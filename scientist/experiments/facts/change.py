@@ -43,7 +43,7 @@ def adds_computation(change: str) -> str | None:
     return words[0] if words and words[0].lower().strip(",.:") in NEW_COMPUTATION else None
 
 
-WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}|\b[A-Za-z]+\d[A-Za-z\d]*\b")  # 'momentum', 'heavy-ball'; 'L1', 'x2'
+WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}|\b[A-Za-z]+\d[A-Za-z\d]*\b")  # 'layer', 'two-step'; 'x2', 'f3'
 NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 # Words of a question or a comparison, not of a method: an idea's method words are the rest.
 PLAIN = {"does", "do", "will", "would", "could", "should", "change", "changes", "improve", "improves", "help",
@@ -59,14 +59,14 @@ PLAIN = {"does", "do", "will", "would", "could", "should", "change", "changes", 
          "effects", "impact", "measure", "report", "relate", "show", "check", "train", "trained", "training"}
 
 
+def all_numbers(text: str) -> set[float]:
+    """Every number written in ``text``."""
+    return {float(token) for token in NUMBER.findall(text)}
+
+
 def numbers_in(text: str) -> set[float]:
     """The numbers written in ``text`` (small counts up to 3 aside: "two runs", "k = 1")."""
-    found = set()
-    for token in NUMBER.findall(text):
-        value = float(token)
-        if not (value.is_integer() and abs(value) <= 3):
-            found.add(value)
-    return found
+    return {value for value in all_numbers(text) if not (value.is_integer() and abs(value) <= 3)}
 
 
 def _stem(word: str) -> str:
@@ -89,8 +89,7 @@ PARAMETER = re.compile(r"([A-Za-z][\w-]*)\s*[=:]\s*-?[\d.]")  # 'alpha = 0.2': a
 def method_words(idea: str, code: str) -> set[str]:
     """The idea's words that name its method: its content words (four letters or more) that are neither
     question or comparison words, nor a parameter's name ('alpha' in 'alpha = 0.2'), nor already in the
-    code ("focal" in "Does focal loss ... change test accuracy?" when the code has a loss but no focal
-    loss)."""
+    code (for "Does a <name> loss ... change test accuracy?" on code that has a loss, the name)."""
     in_code = {_stem(w) for w in WORD.findall(code)}
     parameters = {_stem(w) for w in PARAMETER.findall(idea)}
     return {_stem(w) for w in WORD.findall(idea)} - {_stem(w) for w in PLAIN} - in_code - parameters
