@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -144,16 +145,24 @@ def test_a_worker_killed_mid_task_is_retried_and_leaves_no_sandbox_behind(sandbo
 def test_a_run_on_the_cluster_killed_and_resumed_reruns_nothing(cluster, tmp_path):
     from scientist.llm.scripted.research import ResearchModel
     from scientist.llm.scripted.server import FakeOpenAI
-    from tests.graph.conftest import CLI
+    from tests.graph.conftest import CLI, TOY
     from tests.graph.test_resume import executions, run_and_kill
 
+    # the toy template, with run_2's experiment lasting seconds: the watcher below must see it on a loaded machine
+    template = tmp_path / "slow_toy"
+    shutil.copytree(TOY, template)
+    code = (template / "experiment.py").read_text()
+    (template / "experiment.py").write_text(code.replace(
+        "args = parser.parse_args()\n",
+        "args = parser.parse_args()\nif args.out_dir == 'run_2':\n    import time\n    time.sleep(4)\n", 1))
+    assert "time.sleep(4)" in (template / "experiment.py").read_text()
     model = ResearchModel(ideas=("bigger_step",), runs=2)
     with FakeOpenAI(responder=model) as fake:
         env = {**os.environ, "SCIENTIST_MODEL": "openai/fake-model", "SCIENTIST_API_BASE": fake.api_base,
                "SCIENTIST_OFFLINE": "1", "SCIENTIST_REVIEWERS": "1", "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
                "SCIENTIST_SANDBOX": "bwrap", "SCIENTIST_EXECUTOR__KIND": "ray",
                "SCIENTIST_EXECUTOR__ADDRESS": cluster.address}
-        run_and_kill(env, model, "PartChoice", 2)  # run_1 finished on the cluster, run_2's edit in flight
+        run_and_kill(env, model, "PartChoice", 2, template)  # run_1 finished on the cluster, run_2's edit in flight
         (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
         assert executions(run) == ["run_0", "run_1"]
         killed: list[int] = []

@@ -46,8 +46,8 @@ def executions(run: Path) -> list[str]:
             if x.startswith("run_")]  # reruns that observe a run (".lines_run") are not runs
 
 
-def run_and_kill(cli_env: dict[str, str], research_model, schema: str, occurrence: int) -> None:
-    proc = subprocess.Popen([*CLI, "run", str(TOY), "--auto", "--num-ideas", "1"], env=cli_env,
+def run_and_kill(cli_env: dict[str, str], research_model, schema: str, occurrence: int, template: Path = TOY) -> None:
+    proc = subprocess.Popen([*CLI, "run", str(template), "--auto", "--num-ideas", "1"], env=cli_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     killed = threading.Event()
     seen = {"n": 0}
