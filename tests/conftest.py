@@ -42,6 +42,16 @@ def _loopback_only(self: socket.socket, address: object) -> None:
     _real_connect(self, address)
 
 
+# The end-to-end run is the longest file by far (the embedded model writes a whole paper); collected
+# first, the two xdist workers (``--dist loadfile`` hands out files in collection order) start it at once
+# and share the rest, instead of one worker beginning it when everything else is done.
+LONGEST_FIRST = ("test_end_to_end.py",)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: the rest keep their order
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test marked ``needs_bwrap`` fails, not skips, when the bubblewrap sandbox cannot run here: the
     experiment loop's tests must not go green by not running."""
