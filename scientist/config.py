@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     fidelity_signals: bool = Field(True, description="compute fidelity signals for each run that executed (its new "
                                                      "lines ran, results beyond seed noise, the change's numbers in "
                                                      "the code, paired functions changed together)")
+    fidelity_search: bool = Field(True, description="a candidate that executes but whose signals say its code is "
+                                                    "not the change (new lines never ran, the change's numbers "
+                                                    "absent, a derivative left as it was) does not end the search: "
+                                                    "the next candidates are tried, told why, and the run keeps "
+                                                    "the executed candidate with the fewest such defects")
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")

@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,17 @@ class RunOutcome(BaseModel):
         """Executed, and no computed fidelity signal failed: the run is the experiment asked for, as far
         as the code, a rerun and the results can show."""
         return self.ok and (self.signals is None or self.signals.passed)
+
+
+@dataclass(frozen=True)
+class Executed:
+    """A candidate that executed with defects, kept aside while the search goes on."""
+
+    attempt: int
+    means: dict[str, dict[str, float]]
+    signals: FidelitySignals
+    failure: Failure  # what the next round is told
+    kept: Path  # its run folder's copy
 
 
 def _limits(services: Services) -> Limits:
@@ -488,7 +500,13 @@ class IdeaExperiments:
         the first that succeeds ends the search. Otherwise the next round repairs the most promising
         failure (``PROMISE``), told what the other candidates failed with. The search also stops when
         ``run_budget_s`` of wall time or ``run_budget_tokens`` of tokens are spent (``budget_spent``).
-        Every candidate is an attempt in the failure log and an entry in the journal."""
+        Every candidate is an attempt in the failure log and an entry in the journal.
+
+        A candidate that executes but whose computed signals find defects (``FidelitySignals.defects``:
+        its new lines never ran, the change's numbers are absent, a derivative was left as it was) ends
+        the search only when it is the last chance (``fidelity_search`` off, or no candidate or round left):
+        otherwise it is kept aside, the search goes on told why it is not the change, and when nothing
+        better executes the run keeps the executed candidate with the fewest defects (``best_executed``)."""
         run = f"run_{number}"
         saved = self.workdir / run / "outcome.json"
         if saved.is_file():
@@ -500,6 +518,7 @@ class IdeaExperiments:
         rewrite = settings.edit_format == "rewrite"
         begun, made, parent = time.perf_counter(), 0, "baseline"
         tokens_before = self.services.gateway.ledger.tokens
+        executed: list[Executed] = []  # candidates that ran with defects, kept aside while the search goes on
         for round_ in range(1, rounds + 1):
             home, fix = self.next_move(baseline_code, change, history) if rewrite else (None, None)
             failed_here: list[tuple[int, Failure]] = []
@@ -520,12 +539,15 @@ class IdeaExperiments:
                     if outcome.code:  # a later candidate repeating it is asked for once more
                         history.failed_code.setdefault(outcome.code, history.attempt)
                     continue
-                if made > 1:
-                    self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
-                self.candidate = 0
-                return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=made,
-                                                   means=outcome, fidelity=self.judge(run, change, baseline_code),
-                                                   signals=self.signals_of(run, change, baseline_code)))
+                found = self.signals_of(run, change, baseline_code)
+                last_chance = round_ == rounds and self.candidate == width - 1
+                if found is not None and found.defects and settings.fidelity_search and not last_chance:
+                    defective = self.set_aside(run, made, outcome, found)
+                    executed.append(defective)
+                    failed_here.append((made, defective.failure))
+                    history.failed_code.setdefault(defective.failure.code or "", history.attempt)
+                    continue
+                return self.succeeded(saved, run, made, change, name, outcome, found, baseline_code)
             self.candidate = 0
             if not failed_here:
                 break  # the budget is spent
@@ -533,9 +555,36 @@ class IdeaExperiments:
             history.others = [f.summary for _, f in failed_here if f is not chosen]
             history.failed(chosen, fixed_in_place=fix is not None)
             parent = f"attempt {number_of}"
+        if executed:
+            best = min(executed, key=lambda e: (len(e.signals.defects), e.attempt))
+            shutil.rmtree(self.workdir / run, ignore_errors=True)
+            shutil.copytree(best.kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
+            self.tell(run, f"no later candidate executed without defects; the run keeps attempt {best.attempt}")
+            return self.succeeded(saved, run, made, change, name, best.means, best.signals, baseline_code)
         summary = history.last.summary if history.last else "failed"
         return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=False, attempts=made,
                                            failure=summary))
+
+    def succeeded(self, saved: Path, run: str, made: int, change: str, name: str | None,
+                  means: dict[str, dict[str, float]], found: FidelitySignals | None, baseline_code: str) -> RunOutcome:
+        """The outcome of a planned run whose code in ``<run>/`` executed."""
+        self.candidate = 0
+        if made > 1:
+            self.services.failures.mark_repaired(self.services.folder.run_id, self.name, run)
+        return self.save(saved, RunOutcome(run=run, change=change, name=name, ok=True, attempts=made, means=means,
+                                           fidelity=self.judge(run, change, baseline_code), signals=found))
+
+    def set_aside(self, run: str, attempt: int, means: dict[str, dict[str, float]],
+                  found: FidelitySignals) -> Executed:
+        """An executed candidate with defects, copied to ``attempts/<run>/attempt_<n>/`` (the next candidate
+        replaces ``<run>/``), with the failure the next round is told: it ran, but is not the change."""
+        code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        failure = Failure(Category.NO_EFFECTIVE_CHANGE, "it ran, but it is not the change asked for: "
+                          + "; ".join(found.defects), code=code)
+        self.services.progress("experiments", f"{self.name}: {run} attempt {attempt} ran with defects "
+                               f"({'; '.join(found.defects)}); searching on")
+        return Executed(attempt=attempt, means=means, signals=found, failure=failure,
+                        kept=self.keep_attempt(run, attempt, failure))
 
     def budget_spent(self, begun: float, tokens_before: int) -> str | None:
         """Why no new candidate of this planned run starts (its wall-time or token budget is spent), or ``None``."""

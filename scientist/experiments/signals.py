@@ -37,6 +37,9 @@ class FidelitySignals(BaseModel):
     numbers_in_code: bool | None = None
     pairs_changed: bool | None = None
     problems: list[str] = Field(default_factory=list)
+    # the problems that say the code is not the change (every signal but seed noise: a change that makes
+    # no difference beyond noise is a result, not a defect of its code)
+    defects: list[str] = Field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -132,17 +135,18 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     if rerun is not None:
         signals.new_lines_ran = not rerun.missed
         if rerun.missed:
-            signals.problems.append(f"new lines {', '.join(map(str, rerun.missed[:5]))} never ran")
-    signals.beyond_seed_noise = beyond_noise(baseline_info, run_info)
-    if signals.beyond_seed_noise is False:
-        signals.problems.append("no metric differs from the baseline's beyond seed noise")
+            signals.defects.append(f"new lines {', '.join(map(str, rerun.missed[:5]))} never ran")
     missing = numbers_missing(change, baseline, code)
     signals.numbers_in_code = not missing
     if missing:
-        signals.problems.append(f"the change's {', '.join(missing)} appear{'s' if len(missing) == 1 else ''} "
-                                "in no changed line")
+        signals.defects.append(f"the change's {', '.join(missing)} appear{'s' if len(missing) == 1 else ''} "
+                               "in no changed line")
     unpaired = unpaired_changes(baseline, code)
     signals.pairs_changed = not unpaired
-    signals.problems += unpaired
+    signals.defects += unpaired
+    signals.beyond_seed_noise = beyond_noise(baseline_info, run_info)
+    signals.problems = list(signals.defects)
+    if signals.beyond_seed_noise is False:
+        signals.problems.append("no metric differs from the baseline's beyond seed noise")
     return signals
 

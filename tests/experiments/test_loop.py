@@ -53,13 +53,14 @@ def toy_with(template: Path, code: str) -> Path:
 class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
                  edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
-                 template: Path = TOY, candidates: int = 1, fidelity_signals: bool = False) -> None:
+                 template: Path = TOY, candidates: int = 1, fidelity_signals: bool = False,
+                 fidelity_search: bool = True) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
         settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
                                  fidelity_check=fidelity_check, candidates=candidates,
-                                 fidelity_signals=fidelity_signals)
+                                 fidelity_signals=fidelity_signals, fidelity_search=fidelity_search)
         folder = RunStore(tmp_path / "runs").create(str(template), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -758,10 +759,45 @@ def test_an_executed_run_carries_its_fidelity_signals_and_one_that_fails_them_is
     outcome, _ = h.run([constants("STEP = 1.0")], change="set STEP to 1.0")
     assert outcome.ok and outcome.shown and outcome.signals.new_lines_ran is True
     assert outcome.signals.beyond_seed_noise is True and outcome.signals.numbers_in_code is True
-    h2 = harness(fidelity_signals=True)
+    h2 = harness(fidelity_signals=True, fidelity_search=False)
     outcome, _ = h2.run([constants("STEP = 0.75")], change="set STEP to 0.7")
     assert outcome.ok and not outcome.shown, "the change's 0.7 is in no changed line"
-    assert outcome.signals.problems == ["the change's 0.7 appears in no changed line"]
+    assert outcome.signals.problems == outcome.signals.defects == ["the change's 0.7 appears in no changed line"]
+
+
+def test_a_candidate_that_runs_with_defects_does_not_end_the_search(harness):
+    """Its signals say it is not the change (the change's 0.7 is nowhere): the next round is told why and
+    makes the change; the journal and the failure log hold both executed candidates."""
+    from scientist.experiments import journal
+
+    h = harness(fidelity_signals=True, max_repairs=1)
+    prompts = user_prompts(h)
+    outcome, rows = h.run([constants("STEP = 0.75"), constants("STEP = 0.7")], change="set STEP to 0.7")
+    assert outcome.ok and outcome.shown and outcome.attempts == 2
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(3.15)
+    assert "it ran, but it is not the change asked for: the change's 0.7 appears in no changed line" in prompts[-1]
+    entries = journal.read(h.services.folder.path / "experiments" / "bigger_step")
+    assert [(e.round, e.ok) for e in entries] == [(1, True), (2, True)]
+    assert [r.category for r in rows] == [None, None]
+    kept = h.services.folder.path / "experiments" / "bigger_step" / "attempts" / "run_1" / "attempt_1"
+    assert "STEP = 0.75" in (kept / "experiment.py").read_text() and "it ran, but" in (kept / "failure.txt").read_text()
+
+
+def test_when_nothing_better_executes_the_run_keeps_the_candidate_with_the_fewest_defects(harness):
+    h = harness(fidelity_signals=True, max_repairs=1)
+    outcome, rows = h.run([constants("STEP = 0.75"), constants("STEP = 1.0 / 0")], change="set STEP to 0.7")
+    assert outcome.ok and not outcome.shown and outcome.attempts == 2
+    assert [r.category for r in rows] == [None, Category.RUNTIME_ERROR]
+    run = h.services.folder.path / "experiments" / "bigger_step" / "run_1"
+    assert "STEP = 0.75" in (run / "experiment.py").read_text(), "the executed candidate is back in run_1/"
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(3.375)
+    assert (run / "final_info.json").is_file() and not (run / "failure.txt").exists()
+
+
+def test_a_defect_at_the_last_chance_ends_the_search(harness):
+    h = harness(fidelity_signals=True, max_repairs=0)
+    outcome, rows = h.run([constants("STEP = 0.75")], change="set STEP to 0.7")
+    assert outcome.ok and not outcome.shown and len(rows) == 1
 
 
 def test_a_token_budget_stops_the_search_before_its_next_candidate(harness):
