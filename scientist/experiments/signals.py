@@ -56,11 +56,16 @@ def _code_numbers(code: str, lines: set[int]) -> set[float]:
 
 def numbers_missing(change: str, baseline: str, code: str) -> list[str]:
     """The numbers the change gives (its measurement clause aside) that no added or changed line of the
-    code writes; integers up to 3 (counts such as "two runs") are not checked."""
+    code writes; integers up to 3 (counts such as "two runs") are not checked, nor numbers the baseline
+    already writes ("over the 40 epochs" of a baseline with ``EPOCHS = 40`` is used by its name)."""
     asked = numbers_in(code_change(change))
     written = _code_numbers(code, changed_lines(baseline, code))
-    return [f"{n:g}" for n in sorted(asked)
-            if not any(math.isclose(n, w, rel_tol=1e-9, abs_tol=1e-12) for w in written)]
+    already = all_numbers(baseline)
+
+    def among(n: float, values: set[float]) -> bool:
+        return any(math.isclose(n, w, rel_tol=1e-9, abs_tol=1e-12) for w in values)
+
+    return [f"{n:g}" for n in sorted(asked) if not among(n, written) and not among(n, already)]
 
 
 def _words(name: str) -> list[str]:

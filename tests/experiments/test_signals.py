@@ -37,6 +37,10 @@ def test_the_change_s_numbers_must_appear_in_a_changed_line():
         "return np.sum(x ** 2)", "return np.sum(x ** 4)")) == ["0.2"]
     assert numbers_missing("Halve it in two runs", BASE, BASE) == [], "small counts are not checked"
     assert numbers_missing("Decay to 1% of the rate", BASE, BASE.replace("RATE = 0.1", "RATE = 0.1\nEND = 0.01")) == []
+    epochs = BASE.replace("RATE = 0.1", "RATE = 0.1\nEPOCHS = 40")
+    decayed = epochs.replace("return np.sum(x ** 2)", "return np.sum(x ** 2) * np.cos(RATE / EPOCHS)")
+    assert numbers_missing("Decay the rate over the 40 epochs", epochs, decayed) == [], \
+        "a number the baseline already writes is used by its name"
 
 
 def test_a_changed_function_whose_derivative_or_backward_pass_stayed_is_flagged():
