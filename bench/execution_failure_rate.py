@@ -6,7 +6,8 @@ runs and bounded repair rounds. Prints, for ideas that change computation and id
 setting apart: execution failure after the first round and after repair (Wilson 95% intervals), the
 fidelity-signal pass rates of the runs that executed, candidates and tokens per planned run, and wall
 time per planned run; writes every run folder under --out and a labelling sheet (idea, change, diff,
-signals, an empty label column: faithful / partial / not) for hand labels.
+signals, an empty label column: faithful / partial / not) for hand labels. The sheet and
+``results.jsonl`` (one line per idea) are written after every idea.
 
     uv run python bench/execution_failure_rate.py [--ideas FILE] [--repairs 3] [--candidates 1]
         [--limit N] [--out bench-runs/failure-rate]
@@ -113,6 +114,8 @@ def main() -> None:
     store = RunStore(settings.runs_dir)
     started = time.perf_counter()
     results, sheet = [], []
+    args.out.mkdir(parents=True, exist_ok=True)
+    sheet_path = args.out / "labelling_sheet.json"
     for item in items:
         template = load_template(REPO / "templates" / item["template"])
         folder = store.create(str(template.path), item["idea"], {"coding": settings.model_for("coding")}, {})
@@ -143,9 +146,10 @@ def main() -> None:
                       "label": ""})
         print(f"  -> {result['status']} in {seconds:.0f}s, {len(entries)} candidates", flush=True)
         services.failures.close()
-    args.out.mkdir(parents=True, exist_ok=True)
-    sheet_path = args.out / "labelling_sheet.json"
-    sheet_path.write_text(json.dumps(sheet, indent=1) + "\n", encoding="utf-8")
+        # written after every idea, so a bench stopped early keeps what it measured
+        with (args.out / "results.jsonl").open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"idea": item["idea"], "template": item["template"], **results[-1]}) + "\n")
+        sheet_path.write_text(json.dumps(sheet, indent=1) + "\n", encoding="utf-8")
     print(f"\n{len(results)} ideas, model {settings.model_for('coding')}, {args.repairs} repair rounds, "
           f"{settings.candidates} candidate(s) per round, edit format {settings.edit_format}, "
           f"{time.perf_counter() - started:.0f}s; labelling sheet: {sheet_path}")
