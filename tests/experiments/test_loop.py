@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -805,3 +806,18 @@ def test_a_token_budget_stops_the_search_before_its_next_candidate(harness):
     h.services.settings.run_budget_tokens = 1
     outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
     assert not outcome.ok and len(rows) == 1, "the first candidate spent the budget; no other started"
+
+
+def test_a_new_round_s_prompt_keeps_the_first_round_s_prefix_through_the_baseline_code(harness):
+    """What changes between rounds (the failure, the other candidates) comes after the baseline code and
+    the change, so llama.cpp serves the long shared prefix of a fresh start from its cache."""
+    h = harness(max_repairs=1)
+    prompts = user_prompts(h, with_schema=True)
+    outcome, _ = h.run([constants("STEP = (1.0"), constants("STEP = 1.0")])
+    assert outcome.ok
+    first, fresh = [text for schema, text in prompts if schema == "PartChoice"][:2]
+    code = (TOY / "experiment.py").read_text()
+    shared = os.path.commonprefix([first, fresh])
+    assert shared == first, "the fresh start's prompt is the first prompt with the failure after it"
+    assert code.strip() in shared and "must make exactly this change" in shared
+    assert "syntax_error" in fresh[len(shared):], "the failure is told after the shared prefix"
