@@ -2,9 +2,11 @@
 
 Candidates of one attempt share the prompt token for token and differ by temperature and seed, so
 llama.cpp serves the prompt's prefix from its cache after the first; K independent prompts (here:
-the same template asked for K different changes, which differ early in the prompt) each pay for
-their whole prompt. Both are asked through the real loop's ``ask_edit`` on a fresh run folder (no
-response cache), alternating, measured side by side in one process. Prints the ratio.
+the same template asked for K different changes, each with a distinct request line at the very
+start of the system message, so no two share a prefix and each pays for its whole prompt, as
+prompts about different templates or ideas do) are the comparison. Both are asked through the real
+loop's ``ask_edit`` on a fresh run folder (no response cache), measured side by side in one process.
+Prints the ratio.
 
     uv run python bench/candidates_overhead.py [--k 4] [--template digits_mlp] [--model M]
 """
@@ -65,10 +67,14 @@ def main() -> None:
             loop.candidate = 0
             return time.perf_counter() - started
 
+        system = template.prompt.system
+
         def independent(k: int, offset: int) -> float:
             started = time.perf_counter()
-            for change in CHANGES[offset:offset + k]:
+            for n, change in enumerate(CHANGES[offset:offset + k]):
+                template.prompt.system = f"(independent request {n + 1})\n{system}"  # no shared prefix
                 loop.ask_edit(code, "run_1", change, History())
+            template.prompt.system = system
             return time.perf_counter() - started
 
         # independent first: its first prompt differs from everything asked before, as shared's does
