@@ -315,6 +315,15 @@ class IdeaExperiments:
         settings = self.services.settings
         return min(1.0, settings.temperature + repair_step + CANDIDATE_TEMPERATURE_STEP * self.candidate)
 
+    def head(self, code: str, run: str, change: str) -> str:
+        """The start every rewrite and fix prompt of a run shares, token for token: the task, the baseline
+        code and its parts, the idea and the change. What differs between attempts comes after it, so
+        the model server serves this prefix from its cache."""
+        template = self.services.template
+        return render("experiments", "run_head", task_description=template.prompt.task_description, code=code,
+                      outline=outline(code), idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"],
+                      run_name=run, change=change, mentioned=", ".join(mentioned_parts(code, change)))
+
     def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
                  unchanged: str | None = None, home: Home | None = None) -> CodeEdit | CodeRewrite:
         """The model's change for one attempt, in the configured edit format (``repeats``: the earlier
@@ -331,14 +340,12 @@ class IdeaExperiments:
         change = code_change(change)
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
-                      attempt=attempt, failure=failure.summary if failure else None,
+                      head=self.head(code, run, change) if rewrite else "", attempt=attempt, failure=failure.summary if failure else None,
                       earlier=history.earlier, repeated=history.repeated, avoid=history.avoid, others=history.others,
                       category=failure.category.value if failure else None, where=failure.where if failure else None,
                       values=failure.values if failure else None,
                       output_tail=failure.output_tail if failure else "", code=code,
-                      previous_diff=changes(code, failure.code) if failure and failure.code else "",
-                      outline=outline(code) if rewrite else "",
-                      mentioned=", ".join(mentioned_parts(code, change)) if rewrite else "", repeats=repeats,
+                      previous_diff=changes(code, failure.code) if failure and failure.code else "", repeats=repeats,
                       unchanged=unchanged, home=home.part if home else None, home_rule=home.rule if home else None,
                       home_names=", ".join(home.names) if home else "",
                       undefined_name=bool(failure and failure.exception_type == "NameError"))
@@ -365,11 +372,10 @@ class IdeaExperiments:
         system = render("experiments", "system_rewrite", template_system=template.prompt.system,
                         metrics=", ".join(template.metric_names) or "all of them", timeout=int(lim.timeout_s),
                         cpus=f"{lim.cpus:g}")
-        user = render("experiments", "fix", task_description=template.prompt.task_description,
-                      idea_title=self.idea["title"], run_name=run, change=code_change(change),
+        user = render("experiments", "fix", head=self.head(code, run, code_change(change)),
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
-                      code=failure.code, part=part, current=unit_text(failure.code, part), avoid=history.avoid,
+                      part=part, current=unit_text(failure.code, part), avoid=history.avoid,
                       others=history.others,
                       via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS)
         step = history.fixes + (2 if unchanged else 0)

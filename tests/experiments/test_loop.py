@@ -222,7 +222,7 @@ def test_repair_loop_broken_then_fixed(harness):
     assert h.model.calls["PartChoice"] == 1 and h.model.calls["text"] == 2, json.dumps(h.model.calls)
     fix = prompts[2]  # the crash was in a part the attempt changed: that part of its code is fixed in place
     assert "ZeroDivisionError" in fix and "Where: line 6 in 'constants': STEP = 1.0 / 0" in fix
-    assert "Its experiment.py (it fails):" in fix and "Fix the mistake in constants" in fix
+    assert "Its current text in the previous attempt:" in fix and "Fix the mistake in constants" in fix
     run_dir = h.services.folder.path / "experiments" / "bigger_step" / "run_1"
     assert (run_dir / "experiment.py").read_text().count("STEP = 1.0") == 1
     summary = summarise(h.services.failures.attempts())
@@ -821,3 +821,15 @@ def test_a_new_round_s_prompt_keeps_the_first_round_s_prefix_through_the_baselin
     assert shared == first, "the fresh start's prompt is the first prompt with the failure after it"
     assert code.strip() in shared and "must make exactly this change" in shared
     assert "syntax_error" in fresh[len(shared):], "the failure is told after the shared prefix"
+
+
+def test_a_fix_prompt_starts_with_the_same_prefix_as_the_change_prompt(harness):
+    h = harness(max_repairs=1)
+    prompts = user_prompts(h, with_schema=True)
+    outcome, _ = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 1.0")])
+    assert outcome.ok
+    first = next(text for schema, text in prompts if schema == "PartChoice")
+    fix = prompts[-1][1]
+    assert "Fix the mistake in constants of the previous attempt" in fix and "division by zero" in fix
+    assert fix.startswith(first), "the fix is asked after the change prompt's whole text"
+    assert "STEP = 1.0 / 0" in fix, "the failed part's text is shown"
