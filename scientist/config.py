@@ -87,8 +87,11 @@ class Settings(BaseSettings):
     reflections: int = Field(2, ge=0, le=5, description="reflection rounds per idea")
     runs_per_idea: int = Field(2, ge=1, le=5, description="experiment runs planned per idea")
     max_repairs: int = Field(3, ge=0, le=10, description="repair rounds after a failed experiment run")
-    candidates: int = Field(1, ge=1, le=8, description="candidate implementations sampled per attempt from one "
-                                                       "shared prompt (generate and test: the first that runs wins)")
+    candidates: int = Field(2, ge=1, le=8, description="candidate implementations sampled per attempt from one "
+                                                       "shared prompt (generate and test: the first that runs "
+                                                       "without a defect wins); a second sample of a shared "
+                                                       "prompt costs about a third of a fresh one on the "
+                                                       "embedded model (bench/candidates_overhead.py)")
     run_budget_s: float | None = Field(None, gt=0, description="wall time after which no new candidate of a "
                                                                "planned run starts")
     run_budget_tokens: int | None = Field(None, gt=0, description="model tokens after which no new candidate of "
