@@ -340,7 +340,8 @@ class IdeaExperiments:
         change = code_change(change)
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
-                      head=self.head(code, run, change) if rewrite else "", attempt=attempt, failure=failure.summary if failure else None,
+                      head=self.head(code, run, change) if rewrite else "", attempt=attempt,
+                      failure=failure.summary if failure else None,
                       earlier=history.earlier, repeated=history.repeated, avoid=history.avoid, others=history.others,
                       category=failure.category.value if failure else None, where=failure.where if failure else None,
                       values=failure.values if failure else None,
