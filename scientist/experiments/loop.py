@@ -513,7 +513,7 @@ class IdeaExperiments:
         its new lines never ran, the change's numbers are absent, a derivative was left as it was) ends
         the search only when it is the last chance (``fidelity_search`` off, or no candidate or round left):
         otherwise it is kept aside, the search goes on told why it is not the change, and when nothing
-        better executes the run keeps the executed candidate with the fewest defects (``best_executed``)."""
+        better executes the run keeps the executed candidate with the fewest defects, the earliest on a tie."""
         run = f"run_{number}"
         saved = self.workdir / run / "outcome.json"
         if saved.is_file():
@@ -542,19 +542,17 @@ class IdeaExperiments:
                                      part=(fix or home).part if fix or home else None, ok=False)
                 outcome = self.try_candidate(run, made, change, baseline_code, history, fix, home, entry)
                 if isinstance(outcome, Failure):
-                    failed_here.append((made, outcome))
-                    if outcome.code:  # a later candidate repeating it is asked for once more
-                        history.failed_code.setdefault(outcome.code, history.attempt)
-                    continue
-                found = self.signals_of(run, change, baseline_code)
-                last_chance = round_ == rounds and self.candidate == width - 1
-                if found is not None and found.defects and settings.fidelity_search and not last_chance:
-                    defective = self.set_aside(run, made, outcome, found)
-                    executed.append(defective)
-                    failed_here.append((made, defective.failure))
-                    history.failed_code.setdefault(defective.failure.code or "", history.attempt)
-                    continue
-                return self.succeeded(saved, run, made, change, name, outcome, found, baseline_code)
+                    failure = outcome
+                else:
+                    found = self.signals_of(run, change, baseline_code)
+                    last_chance = round_ == rounds and self.candidate == width - 1
+                    if found is None or not found.defects or not settings.fidelity_search or last_chance:
+                        return self.succeeded(saved, run, made, change, name, outcome, found, baseline_code)
+                    executed.append(self.set_aside(run, made, outcome, found))
+                    failure = executed[-1].failure
+                failed_here.append((made, failure))
+                if failure.code:  # a later candidate repeating it is asked for once more
+                    history.failed_code.setdefault(failure.code, history.attempt)
             self.candidate = 0
             if not failed_here:
                 break  # the budget is spent
