@@ -50,6 +50,15 @@ def test_the_new_statement_lines_are_those_the_edit_added_or_changed():
     assert new_statement_lines(BASELINE, NEVER.replace("if t > 0", "if (t > 0").replace("== 3:", "== 3\n                and t > 1):")) == [10, 11, 13, 14]
 
 
+def test_an_edited_docstring_is_no_new_line_to_run():
+    # a docstring compiles to nothing, so a line trace never sees it: it must not count as a line that never ran
+    documented = BASELINE.replace("def optimise(x, steps=20):\n", "def optimise(x, steps=20):\n    \"\"\"Descend.\"\"\"\n")
+    edited = documented.replace("Descend.", "Descend with a\n    smaller rate.").replace("RATE * 2", "RATE * 3")
+    assert new_statement_lines(documented, edited) == [12]
+    assert new_statement_lines(documented, documented.replace("def optimise(x, steps=20):\n",
+                                                              "def optimise(x, steps=20):\n    global RATE\n")) == []
+
+
 @pytest.mark.needs_bwrap
 def test_a_rerun_names_the_new_lines_that_never_ran(tmp_path):
     from scientist.sandbox.bwrap import BwrapSandbox

@@ -39,15 +39,26 @@ def changed_lines(before: str, after: str) -> set[int]:
 def new_statement_lines(before: str, after: str) -> list[int]:
     """The first lines of the statements of ``after`` that hold a line the edit added or changed:
     the innermost statement around each such line (a changed argument on a call's second line is
-    that call's statement; a changed condition is its ``if``)."""
+    that call's statement; a changed condition is its ``if``), except statements that compile to
+    nothing (an edited docstring)."""
     statements = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.stmt)]
     changed = changed_lines(before, after)
     found = set()
     for line in changed:
         around = [node for node in statements if node.lineno <= line <= (node.end_lineno or node.lineno)]
         if around:
-            found.add(max(around, key=lambda node: node.lineno).lineno)
+            innermost = max(around, key=lambda node: node.lineno)
+            if not _compiles_to_nothing(innermost):
+                found.add(innermost.lineno)
     return sorted(found)
+
+
+def _compiles_to_nothing(node: ast.stmt) -> bool:
+    """A statement the interpreter never steps on (a docstring or other bare string, ``global``,
+    ``nonlocal``): a line trace cannot see it run, so an edit of one is no new line to run."""
+    bare_string = (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                   and isinstance(node.value.value, str))
+    return bare_string or isinstance(node, ast.Global | ast.Nonlocal)
 
 
 def assigned_names(after: str, lines: list[int]) -> dict[int, list[str]]:
