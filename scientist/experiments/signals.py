@@ -3,12 +3,13 @@
 A run that executes and writes valid results may still not be the experiment it was asked for: its
 new code never ran, it computes what the baseline computes within seed noise, the numbers its change
 gives appear nowhere in the code, or it changed a function whose paired derivative (or backward pass)
-stayed as it was. Each signal is ``True`` (holds), ``False`` (fails, with why) or ``None`` (cannot be
+stayed as it was, or a value computed beside its gradients (a loss) while the gradients stayed as they were. Each signal is ``True`` (holds), ``False`` (fails, with why) or ``None`` (cannot be
 computed here). A run that fails one is reported as executed but not shown to be the change.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -103,6 +104,79 @@ def unpaired_changes(baseline: str, code: str) -> list[str]:
     return found
 
 
+def _names_read(node: ast.AST) -> set[str]:
+    """The names ``node`` reads as values (a called function's name is not one: ``float(loss)`` reads loss)."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            and id(n) not in called}
+
+
+def _names_bound(targets: list[ast.expr]) -> set[str]:
+    """The names an assignment binds or updates in place (``grads[i] = ...`` updates ``grads``)."""
+    found: set[str] = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+    return found
+
+
+def _flows(function: ast.FunctionDef, changed: set[int]) -> set[str]:
+    """The names in ``function`` whose value a changed line reaches: bound on a changed line, or
+    computed from such a name (followed to a fixed point, so loops are covered)."""
+    steps: list[tuple[set[str], set[str], bool]] = []  # (bound, read, on a changed line)
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.For):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = node.iter if isinstance(node, ast.For) else node.value
+            bound = _names_bound(targets)
+            read = _names_read(value) if value is not None else set()
+            if isinstance(node, ast.AugAssign):
+                read |= bound
+            end = node.end_lineno or node.lineno
+            lines = range(node.lineno, (value.end_lineno or end) + 1 if value is not None else end + 1)
+            steps.append((bound, read, any(k in changed for k in lines)))
+    reached = set().union(*(bound for bound, _, hit in steps if hit)) if steps else set()
+    grew = True
+    while grew:
+        grew = False
+        for bound, read, _ in steps:
+            if read & reached and not bound <= reached:
+                reached |= bound
+                grew = True
+    return reached
+
+
+def gradients_left_behind(baseline: str, code: str) -> list[str]:
+    """'loss_and_grads changes loss but not grads (its gradients)' for each function that returns a value
+    together with its gradients (a returned name with a derivative word), whose changed lines reach the
+    value and none of the gradients: a new loss trained with the old loss's gradients."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    changed = changed_lines(baseline, code)
+    found = []
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        span = range(function.lineno, (function.end_lineno or function.lineno) + 1)
+        if not changed & set(span):
+            continue
+        returns = [n for n in ast.walk(function) if isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple)]
+        if any(k in changed for r in returns for k in range(r.lineno, (r.end_lineno or r.lineno) + 1)):
+            continue  # the returned values were rewritten themselves: nothing to follow
+        reached = _flows(function, changed)
+        for ret in returns:
+            outputs = [(sorted(_names_read(e)), _names_read(e) & reached) for e in ret.value.elts]  # type: ignore[union-attr]
+            gradients = [names for names, _ in outputs
+                         if any(w in DERIVATIVE_WORDS for name in names for w in _words(name))]
+            values = [names for names, hit in outputs if hit]
+            if gradients and values and not any(set(g) & reached for g in gradients):
+                found.append(f"{function.name} changes {', '.join(values[0])} but not "
+                             f"{', '.join(gradients[0])} (its gradients)")
+                break
+    return found
+
+
 def _means_and_errors(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -146,7 +220,7 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     if missing:
         signals.defects.append(f"the change's {', '.join(missing)} appear{'s' if len(missing) == 1 else ''} "
                                "in no changed line")
-    unpaired = unpaired_changes(baseline, code)
+    unpaired = unpaired_changes(baseline, code) + gradients_left_behind(baseline, code)
     signals.pairs_changed = not unpaired
     signals.defects += unpaired
     signals.beyond_seed_noise = beyond_noise(baseline_info, run_info)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 from scientist.experiments.reruns.lines import Rerun
-from scientist.experiments.signals import beyond_noise, compute, numbers_missing, unpaired_changes
+from scientist.experiments.signals import (
+    beyond_noise,
+    compute,
+    gradients_left_behind,
+    numbers_missing,
+    unpaired_changes,
+)
 
 BASE = '''import numpy as np
 
@@ -52,6 +58,41 @@ def test_a_changed_function_whose_derivative_or_backward_pass_stayed_is_flagged(
     assert unpaired_changes(BASE, activation) == [
         "forward changed but loss_and_grads (its derivative or backward pass) did not"]
     assert unpaired_changes(BASE, BASE.replace("RATE = 0.1", "RATE = 0.2")) == [], "a setting has no pair"
+
+
+LOSS = '''import numpy as np
+
+DECAY = 1e-4
+
+
+def loss_and_grads(w, x, t):
+    p = 1 / (1 + np.exp(-(x @ w)))
+    loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+    loss += DECAY * np.sum(w * w)
+    grad = x.T @ (p - t) / len(x) + 2 * DECAY * w
+    return float(loss), grad
+'''
+
+
+def test_a_new_loss_trained_with_the_old_gradients_is_flagged():
+    l1 = LOSS.replace("loss += DECAY * np.sum(w * w)", "loss += DECAY * np.sum(np.abs(w))")
+    assert gradients_left_behind(LOSS, l1) == ["loss_and_grads changes loss but not grad (its gradients)"]
+    both = l1.replace("2 * DECAY * w", "DECAY * np.sign(w)")
+    assert gradients_left_behind(LOSS, both) == []
+    shared = LOSS.replace("p = 1 / (1 + np.exp(-(x @ w)))", "p = 1 / (1 + np.exp(-(x @ w) / 2))")
+    assert gradients_left_behind(LOSS, shared) == [], "a change both outputs read is not flagged"
+    assert gradients_left_behind(LOSS, LOSS.replace("return float(loss), grad", "return float(2 * loss), grad")) == [], \
+        "a rewritten return is not followed"
+    assert gradients_left_behind(LOSS, LOSS.replace("DECAY = 1e-4", "DECAY = 1e-3")) == [], "a setting is no function"
+    signals = compute("use an L1 penalty", LOSS, l1, _missing(), _missing(), None)
+    assert "loss_and_grads changes loss but not grad (its gradients)" in signals.defects
+    assert signals.pairs_changed is False
+
+
+def _missing():
+    from pathlib import Path
+
+    return Path("/nonexistent/final_info.json")
 
 
 def _info(path, means, errors):
