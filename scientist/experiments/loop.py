@@ -505,7 +505,8 @@ class IdeaExperiments:
         Each round (the first, then up to ``max_repairs`` repairs) makes ``candidates`` attempts from one
         prompt, which differ by temperature and seed, and runs each through the passes and the sandbox;
         the first that succeeds ends the search. Otherwise the next round repairs the most promising
-        failure (``PROMISE``), told what the other candidates failed with. The search also stops when
+        failure (``PROMISE``), told what the other candidates failed with; when that repair is a fix in
+        place, the round's last candidate starts afresh instead (``round_moves``). The search also stops when
         ``run_budget_s`` of wall time or ``run_budget_tokens`` of tokens are spent (``budget_spent``).
         Every candidate is an attempt in the failure log and an entry in the journal.
 
@@ -527,12 +528,16 @@ class IdeaExperiments:
         tokens_before = self.services.gateway.ledger.tokens
         executed: list[Executed] = []  # candidates that ran with defects, kept aside while the search goes on
         for round_ in range(1, rounds + 1):
-            home, fix = self.next_move(baseline_code, change, history) if rewrite else (None, None)
+            moves = self.round_moves(baseline_code, change, history, width) if rewrite else [(None, None)] * width
             failed_here: list[tuple[int, Failure]] = []
+            fixed: set[int] = set()  # the attempts of this round that fixed the last attempt in place
             for self.candidate in range(width):
                 if made and self.budget_spent(begun, tokens_before):
                     break
                 made += 1
+                home, fix = moves[self.candidate]
+                if fix:
+                    fixed.add(made)
                 self.services.progress("experiments", f"{self.name}: {run} attempt {round_}/{rounds}"
                                        + (f" candidate {self.candidate + 1}/{width}" if width > 1 else "")
                                        + (f" (fixing {fix.part} of {parent})" if fix else "")
@@ -558,7 +563,7 @@ class IdeaExperiments:
                 break  # the budget is spent
             number_of, chosen = min(failed_here, key=lambda item: _promise(item[1]))
             history.others = [f.summary for _, f in failed_here if f is not chosen]
-            history.failed(chosen, fixed_in_place=fix is not None)
+            history.failed(chosen, fixed_in_place=number_of in fixed)
             parent = f"attempt {number_of}"
         if executed:
             best = min(executed, key=lambda e: (len(e.signals.defects), e.attempt))
@@ -623,6 +628,19 @@ class IdeaExperiments:
             "ok": True, "means": means, "passes": self.fired, "wall_s": time.perf_counter() - started,
             "diff": changes(baseline_code, code)}))
         return means
+
+    @classmethod
+    def round_moves(cls, baseline_code: str, change: str, history: History,
+                    width: int) -> list[tuple[Home | None, Fix | None]]:
+        """Each candidate's move in a round: ``next_move`` for all, except that when it is a fix and the
+        round has more than one candidate, the last one starts afresh from the baseline instead. Samples of
+        one fix prompt tend to repeat one mistake; a fresh start is an independent try at the change, and
+        both prompts begin with the same head, so the second costs little more than another sample."""
+        home, fix = cls.next_move(baseline_code, change, history)
+        moves: list[tuple[Home | None, Fix | None]] = [(home, fix)] * width
+        if fix is not None and width > 1:
+            moves[-1] = (rule_home(baseline_code, code_change(change)), None)
+        return moves
 
     @staticmethod
     def next_move(baseline_code: str, change: str, history: History) -> tuple[Home | None, Fix | None]:

@@ -745,6 +745,28 @@ def test_candidates_that_fail_in_different_ways_are_all_journalled_and_the_most_
     assert summary.first_attempt.failures == 1 and summary.after_repair.failures == 0
 
 
+def test_when_the_next_round_fixes_in_place_its_last_candidate_starts_afresh(harness):
+    """Samples of one fix prompt tend to repeat one mistake: of a round's two candidates, the first fixes
+    the most promising failure in place and the second makes the change again from the baseline."""
+    from scientist.experiments import journal
+
+    h = harness(candidates=2, max_repairs=1)
+    prompts = user_prompts(h)
+    outcome, rows = h.run([constants("STEP = 1.0 / 0"), constants("STEP = 2.0 / 0"),
+                           constants("STEP = 3.0 / 0"), constants("STEP = 1.0")])
+    assert outcome.ok and outcome.attempts == 4
+    entries = journal.read(h.services.folder.path / "experiments" / "bigger_step")
+    assert [(e.round, e.candidate, e.move, e.parent, e.ok) for e in entries] == [
+        (1, 1, "change", "baseline", False), (1, 2, "change", "baseline", False),
+        (2, 1, "fix", "attempt 1", False), (2, 2, "change", "baseline", True)]
+    fix = next(p for p in prompts if "Fix the mistake" in p)
+    fresh = prompts[-1]
+    assert "Fix the mistake" not in fresh and "float division by zero" in fresh, "a fresh start, told the failure"
+    head = os.path.commonprefix([fix, fresh])
+    assert "Baseline experiment.py" in head, "both moves' prompts begin with the same head"
+    assert [r.category for r in rows] == [Category.RUNTIME_ERROR] * 3 + [None]
+
+
 def test_a_template_with_no_seams_goes_through_the_search(harness, tmp_path):
     """An AI Scientist-style experiment.py with no function at all (the toy's): no seam, no rule, and the
     search still runs its candidates."""
