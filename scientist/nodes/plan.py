@@ -19,12 +19,12 @@ from scientist.schemas import ExperimentPlan, PlannedRun
 from scientist.services import Services
 from scientist.state import RunState
 
-CLAUSES = re.compile(r";|,?\s+and\s+(?=set\b)", re.I)  # "set A to 1 and set B to 2" is two changes
+CLAUSES = re.compile(r";|,?\s+and\s+(?=(?:set|change)\b)", re.I)  # "set A to 1 and change B to 2" is two changes
 # "set RIDGE to 1e-6 and run the experiment again": the value ends before "in ...", "and ...", "then ..."
 # "None (baseline experiment remains unchanged)": a planned change that says it changes nothing
 NO_CHANGE = re.compile(r"^\W*(?:none|nothing|no changes?|n/?a)\b|^\W*(?:the\s+)?baseline(?:\s+experiment)?\s+"
                        r"(?:remains|stays|is)\s+unchanged", re.I)
-SET_VALUE = re.compile(r"\bset\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$", re.I)
+SET_VALUE = re.compile(r"\b(?:set|change)\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$", re.I)
 
 
 def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict[str, str]:
@@ -69,9 +69,36 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
 
 def usable_runs(plan: ExperimentPlan, code: str, idea_text: str = "") -> list[PlannedRun]:
     """The plan's runs that ``runs_to_replan`` finds nothing wrong with, each judged on its own (a
-    small model may give every run of a plan the same name)."""
-    return [run for run in plan.runs
-            if not runs_to_replan(plan.model_copy(update={"runs": [run]}), code, idea_text)]
+    small model may give every run of a plan the same name); a run that is wrong only for settings
+    the idea did not ask for is used without them (``without_unrequested``)."""
+    usable = []
+    for run in plan.runs:
+        if not runs_to_replan(plan.model_copy(update={"runs": [run]}), code, idea_text):
+            usable.append(run)
+            continue
+        trimmed = without_unrequested(run, code, idea_text)
+        if trimmed is not None and not runs_to_replan(plan.model_copy(update={"runs": [trimmed]}), code, idea_text):
+            usable.append(trimmed)
+    return usable
+
+
+def without_unrequested(run: PlannedRun, code: str, idea_text: str) -> PlannedRun | None:
+    """``run`` with its clauses that set a constant the idea did not ask for taken out ("set OPTIMIZER
+    to 'adagrad' and change TOLERANCE to 1e-4" for an idea about AdaGrad keeps its first clause), or
+    ``None`` when there is none to take out or nothing else is left."""
+    if not idea_text:
+        return None
+    constants = module_constants(code)
+    clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
+    kept = []
+    for clause in clauses:
+        match = SET_VALUE.search(clause)
+        if match and match.group(1) in constants and unrequested_setting(match.group(1), match.group(2), idea_text):
+            continue
+        kept.append(clause)
+    if not kept or len(kept) == len(clauses):
+        return None
+    return run.model_copy(update={"change": "; ".join(kept)})
 
 
 def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) -> ExperimentPlan:

@@ -39,3 +39,18 @@ def test_a_setting_the_idea_did_not_ask_for_is_refused():
         PlannedRun(name="dropout", change="Add dropout with rate 0.2 to the hidden activations in forward")])
     found = runs_to_replan(plan, DIGITS, dropout)
     assert found == {"wider": "the idea does not ask to change HIDDEN_SIZES: change only what it asks"}
+
+
+def test_a_run_wrong_only_for_settings_the_idea_did_not_ask_for_is_used_without_them():
+    from scientist.nodes.plan import usable_runs
+
+    idea = "Does AdaGrad solve more starts than Adam at the same learning rate?"
+    assert not unrequested_setting("OPTIMIZER", "'adagrad'", idea), "the value is the idea's method"
+    plan = ExperimentPlan(idea="adagrad", measure="success", runs=[
+        PlannedRun(name="extra", change="set OPTIMIZER to 'adagrad' and change TOLERANCE to 1e-4"),
+        PlannedRun(name="only_extra", change="change TOLERANCE to 1e-4"),
+        PlannedRun(name="same", change="set OPTIMIZER to 'adam' and change TOLERANCE to 1e-4")])
+    assert runs_to_replan(plan, OPTIM, idea)["extra"] == (
+        "the idea does not ask to change TOLERANCE: change only what it asks")
+    assert [(r.name, r.change) for r in usable_runs(plan, OPTIM, idea)] == [("extra", "set OPTIMIZER to 'adagrad'")], \
+        "nothing is left of the second, and the third's remaining clause is the baseline's own setting"
