@@ -3,7 +3,8 @@
 A run that executes and writes valid results may still not be the experiment it was asked for: its
 new code never ran, it computes what the baseline computes within seed noise, the numbers its change
 gives appear nowhere in the code, or it changed a function whose paired derivative (or backward pass)
-stayed as it was, or a value computed beside its gradients (a loss) while the gradients stayed as they were. Each signal is ``True`` (holds), ``False`` (fails, with why) or ``None`` (cannot be
+stayed as it was, or a value computed beside its gradients (a loss) while the gradients stayed as
+they were. Each signal is ``True`` (holds), ``False`` (fails, with why) or ``None`` (cannot be
 computed here). A run that fails one is reported as executed but not shown to be the change.
 """
 
