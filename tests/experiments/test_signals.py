@@ -81,8 +81,8 @@ def test_a_new_loss_trained_with_the_old_gradients_is_flagged():
     assert gradients_left_behind(LOSS, both) == []
     shared = LOSS.replace("p = 1 / (1 + np.exp(-(x @ w)))", "p = 1 / (1 + np.exp(-(x @ w) / 2))")
     assert gradients_left_behind(LOSS, shared) == [], "a change both outputs read is not flagged"
-    assert gradients_left_behind(LOSS, LOSS.replace("return float(loss), grad", "return float(2 * loss), grad")) == [], \
-        "a rewritten return is not followed"
+    rewritten = LOSS.replace("return float(loss), grad", "return float(2 * loss), grad")
+    assert gradients_left_behind(LOSS, rewritten) == [], "a rewritten return is not followed"
     assert gradients_left_behind(LOSS, LOSS.replace("DECAY = 1e-4", "DECAY = 1e-3")) == [], "a setting is no function"
     signals = compute("use an L1 penalty", LOSS, l1, _missing(), _missing(), None)
     assert "loss_and_grads changes loss but not grad (its gradients)" in signals.defects
