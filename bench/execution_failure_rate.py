@@ -12,6 +12,7 @@ signals, an empty label column: faithful / partial / not) for hand labels. The s
     uv run python bench/execution_failure_rate.py [--ideas FILE] [--repairs 3] [--candidates 1]
         [--limit N] [--out bench-runs/failure-rate]
     uv run python bench/execution_failure_rate.py --seeds 12   # the shipped seed ideas (in-sample)
+    uv run python bench/execution_failure_rate.py --resume --out DIR   # go on with a bench stopped early
 
 --ideas takes a JSON list of {"template", "idea", "kind": "computation" | "setting"}; the default is
 the development set ../shared/bench/ideas_dev.json when it exists. --seeds N uses the shipped
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -80,6 +82,27 @@ def tokens_of(path: Path) -> int:
     return total
 
 
+def code_commit() -> str:
+    """The commit the measured code is at (with '+' when the tree has uncommitted changes), or 'unknown'."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")
+
+
+def earlier_results(out: Path) -> tuple[list[dict], list[dict]]:
+    """The results and labelling-sheet rows an earlier run of this bench left in ``out``."""
+    results_path, sheet_path = out / "results.jsonl", out / "labelling_sheet.json"
+    results = [json.loads(line) for line in results_path.read_text(encoding="utf-8").splitlines()
+               if line.strip()] if results_path.is_file() else []
+    sheet = json.loads(sheet_path.read_text(encoding="utf-8")) if sheet_path.is_file() else []
+    return results, sheet
+
+
 def rate_line(label: str, failures: int, total: int) -> str:
     r = wilson(failures, total)
     if r.rate is None:
@@ -98,6 +121,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--edit-format", choices=["rewrite", "search_replace"], default=None)
     parser.add_argument("--out", type=Path, default=REPO / "bench-runs" / "failure-rate")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip the ideas --out already has results for, and count them in the summary")
     args = parser.parse_args()
     if args.seeds:
         items = seed_pairs(args.seeds)
@@ -116,6 +141,14 @@ def main() -> None:
     results, sheet = [], []
     args.out.mkdir(parents=True, exist_ok=True)
     sheet_path = args.out / "labelling_sheet.json"
+    commit = code_commit()
+    if args.resume:
+        results, sheet = earlier_results(args.out)
+        done = {(r["template"], r["idea"]) for r in results}
+        items = [item for item in items if (item["template"], item["idea"]) not in done]
+        print(f"resuming: {len(done)} idea(s) already measured in {args.out}, {len(items)} to go", flush=True)
+    elif (args.out / "results.jsonl").is_file():
+        parser.error(f"{args.out} already holds results: pass --resume to go on with them, or another --out")
     for item in items:
         template = load_template(REPO / "templates" / item["template"])
         folder = store.create(str(template.path), item["idea"], {"coding": settings.model_for("coding")}, {})
@@ -138,9 +171,10 @@ def main() -> None:
         first_round_ok = any(e.ok for e in entries if e.round == 1)
         signals = run.get("signals") or {}
         diff = next((e.diff for e in reversed(entries) if e.ok), entries[-1].diff if entries else "")
-        results.append({"kind": item["kind"], "ok": bool(run.get("ok")), "first_round_ok": first_round_ok,
-                        "signals": signals, "candidates": len(entries), "tokens": tokens_of(folder.llm_calls_path),
-                        "seconds": seconds})
+        results.append({"idea": item["idea"], "template": item["template"], "kind": item["kind"],
+                        "ok": bool(run.get("ok")), "first_round_ok": first_round_ok, "signals": signals,
+                        "candidates": len(entries), "tokens": tokens_of(folder.llm_calls_path), "seconds": seconds,
+                        "commit": commit})
         sheet.append({"template": item["template"], "kind": item["kind"], "idea": item["idea"], "change": change,
                       "ok": bool(run.get("ok")), "signals": signals.get("problems", []), "diff": diff,
                       "label": ""})
@@ -148,7 +182,7 @@ def main() -> None:
         services.failures.close()
         # written after every idea, so a bench stopped early keeps what it measured
         with (args.out / "results.jsonl").open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"idea": item["idea"], "template": item["template"], **results[-1]}) + "\n")
+            out.write(json.dumps(results[-1]) + "\n")
         sheet_path.write_text(json.dumps(sheet, indent=1) + "\n", encoding="utf-8")
     print(f"\n{len(results)} ideas, model {settings.model_for('coding')}, {args.repairs} repair rounds, "
           f"{settings.candidates} candidate(s) per round, edit format {settings.edit_format}, "
