@@ -111,6 +111,9 @@ class Settings(BaseSettings):
                                                     "absent, a derivative left as it was) does not end the search: "
                                                     "the next candidates are tried, told why, and the run keeps "
                                                     "the executed candidate with the fewest such defects")
+    part_grammar: bool = Field(True, description="on a local llama.cpp model, decode a function's new text under a "
+                                                 "grammar: new helpers, then that function, then nothing (no "
+                                                 "copy of the whole file, no second copy of the function)")
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")

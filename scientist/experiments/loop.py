@@ -48,6 +48,7 @@ from scientist.experiments.failure import (
     why_unchanged,
 )
 from scientist.experiments.fidelity import judge_run
+from scientist.experiments.grammar import function_reply
 from scientist.experiments.journal import JournalEntry
 from scientist.experiments.passes import FiredPass, PassContext, run_passes
 from scientist.experiments.reruns.lines import describe_not_run, lines_not_run
@@ -383,7 +384,8 @@ class IdeaExperiments:
         temperature = self.temperature(REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
                                       role="coding", stage=f"experiments/{self.name}/{run}", max_tokens=1800,
-                                      temperature=temperature, sample=self.candidate)
+                                      temperature=temperature, sample=self.candidate,
+                                      grammar=self.part_grammar(failure.code, part))
         return CodeRewrite(reasoning=f"fix {part}", rewrites=[UnitRewrite(unit=part, code=code_block(reply))])
 
     def ask_rewrite(self, messages: list[dict[str, str]], code: str, change: str, stage: str,
@@ -408,11 +410,24 @@ class IdeaExperiments:
             ask = render("experiments", "write_part", part=part, change=change, current=marked,
                          todo=marked != current)
             reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
-                                 max_tokens=1800, temperature=temperature, sample=self.candidate)
+                                 max_tokens=1800, temperature=temperature, sample=self.candidate,
+                                 grammar=self.part_grammar(code, part))
             rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))
             convo += [{"role": "user", "content": ask},
                       {"role": "assistant", "content": f"```python\n{rewrites[-1].code.strip()}\n```"}]
         return CodeRewrite(reasoning=choice.reasoning, rewrites=rewrites)
+
+    def part_grammar(self, code: str, part: str) -> str | None:
+        """The grammar a function's new text is decoded under (``grammar.function_reply``; the gateway
+        applies it on a local model only), or ``None`` for other parts or with ``part_grammar`` off."""
+        if not self.services.settings.part_grammar:
+            return None
+        units = {u.name: u for u in code_units(code)}
+        unit = units.get(part)
+        if unit is None or unit.kind != "def" or not unit.defines:
+            return None
+        defined = {u.defines for u in units.values() if u.kind == "def" and u.defines}
+        return function_reply(unit.defines, defined)
 
     def apply(self, code: str, edit: CodeEdit | CodeRewrite) -> str:
         """The new experiment.py, or a ``Failure`` (nothing is applied partially)."""

@@ -255,12 +255,15 @@ class Gateway:
         return time.perf_counter() - started
 
     def text(self, messages: Messages, *, role: Role, stage: str, max_tokens: int = 2048,
-             temperature: float | None = None, sample: int = 0) -> str:
+             temperature: float | None = None, sample: int = 0, grammar: str | None = None) -> str:
         """Ask for free text (re-asked once per allowed re-ask when the reply is empty); ``sample`` as
-        in ``structured``."""
+        in ``structured``; ``grammar``: a llama.cpp GBNF grammar the reply is decoded under, where the
+        route is the local server (elsewhere the reply is free)."""
         route = self.route(role)
         convo = list(messages)
-        key = prompt_hash(route.model, convo, None) + (f"#sample{sample}" if sample else "")
+        grammar = grammar if route.local else None
+        key = (prompt_hash(route.model, convo, {"grammar": grammar} if grammar else None)
+               + (f"#sample{sample}" if sample else ""))
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             self.ledger.record(CallRecord(role=role, stage=stage, model=route.model, prompt_hash=key, attempt=0,
@@ -269,7 +272,7 @@ class Gateway:
         for attempt in range(1, self.settings.max_reasks + 2):
             reply, record = self._complete(route, convo, role=role, stage=stage, attempt=attempt,
                                            max_tokens=max_tokens, response_format=None, schema=None,
-                                           temperature=temperature, seed=sample or None)
+                                           temperature=temperature, seed=sample or None, grammar=grammar)
             record.outcome = Outcome.OK if reply.content.strip() else Outcome.EMPTY
             self.ledger.record(record)
             if reply.content.strip():
@@ -283,7 +286,8 @@ class Gateway:
     def _complete(self, route: Route, messages: Messages, *, role: str, stage: str, attempt: int,
                   max_tokens: int, response_format: dict[str, Any] | None,
                   schema: dict[str, Any] | None, logprobs: bool = False,
-                  temperature: float | None = None, seed: int | None = None) -> tuple[Reply, CallRecord]:
+                  temperature: float | None = None, seed: int | None = None,
+                  grammar: str | None = None) -> tuple[Reply, CallRecord]:
         litellm = load_litellm()
         phash = prompt_hash(route.model, messages, schema)
         kwargs: dict[str, Any] = {
@@ -298,6 +302,8 @@ class Gateway:
             kwargs["response_format"] = response_format
         if logprobs:
             kwargs.update(logprobs=True, top_logprobs=10)
+        if grammar is not None:
+            kwargs["extra_body"] = {"grammar": grammar}  # llama.cpp's server decodes under it
         if seed is not None and (route.local or route.api_base or "seed" in _supported_params(route.model)):
             kwargs["seed"] = seed  # a provider without seeds still samples anew: the cache key differs
         for retry in range(self.settings.max_retries + 1):

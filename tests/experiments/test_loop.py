@@ -767,6 +767,18 @@ def test_when_the_next_round_fixes_in_place_its_last_candidate_starts_afresh(har
     assert [r.category for r in rows] == [Category.RUNTIME_ERROR] * 3 + [None]
 
 
+def test_a_function_s_new_text_is_asked_for_under_a_grammar_and_other_parts_are_not(harness):
+    h = harness()
+    task = {"idea": idea("bigger_step"), "plan": {"runs": [{"name": "a", "change": "c"}]}, "first_run": 1}
+    experiments = IdeaExperiments(h.services, task)  # type: ignore[arg-type]
+    code = "STEP = 0.5\n\n\ndef helper(x):\n    return x\n\n\ndef fit(x):\n    return helper(x) * STEP\n"
+    grammar = experiments.part_grammar(code, "def fit")
+    assert grammar is not None and 'target ::= "def fit(" line body' in grammar
+    assert experiments.part_grammar(code, "constants") is None
+    h.services.settings.part_grammar = False
+    assert experiments.part_grammar(code, "def fit") is None
+
+
 def test_a_template_with_no_seams_goes_through_the_search(harness, tmp_path):
     """An AI Scientist-style experiment.py with no function at all (the toy's): no seam, no rule, and the
     search still runs its candidates."""

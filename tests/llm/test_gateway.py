@@ -147,6 +147,21 @@ def test_text_calls_are_logged(make_gateway, fake_llm):
     assert ledger_lines(ledger)[0].role == "writing"
 
 
+def test_a_grammar_goes_to_a_local_llama_cpp_server_only(make_gateway, fake_llm, tmp_path):
+    from scientist.llm.ledger import ResponseCache
+
+    fake_llm.push(Step("free"), Step("held"))
+    gateway, _ = make_gateway()
+    gateway.cache = ResponseCache(tmp_path / "llm_cache.jsonl")
+    hi = [{"role": "user", "content": "hi"}]
+    assert gateway.text(hi, role="coding", stage="t", grammar='root ::= "held"') == "free"
+    assert "grammar" not in fake_llm.requests[-1], "a hosted model is not sent llama.cpp's grammar"
+    gateway._routes["openai/fake-model"] = Route("openai/fake-model", fake_llm.api_base, "sk", True, True)
+    assert gateway.text(hi, role="coding", stage="t", grammar='root ::= "held"') == "held", \
+        "the same prompt under a grammar is another request, not the cached free reply"
+    assert fake_llm.requests[-1]["grammar"] == 'root ::= "held"'
+
+
 class Slugged(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
     tag: str = Field(pattern=r"^[a-z]*$", min_length=2, max_length=5)
