@@ -16,6 +16,10 @@ ID_START = string.ascii_letters + "_"
 ID_CHARS = ID_START + string.digits
 
 
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _class(chars: str) -> str:
     return "[" + "".join(sorted(set(chars))) + "]"
 
@@ -47,13 +51,15 @@ def _name_not_in(names: set[str]) -> list[str]:
     return rules
 
 
-def function_reply(function: str, defined: set[str]) -> str:
+def function_reply(function: str, defined: set[str], decorators: tuple[str, ...] = ()) -> str:
     """The grammar of a reply rewriting ``function``: a ``python`` fence, new helpers (``def`` of a
-    name not in ``defined``), ``def function(`` and its body, the closing fence."""
+    name not in ``defined``), ``def function(`` (after its ``decorators`` lines, kept as they are) and
+    its body, the closing fence."""
+    kept = "".join(f'"{_quoted(line)}\\n" ' for line in decorators)
     return "\n".join([
         'root ::= "```python\\n" blank* helper* target "```"',
         'helper ::= "def " name0 "(" line body',
-        f'target ::= "def {function}(" line body',
+        f'target ::= {kept}"def {function}(" line body',
         'line ::= [^\\n]* "\\n"',
         'body ::= ("    " line | "\\t" line | blank)+',
         'blank ::= "\\n"',

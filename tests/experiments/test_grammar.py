@@ -59,6 +59,9 @@ def test_a_helper_may_take_any_name_the_file_does_not_define():
     for free in ("l", "loa", "loads", "trai", "trains", "helper", "_smooth", "load2", "x"):
         assert names.fullmatch(free), free
     assert not names.fullmatch("2x"), "an identifier does not start with a digit"
+    decorated = function_reply("train", {"train"}, ('@lru_cache(maxsize=None)', '@tag("a")'))
+    assert 'target ::= "@lru_cache(maxsize=None)\\n" "@tag(\\"a\\")\\n" "def train(" line body' in decorated, \
+        "the function's decorators are kept as they are"
 
 
 @pytest.mark.slow
