@@ -89,6 +89,32 @@ def test_a_new_loss_trained_with_the_old_gradients_is_flagged():
     assert signals.pairs_changed is False
 
 
+SWITCH = '''OPTIMIZER = "adam"
+RATE = 0.1
+
+
+def step(x, g, t):
+    if OPTIMIZER == "gd":
+        x = x - RATE * g
+    else:
+        x = x - RATE * g / (1 + t)
+    return x
+'''
+
+
+def test_a_new_line_in_a_branch_the_baseline_s_settings_never_take_is_no_defect():
+    decayed = SWITCH.replace("def step(x, g, t):\n", "def step(x, g, t):\n    rate = RATE * 0.5 ** (t // 1000)\n")
+    decayed = decayed.replace("RATE * g", "rate * g")
+    gd_line = decayed.splitlines().index("        x = x - rate * g") + 1
+    signals = compute("halve the rate every 1000 steps", SWITCH, decayed, _missing(), _missing(),
+                      Rerun(missed=[gd_line]))
+    assert signals.new_lines_ran is True and signals.defects == [], "the gd branch is not selected: it rightly never ran"
+    guarded = SWITCH.replace("    else:\n", "    elif OPTIMIZER == \"sgd\":\n        x = x * 0.5\n    else:\n")
+    new_branch = guarded.splitlines().index("        x = x * 0.5") + 1
+    signals = compute("shrink x", SWITCH, guarded, _missing(), _missing(), Rerun(missed=[new_branch]))
+    assert signals.new_lines_ran is False, "a branch whose test the edit wrote is the edit's own: it must run"
+
+
 def _missing():
     from pathlib import Path
 

@@ -53,6 +53,21 @@ def new_statement_lines(before: str, after: str) -> list[int]:
     return sorted(found)
 
 
+def in_unchanged_branch(before: str, after: str, line: int) -> bool:
+    """Whether ``line`` of ``after`` lies in a branch of an ``if`` (or ``elif``) whose test the edit did
+    not change: a branch the baseline's own settings may never take (``if OPTIMIZER == "gd":`` under
+    ``OPTIMIZER = "adam"``), so an edit that renames a value in every branch leaves lines there that
+    rightly never run."""
+    changed = changed_lines(before, after)
+    around = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.If)
+              and any(child.lineno <= line <= (child.end_lineno or child.lineno) for child in node.body + node.orelse)]
+    if not around:
+        return False
+    innermost = max(around, key=lambda node: node.lineno)
+    test_lines = range(innermost.test.lineno, (innermost.test.end_lineno or innermost.test.lineno) + 1)
+    return not any(k in changed for k in test_lines)
+
+
 def _compiles_to_nothing(node: ast.stmt) -> bool:
     """A statement the interpreter never steps on (a docstring or other bare string, ``global``,
     ``nonlocal``): a line trace cannot see it run, so an edit of one is no new line to run."""
