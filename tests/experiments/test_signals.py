@@ -108,7 +108,7 @@ def test_a_new_line_in_a_branch_the_baseline_s_settings_never_take_is_no_defect(
     gd_line = decayed.splitlines().index("        x = x - rate * g") + 1
     signals = compute("halve the rate every 1000 steps", SWITCH, decayed, _missing(), _missing(),
                       Rerun(missed=[gd_line]))
-    assert signals.new_lines_ran is True and signals.defects == [], "the gd branch is not selected: it rightly never ran"
+    assert signals.new_lines_ran is True and signals.defects == [], "gd is not selected: it never runs"
     guarded = SWITCH.replace("    else:\n", '    elif OPTIMIZER == "sgd":\n        x = x * 0.5\n    else:\n')
     new_branch = guarded.splitlines().index("        x = x * 0.5") + 1
     signals = compute("shrink x", SWITCH, guarded, _missing(), _missing(), Rerun(missed=[new_branch]))
