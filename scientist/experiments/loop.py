@@ -427,7 +427,7 @@ class IdeaExperiments:
         if unit is None or unit.kind != "def" or not unit.defines:
             return None
         defined = {u.defines for u in units.values() if u.kind == "def" and u.defines}
-        decorators = tuple(line.strip() for line in unit_text(code, part).splitlines() if line.startswith("@"))
+        decorators = tuple(line.strip() for line in code.splitlines()[unit.start:unit.end] if line.startswith("@"))
         return function_reply(unit.defines, defined, decorators)
 
     def apply(self, code: str, edit: CodeEdit | CodeRewrite) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from scientist.experiments.facts.change import all_numbers, code_change, numbers_in
-from scientist.experiments.facts.code import changed_lines, in_unchanged_branch
+from scientist.experiments.facts.code import changed_lines, in_unchanged_branches
 from scientist.experiments.facts.units import changed_parts, code_units
 from scientist.experiments.reruns.lines import Rerun
 
@@ -214,7 +214,8 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     signals = FidelitySignals()
     if rerun is not None:
         # a line in a branch the edit left as it was (a setting the baseline does not select) may rightly not run
-        missed = [n for n in rerun.missed if not in_unchanged_branch(baseline, code, n)]
+        untaken = in_unchanged_branches(baseline, code, rerun.missed)
+        missed = [n for n in rerun.missed if n not in untaken]
         signals.new_lines_ran = not missed
         if missed:
             signals.defects.append(f"new lines {', '.join(map(str, missed[:5]))} never ran")

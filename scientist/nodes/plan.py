@@ -45,7 +45,7 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
         dropped = drops_the_idea(run.change, idea_text, code) if idea_text else None
         if dropped is not None:
             found[run.name] = dropped
-        clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
+        clauses = _clauses(run.change)
         if verb and clauses and all(SET_VALUE.search(clause) for clause in clauses):
             found[run.name] = (f"the idea adds computation ({verb} ...): a run that only "
                                "sets constants does not test it; say which function changes and what it computes")
@@ -56,7 +56,7 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
             if match.group(1) not in constants:
                 found[run.name] = f"experiment.py has no constant {match.group(1)}"
                 continue
-            if idea_text and unrequested_setting(match.group(1), match.group(2), idea_text):
+            if _unrequested(match, constants, idea_text):
                 found[run.name] = f"the idea does not ask to change {match.group(1)}: change only what it asks"
                 continue
             try:
@@ -84,22 +84,25 @@ def usable_runs(plan: ExperimentPlan, code: str, idea_text: str = "") -> list[Pl
 
 
 def without_unrequested(run: PlannedRun, code: str, idea_text: str) -> PlannedRun | None:
-    """``run`` with its clauses that set a constant the idea did not ask for taken out ("set OPTIMIZER
-    to 'adagrad' and change TOLERANCE to 1e-4" for an idea about AdaGrad keeps its first clause), or
-    ``None`` when there is none to take out or nothing else is left."""
-    if not idea_text:
-        return None
-    constants = module_constants(code)
-    clauses = [clause.strip() for clause in CLAUSES.split(run.change) if clause.strip()]
-    kept = []
-    for clause in clauses:
-        match = SET_VALUE.search(clause)
-        if match and match.group(1) in constants and unrequested_setting(match.group(1), match.group(2), idea_text):
-            continue
-        kept.append(clause)
+    """``run`` with its clauses that set a constant the idea did not ask for taken out ("set MODE to
+    'foo' and change TOL to 1e-4" for an idea about foo keeps its first clause), or ``None`` when there
+    is none to take out or nothing else is left."""
+    constants, clauses = module_constants(code), _clauses(run.change)
+    kept = [clause for clause in clauses
+            if not ((match := SET_VALUE.search(clause)) and _unrequested(match, constants, idea_text))]
     if not kept or len(kept) == len(clauses):
         return None
     return run.model_copy(update={"change": "; ".join(kept)})
+
+
+def _clauses(change: str) -> list[str]:
+    return [clause.strip() for clause in CLAUSES.split(change) if clause.strip()]
+
+
+def _unrequested(setting: re.Match[str], constants: dict[str, object], idea_text: str) -> bool:
+    """Whether a "set NAME to VALUE" clause sets a constant of the code the idea did not ask for."""
+    name, value = setting.group(1), setting.group(2)
+    return bool(idea_text) and name in constants and unrequested_setting(name, value, idea_text)
 
 
 def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) -> ExperimentPlan:

@@ -114,7 +114,7 @@ def unrequested_setting(name: str, value: str, idea: str) -> bool:
     """Whether "set NAME to VALUE" is a setting the idea did not ask for: some word of NAME is not in the
     idea (HIDDEN_SIZES for an idea about dropout in the hidden layer; a word counts when one is a
     prefix of the other, 'grad' and 'gradient'), the idea gives none of VALUE's numbers, and VALUE has
-    no word the idea says (OPTIMIZER set to 'adagrad' is asked for by an idea about AdaGrad)."""
+    no word the idea says (MODE set to 'foo' is asked for by an idea that names foo)."""
     said = {_stem(w) for w in re.findall(r"[A-Za-z]+", idea) if len(w) > 2}
     parts = {_stem(w) for w in name.lower().split("_") if len(w) > 1}
     named = all(any(p.startswith(w) or w.startswith(p) for w in said) for p in parts)

@@ -53,19 +53,25 @@ def new_statement_lines(before: str, after: str) -> list[int]:
     return sorted(found)
 
 
-def in_unchanged_branch(before: str, after: str, line: int) -> bool:
-    """Whether ``line`` of ``after`` lies in a branch of an ``if`` (or ``elif``) whose test the edit did
-    not change: a branch the baseline's own settings may never take (``if OPTIMIZER == "gd":`` under
+def in_unchanged_branches(before: str, after: str, lines: list[int]) -> set[int]:
+    """Those of ``lines`` of ``after`` that lie in a branch of an ``if`` (or ``elif``) whose test the edit
+    did not change: a branch the baseline's own settings may never take (``if OPTIMIZER == "gd":`` under
     ``OPTIMIZER = "adam"``), so an edit that renames a value in every branch leaves lines there that
     rightly never run."""
+    if not lines:
+        return set()
     changed = changed_lines(before, after)
-    around = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.If)
-              and any(child.lineno <= line <= (child.end_lineno or child.lineno) for child in node.body + node.orelse)]
-    if not around:
-        return False
-    innermost = max(around, key=lambda node: node.lineno)
-    test_lines = range(innermost.test.lineno, (innermost.test.end_lineno or innermost.test.lineno) + 1)
-    return not any(k in changed for k in test_lines)
+    branches = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.If)]
+    found = set()
+    for line in lines:
+        around = [node for node in branches if any(child.lineno <= line <= (child.end_lineno or child.lineno)
+                                                   for child in node.body + node.orelse)]
+        if not around:
+            continue
+        test = max(around, key=lambda node: node.lineno).test
+        if not any(k in changed for k in range(test.lineno, (test.end_lineno or test.lineno) + 1)):
+            found.add(line)
+    return found
 
 
 def _compiles_to_nothing(node: ast.stmt) -> bool:
