@@ -1,11 +1,12 @@
 """Fidelity signals of a run that executed: computed from its code, a rerun and its results, not asked.
 
 A run that executes and writes valid results may still not be the experiment it was asked for: its
-new code never ran, it computes what the baseline computes within seed noise, the numbers its change
-gives appear nowhere in the code, or it changed a function whose paired derivative (or backward pass)
-stayed as it was, or a value computed beside its gradients (a loss) while the gradients stayed as
-they were. Each signal is ``True`` (holds), ``False`` (fails, with why) or ``None`` (cannot be
-computed here). A run that fails one is reported as executed but not shown to be the change.
+new code never ran, a function it changed computes exactly what the baseline's version does on the
+same arguments, a "new" branch is an existing one under a new name, it computes what the baseline
+computes within seed noise, the numbers its change gives appear nowhere in the code, or it changed a
+function whose paired derivative (or backward pass) stayed as it was, or a value computed beside its
+gradients (a loss) while the gradients stayed as they were. Each signal is ``True`` (holds),
+``False`` (fails, with why) or ``None`` (cannot be computed here). A run that fails one is reported as executed but not shown to be the change.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 from scientist.experiments.facts.change import all_numbers, code_change, numbers_in
 from scientist.experiments.facts.code import changed_lines, in_unchanged_branches
 from scientist.experiments.facts.units import changed_parts, code_units
-from scientist.experiments.reruns.lines import Rerun
+from scientist.experiments.reruns.lines import Rerun, describe_same
 
 NOISE_Z = 2.0  # a difference beyond seed noise: |a - b| > NOISE_Z * sqrt(se_a^2 + se_b^2) for some metric
 # Words that name a function's paired derivative or backward pass; a pair shares the rest of its name
@@ -38,6 +39,8 @@ class FidelitySignals(BaseModel):
     beyond_seed_noise: bool | None = None
     numbers_in_code: bool | None = None
     pairs_changed: bool | None = None
+    # every changed function the rerun compared differs from the baseline's, and no branch is an old one renamed
+    computes_anew: bool | None = None
     problems: list[str] = Field(default_factory=list)
     # the problems that say the code is not the change (every signal but seed noise: a change that makes
     # no difference beyond noise is a result, not a defect of its code)
@@ -178,6 +181,45 @@ def gradients_left_behind(baseline: str, code: str) -> list[str]:
     return found
 
 
+class _Strings(ast.NodeTransformer):
+    """Every string constant made one placeholder: a test's shape without the names it selects."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        return ast.Constant(value="<str>") if isinstance(node.value, str) else node
+
+
+def _branches(tree: ast.AST) -> list[tuple[ast.If, str, str]]:
+    """Each ``if``/``elif`` of ``tree`` that tests a string constant: (node, its test's shape, its body)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and any(isinstance(n, ast.Constant) and isinstance(n.value, str)
+                                            for n in ast.walk(node.test)):
+            body = ast.dump(ast.Module(body=node.body, type_ignores=[]))
+            found.append((node, ast.dump(_Strings().visit(ast.parse(ast.unparse(node.test), mode="eval"))), body))
+    return found
+
+
+def renamed_branches(baseline: str, code: str) -> list[str]:
+    """'the branch if OPTIMIZER == "polyak" runs the baseline's if OPTIMIZER == "gd" unchanged' for each
+    branch whose test the edit wrote, that differs from a baseline branch's test only in the strings it
+    compares with, and whose body is that branch's body: a new name on existing code (an optimiser
+    "added" by renaming or copying the branch of another) computes nothing new."""
+    try:
+        before, after = ast.parse(baseline), ast.parse(code)
+    except SyntaxError:
+        return []
+    changed = changed_lines(baseline, code)
+    old = {(shape, body): node for node, shape, body in _branches(before)}
+    found = []
+    for node, shape, body in _branches(after):
+        test_lines = set(range(node.test.lineno, (node.test.end_lineno or node.test.lineno) + 1))
+        twin = old.get((shape, body))
+        if twin is not None and test_lines & changed and ast.unparse(twin.test) != ast.unparse(node.test):
+            found.append(f"the branch 'if {ast.unparse(node.test)}' runs the baseline's "
+                         f"'if {ast.unparse(twin.test)}' branch as it was: a new name on existing code")
+    return found
+
+
 def _means_and_errors(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -216,9 +258,12 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
         # a line in a branch the edit left as it was (a setting the baseline does not select) may rightly not run
         untaken = in_unchanged_branches(baseline, code, rerun.missed)
         missed = [n for n in rerun.missed if n not in untaken]
-        signals.new_lines_ran = not missed
+        signals.new_lines_ran = not missed if rerun.complete or missed else None
         if missed:
             signals.defects.append(f"new lines {', '.join(map(str, missed[:5]))} never ran")
+        signals.computes_anew = not rerun.same
+        if rerun.same:
+            signals.defects.append(f"{describe_same(rerun)}: its edit computes nothing new")
     missing = numbers_missing(change, baseline, code)
     signals.numbers_in_code = not missing
     if missing:
@@ -227,6 +272,9 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     unpaired = unpaired_changes(baseline, code) + gradients_left_behind(baseline, code)
     signals.pairs_changed = not unpaired
     signals.defects += unpaired
+    renamed = renamed_branches(baseline, code)
+    signals.computes_anew = False if renamed else signals.computes_anew
+    signals.defects += renamed
     signals.beyond_seed_noise = beyond_noise(baseline_info, run_info)
     signals.problems = list(signals.defects)
     if signals.beyond_seed_noise is False:

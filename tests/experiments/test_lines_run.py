@@ -10,6 +10,7 @@ from scientist.experiments.reruns.lines import (
     describe_not_run,
     lines_not_run,
     new_statement_lines,
+    twins,
     updates,
 )
 from scientist.sandbox.base import Limits
@@ -116,3 +117,64 @@ def test_a_rerun_names_a_new_update_that_never_changed_its_name_and_the_constant
     (tmp_path / "experiment.py").write_text(scaled)
     rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, scaled, Limits(timeout_s=60, memory_mb=1024))
     assert rerun is not None and rerun.missed == [] and rerun.kept == [], "an update that changes g is not named"
+
+
+def test_the_twins_are_the_changed_functions_with_their_baseline_text():
+    found = twins(BASELINE, NEVER)
+    assert list(found) == ["optimise"] and found["optimise"]["line"] == 8
+    source = found["optimise"]["source"]
+    assert source.startswith("def optimise(x, steps=20):") and "rate" not in source
+    documented = BASELINE.replace("def optimise(x, steps=20):\n",
+                                  "def optimise(x, steps=20):\n    \"\"\"Descend.\"\"\"\n")
+    assert twins(BASELINE, documented) == {}, "a docstring computes nothing"
+    assert twins(BASELINE, BASELINE.replace("RATE = 0.1", "RATE = 0.2")) == {}, "no function changed"
+    declares = NEVER.replace("        rate = RATE\n", "        global RATE\n        rate = RATE\n")
+    assert twins(BASELINE, declares) == {}, "a function that declares a global is not compared by what it returns"
+
+
+# A function rewritten so that it computes what it did: the 1.5B model's "momentum in accuracy" and
+# "shifted images" runs were rewrites of this kind, with comments naming the method.
+SAME = BASELINE.replace("        x = x - RATE * 2 * x\n", "        # heavy-ball momentum\n        step = 2 * RATE * x\n"
+                        "        x = x - step\n")
+# A change that matters only late in the run: compared at calls 1, 2, 4, ..., it differs at the 16th.
+LATE = BASELINE.replace("def optimise(x, steps=20):\n    for t in range(1, steps + 1):\n        x = x - RATE * 2 * x\n"
+                        "    return x\n",
+                        "def rate_at(t):\n    return RATE\n\n\ndef optimise(x, steps=20):\n"
+                        "    for t in range(1, steps + 1):\n        x = x - rate_at(t) * 2 * x\n    return x\n")
+
+
+@pytest.mark.needs_bwrap
+def test_a_rerun_names_a_changed_function_that_computes_what_the_baseline_did(tmp_path):
+    from scientist.sandbox.bwrap import BwrapSandbox
+
+    limits = Limits(timeout_s=60, memory_mb=1024)
+    (tmp_path / "experiment.py").write_text(SAME)
+    rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, SAME, limits)
+    assert rerun is not None and rerun.missed == [] and rerun.same == [("optimise", 1)]
+    assert describe_not_run(SAME, rerun) == (
+        "every line you changed ran, yet the results are the same: optimise returned, and left in its arguments, "
+        "what the baseline's optimise does at the one call compared: the new code computes nothing new; compute "
+        "what the change asks for")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["experiment.py"], "no twins file left behind"
+    changed = SAME.replace("step = 2 * RATE * x", "step = 3 * RATE * x")
+    (tmp_path / "experiment.py").write_text(changed)
+    assert lines_not_run(BwrapSandbox(), tmp_path, BASELINE, changed, limits).same == []
+    late = LATE.replace("    return RATE\n", "    return RATE / 2 if t > 12 else RATE\n")
+    (tmp_path / "experiment.py").write_text(late)
+    assert lines_not_run(BwrapSandbox(), tmp_path, LATE, late, limits).same == [], "the 16th call differs"
+    early = LATE.replace("    return RATE\n", "    return RATE / 2 if t > 30 else RATE\n")
+    (tmp_path / "experiment.py").write_text(early)
+    assert lines_not_run(BwrapSandbox(), tmp_path, LATE, early, limits).same == [("rate_at", 5)], \
+        "calls 1, 2, 4, 8 and 16 of 20 compared, none differed"
+
+
+@pytest.mark.needs_bwrap
+def test_a_rerun_reports_what_it_saw_by_its_deadline_and_then_says_nothing_of_lines_not_reached(tmp_path):
+    from scientist.sandbox.bwrap import BwrapSandbox
+
+    slow = BASELINE.replace("import os\n", "import os\nimport time\n").replace(
+        "    return x\n", "    time.sleep(30)\n    y = x * 2\n    return y\n")
+    (tmp_path / "experiment.py").write_text(slow)
+    rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, slow, Limits(timeout_s=5, memory_mb=1024))
+    assert rerun is not None and rerun.complete is False
+    assert rerun.missed == [], "lines after the deadline may yet run: none is said never to"

@@ -10,6 +10,7 @@ from scientist.experiments.signals import (
     compute,
     gradients_left_behind,
     numbers_missing,
+    renamed_branches,
     unpaired_changes,
 )
 
@@ -148,3 +149,33 @@ def test_signals_hold_together_and_each_failure_is_said(tmp_path):
     good = changed.replace("return 2 * x", "return 4 * x ** 3")
     far = _info(tmp_path / "far.json", {"acc": 0.99}, {"acc": 0.01})
     assert compute("Raise the power to 4", BASE, good, base, far, Rerun(missed=[])).passed
+
+
+def test_a_changed_function_that_computes_what_the_baseline_s_did_is_a_defect(tmp_path):
+    base = _info(tmp_path / "base.json", {"acc": 0.90}, {"acc": 0.01})
+    far = _info(tmp_path / "far.json", {"acc": 0.99}, {"acc": 0.01})
+    changed = SWITCH.replace("RATE * g / (1 + t)", "RATE * g / (2 + t)")
+    found = compute("shrink the step", SWITCH, changed, base, far, Rerun(missed=[], same=[("step", 4)]))
+    assert found.computes_anew is False and found.new_lines_ran is True
+    assert found.defects == ["step returned, and left in its arguments, what the baseline's step does at each of "
+                             "the 4 calls compared: its edit computes nothing new"]
+    assert compute("shrink the step", SWITCH, changed, base, far, Rerun(missed=[])).computes_anew is True
+    assert compute("shrink the step", SWITCH, changed, base, far, None).computes_anew is None, "no rerun: cannot say"
+
+
+def test_a_branch_renamed_or_copied_from_another_computes_nothing_new():
+    # the 1.5B model's "Polyak step size": the gd branch renamed and selected, its step as it was
+    renamed = SWITCH.replace('if OPTIMIZER == "gd":', 'if OPTIMIZER == "polyak":')
+    assert renamed_branches(SWITCH, renamed) == [
+        "the branch 'if OPTIMIZER == 'polyak'' runs the baseline's 'if OPTIMIZER == 'gd'' branch as it was: "
+        "a new name on existing code"]
+    copied = SWITCH.replace("    else:\n", '    elif OPTIMIZER == "polyak":\n        x = x - RATE * g\n    else:\n')
+    assert len(renamed_branches(SWITCH, copied)) == 1, "a copy of the gd branch under a new name"
+    new_step = copied.replace('"polyak":\n        x = x - RATE * g', '"polyak":\n        x = x - g / (g @ g)')
+    assert renamed_branches(SWITCH, new_step) == [], "a new branch with its own step"
+    guarded = SWITCH.replace('if OPTIMIZER == "gd":', 'if OPTIMIZER == "gd" and t > 10:')
+    assert renamed_branches(SWITCH, guarded) == [], "a changed condition is not a renamed branch"
+    selected = SWITCH.replace('OPTIMIZER = "adam"', 'OPTIMIZER = "gd"')
+    assert renamed_branches(SWITCH, selected) == [], "selecting an existing branch by its setting"
+    found = compute("use the Polyak step", SWITCH, renamed, _missing(), _missing(), Rerun(missed=[]))
+    assert found.computes_anew is False and len(found.defects) == 1

@@ -8,10 +8,17 @@ which of the edit's new lines ran; the repair prompt then names the ones that ne
 new line ran, the harness has also watched the new lines that update a name from itself (``g = g_pre
 * g``): one that never changed the name is named, with the values the line read that were the same
 every time (a factor that is exactly 1 at every step, such as ``g.g / g.g``).
+
+The same rerun compares each function the edit changed with the baseline's version of it, called on
+copies of the same arguments (``twins``): a rewrite that returns and leaves in its arguments exactly
+what the baseline's did, call after call, computes nothing new, whatever its text says (an
+``accuracy`` rewritten "to use momentum", an augmentation that shifts nothing).
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -25,6 +32,8 @@ from scientist.sandbox.protocol import LINES_RAN_MARK as MARK
 log = logging.getLogger(__name__)
 
 SCRATCH_DIR = ".lines_run"
+OPTIONS_FILE = ".lines_run_options.json"
+DEADLINE_SHARE = 0.8  # the rerun reports what it saw by this share of the run's time limit
 SHOWN = 3  # lines quoted in the message
 
 
@@ -36,6 +45,9 @@ class Rerun:
     missed: list[int]
     kept: list[tuple[int, str]] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)
+    # changed functions that computed what the baseline's version did at every call compared: name, calls
+    same: list[tuple[str, int]] = field(default_factory=list)
+    complete: bool = True  # False: the rerun reported at its deadline, so ``missed`` is empty (cannot say)
 
 
 def _rerun(found: object, wanted: list[int], after: str) -> Rerun:
@@ -44,7 +56,39 @@ def _rerun(found: object, wanted: list[int], after: str) -> Rerun:
     kept = [(w["line"], w["name"]) for w in watched
             if w["runs"] and w["compared"] and not w["changed"] and updates(after, w["line"], w["name"])]
     constants = {w["name"]: w["same"] for w in watched if w["same"] is not None}
-    return Rerun(missed=[n for n in wanted if n not in ran], kept=kept, constants=constants)
+    same = [(t["name"], int(t["compared"])) for t in found.get("twins", [])  # type: ignore[union-attr]
+            if t["compared"] and not t["differed"]]
+    # lines not reached by the deadline may yet have run: only a run that ended can say they never do
+    complete = not found.get("deadline")  # type: ignore[union-attr]
+    missed = [n for n in wanted if n not in ran] if complete else []
+    return Rerun(missed=missed, kept=kept, constants=constants, same=same, complete=complete)
+
+
+def _body(function: ast.FunctionDef) -> str:
+    """What a function computes, as text: its AST without its docstring."""
+    body = function.body[1:] if ast.get_docstring(function) is not None and len(function.body) > 1 else function.body
+    return ast.dump(ast.Module(body=body, type_ignores=[])) + ast.dump(function.args)
+
+
+def twins(before: str, after: str) -> dict[str, dict[str, object]]:
+    """The top-level functions whose computation the edit changed, each as {"line": its def line in
+    ``after``, "source": its text in ``before``}: undecorated, no generator, no ``global``/``nonlocal``
+    (a function whose effect is a global is not compared by what it returns)."""
+    try:
+        old = {n.name: n for n in ast.parse(before).body if isinstance(n, ast.FunctionDef)}
+        new = [n for n in ast.parse(after).body if isinstance(n, ast.FunctionDef)]
+    except SyntaxError:
+        return {}
+    found: dict[str, dict[str, object]] = {}
+    for function in new:
+        base = old.get(function.name)
+        if base is None or function.decorator_list or base.decorator_list or _body(base) == _body(function):
+            continue
+        if any(isinstance(n, ast.Global | ast.Nonlocal | ast.Yield | ast.YieldFrom)
+               for tree in (base, function) for n in ast.walk(tree)):
+            continue
+        found[function.name] = {"line": function.lineno, "source": ast.get_source_segment(before, base)}
+    return found
 
 
 def lines_not_run(sandbox: Sandbox, workdir: Path, before: str, after: str, limits: Limits) -> Rerun | None:
@@ -54,8 +98,11 @@ def lines_not_run(sandbox: Sandbox, workdir: Path, before: str, after: str, limi
     if not wanted:
         return None
     watch = ";".join(f"{line}={','.join(names)}" for line, names in assigned_names(after, wanted).items())
-    helper = run_helper(sandbox, workdir, "lines_run.py", [",".join(map(str, wanted)), watch, "experiment.py"],
-                        limits, MARK, "the run again to see which lines ran", scratch=SCRATCH_DIR)
+    options = {"twins": twins(before, after), "deadline_s": DEADLINE_SHARE * limits.timeout_s}
+    helper = run_helper(sandbox, workdir, "lines_run.py", [",".join(map(str, wanted)), watch, OPTIONS_FILE,
+                                                           "experiment.py"],
+                        limits, MARK, "the run again to see which lines ran", scratch=SCRATCH_DIR,
+                        files={OPTIONS_FILE: json.dumps(options)})
     if helper is None:
         return None
     found, result = helper
@@ -78,6 +125,14 @@ def describe_kept(after: str, rerun: Rerun) -> str:
     return "; ".join(said)
 
 
+def describe_same(rerun: Rerun) -> str:
+    """'accuracy returned, and left in its arguments, what the baseline's accuracy does at each of the 4
+    calls compared'."""
+    return "; ".join(f"{name} returned, and left in its arguments, what the baseline's {name} does at "
+                     f"{'the one call' if calls == 1 else f'each of the {calls} calls'} compared"
+                     for name, calls in rerun.same[:SHOWN])
+
+
 def describe_not_run(after: str, rerun: Rerun) -> str:
     """'lines 79, 80 of your change never ran (79: ...; 80: ...): ...' or, with none missed, that all ran
     (and which new updates changed nothing)."""
@@ -86,6 +141,9 @@ def describe_not_run(after: str, rerun: Rerun) -> str:
         if rerun.kept:
             return (f"every line you changed ran, yet the results are the same: {describe_kept(after, rerun)}: "
                     "the new computation leaves the values as they were; compute what the change asks for")
+        if rerun.same:
+            return (f"every line you changed ran, yet the results are the same: {describe_same(rerun)}: "
+                    "the new code computes nothing new; compute what the change asks for")
         return ("every line you changed ran, yet the results are the same: the new values never reach what "
                 "is measured")
     text = after.splitlines()
