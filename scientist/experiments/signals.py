@@ -6,7 +6,8 @@ same arguments, a "new" branch is an existing one under a new name, it computes 
 computes within seed noise, the numbers its change gives appear nowhere in the code, or it changed a
 function whose paired derivative (or backward pass) stayed as it was, or a value computed beside its
 gradients (a loss) while the gradients stayed as they were. Each signal is ``True`` (holds),
-``False`` (fails, with why) or ``None`` (cannot be computed here). A run that fails one is reported as executed but not shown to be the change.
+``False`` (fails, with why) or ``None`` (cannot be computed here). A run that fails one is reported
+as executed but not shown to be the change.
 """
 
 from __future__ import annotations
