@@ -131,6 +131,21 @@ def _tail(result: ExecResult) -> str:
     return "\n".join(text[-OUTPUT_TAIL_LINES:])
 
 
+def code_context(services: Services, code: str) -> tuple[str, str]:
+    """The system message and the opening of the user message (the task, the baseline code and its
+    parts) that every prompt about one template's code begins with, token for token: the plan's and
+    each planned run's. llama.cpp keeps earlier prompts' states in its prompt cache and serves the
+    longest shared prefix from there, so the code is read once per template, not once per prompt."""
+    template = services.template
+    lim = template.manifest.limits
+    system = render("experiments", "system_rewrite" if services.settings.edit_format == "rewrite" else "system",
+                    template_system=template.prompt.system, metrics=", ".join(template.metric_names) or "all of them",
+                    timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
+    head = render("experiments", "code_head", task_description=template.prompt.task_description, code=code,
+                  outline=outline(code))
+    return system, head
+
+
 class IdeaExperiments:
     """The runs of one idea in ``experiments/<idea>/``."""
 
@@ -320,9 +335,8 @@ class IdeaExperiments:
         """The start every rewrite and fix prompt of a run shares, token for token: the task, the baseline
         code and its parts, the idea and the change. What differs between attempts comes after it, so
         the model server serves this prefix from its cache."""
-        template = self.services.template
-        return render("experiments", "run_head", task_description=template.prompt.task_description, code=code,
-                      outline=outline(code), idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"],
+        return render("experiments", "run_head", code_head=code_context(self.services, code)[1],
+                      idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"],
                       run_name=run, change=change, mentioned=", ".join(mentioned_parts(code, change)))
 
     def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
@@ -333,11 +347,8 @@ class IdeaExperiments:
         instead of asking which parts)."""
         services, template = self.services, self.services.template
         failure, attempt = history.last, history.attempt
-        lim = template.manifest.limits
         rewrite = services.settings.edit_format == "rewrite"
-        system = render("experiments", "system_rewrite" if rewrite else "system",
-                        template_system=template.prompt.system, metrics=", ".join(template.metric_names) or "all of them",
-                        timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
+        system = code_context(services, code)[0]
         change = code_change(change)
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
@@ -368,12 +379,9 @@ class IdeaExperiments:
         caller (``unchanged``: why the first reply could not repair it: it gave the part back as it
         was, or left the failing line and what feeds it as they were)."""
         part = fix.part
-        services, template, failure = self.services, self.services.template, history.last
+        services, failure = self.services, history.last
         assert failure is not None and failure.code is not None
-        lim = template.manifest.limits
-        system = render("experiments", "system_rewrite", template_system=template.prompt.system,
-                        metrics=", ".join(template.metric_names) or "all of them", timeout=int(lim.timeout_s),
-                        cpus=f"{lim.cpus:g}")
+        system = code_context(services, code)[0]
         user = render("experiments", "fix", head=self.head(code, run, code_change(change)),
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,

@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 from scientist.analysis.preregistration import AnalysisPlan, default_analysis
 from scientist.experiments.checks.names import module_constants
 from scientist.experiments.facts.change import adds_computation, drops_the_idea, one_setting, unrequested_setting
+from scientist.experiments.loop import code_context
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import ExperimentPlan, PlannedRun
@@ -117,12 +118,14 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
     code = (template.path / "experiment.py").read_text(encoding="utf-8")
     limit = services.settings.runs_per_idea
 
+    system, head = code_context(services, code)  # the experiments' own opening: their prompts reuse its prefill
+
     def ask(note: str | None) -> ExperimentPlan:
-        user = render("plan", "plan", task_description=template.prompt.task_description, code=code,
+        user = render("plan", "plan", code_head=head,
                       idea=json.dumps({k: idea[k] for k in ("name", "title", "hypothesis", "experiment_plan")},
                                       indent=1),
                       runs=limit, metrics=", ".join(template.metric_names) or "its metrics", feedback=note)
-        return services.gateway.structured([{"role": "system", "content": template.prompt.system},
+        return services.gateway.structured([{"role": "system", "content": system},
                                             {"role": "user", "content": user}], ExperimentPlan,
                                            role="coding", stage="plan", max_tokens=600)
 

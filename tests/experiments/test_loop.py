@@ -867,3 +867,22 @@ def test_a_fix_prompt_starts_with_the_same_prefix_as_the_change_prompt(harness):
     assert "Fix the mistake in constants of the previous attempt" in fix and "division by zero" in fix
     assert fix.startswith(first), "the fix is asked after the change prompt's whole text"
     assert "STEP = 1.0 / 0" in fix, "the failed part's text is shown"
+
+
+def test_the_plan_and_the_planned_run_s_prompts_share_their_opening_through_the_baseline_code(harness):
+    """llama.cpp's prompt cache serves the longest prefix a new prompt shares with an earlier one: the plan
+    and the run's first prompt begin alike, so the baseline code is read once, not once per prompt."""
+    from scientist.nodes.plan import plan_idea
+
+    h = harness()
+    requests = []
+    h.model.on_request = lambda schema, body: requests.append((schema, body["messages"]))
+    plan_idea(idea("bigger_step"), None, h.services)
+    outcome, _ = h.run([constants("STEP = 1.0")])
+    assert outcome.ok
+    (_, plan), (_, first) = requests[0], next(r for r in requests if r[0] == "PartChoice")
+    assert requests[0][0] == "ExperimentPlan"
+    assert plan[0] == first[0], "one system message"
+    shared = os.path.commonprefix([plan[1]["content"], first[1]["content"]])
+    code = (TOY / "experiment.py").read_text()
+    assert code.strip() in shared and "Its parts:" in shared, "the code and its outline are in the shared opening"
