@@ -194,6 +194,21 @@ def test_the_parts_a_change_is_about_leave_out_what_it_measures():
     assert mentioned_parts(optim, "set STEPS to 10")[0] == "constants"
 
 
+def test_a_change_put_as_a_yes_no_question_is_its_method_without_its_outcome():
+    from scientist.experiments.facts.change import code_change
+    from scientist.experiments.facts.units import mentioned_parts
+
+    # an idea's question about an unseen method (not one of the development ideas)
+    question = "Does replacing the ReLU hidden units by softplus (beta = 2) reduce test loss after 40 epochs?"
+    assert code_change(question) == "Use replacing the ReLU hidden units by softplus (beta = 2)"
+    assert mentioned_parts(DIGITS, code_change("Does weight noise of 0.01 keep test accuracy?")) == [], \
+        "the measured accuracy is no part to edit"
+    assert code_change("Does AdaGrad converge?") == "Use AdaGrad"
+    assert code_change("Is it better?") == "Is it better?", "no outcome verb: the question stays whole"
+    assert code_change("Do runs change when we set STEPS to 10 and compare") == \
+        "Do runs change when we set STEPS to 10", "not a question: the measurement clause rule"
+
+
 def test_a_change_keeps_what_the_code_must_do_and_one_setting_of_a_sweep():
     from scientist.experiments.facts.change import code_change, one_setting
 

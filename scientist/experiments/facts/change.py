@@ -19,8 +19,34 @@ NEW_COMPUTATION = {"add", "implement", "append", "augment", "inject", "introduce
                    "apply", "anneal", "clip", "normalise", "normalize", "regularise", "regularize", "combine"}
 
 
+# A change put as the idea's yes/no question ("Does X improve test accuracy?") names its method before
+# the verb of its outcome and the measurement after it.
+QUESTION = re.compile(r"^\s*(?:does|do|did|can|could|will|would|is|are)\s+(?P<rest>.+?)\?\s*$", re.I | re.S)
+OUTCOME_VERBS = {"change", "improve", "keep", "match", "raise", "lower", "increase", "decrease", "reduce", "extend",
+                 "shorten", "help", "hurt", "harm", "beat", "outperform", "fail", "converge", "solve", "speed",
+                 "slow", "affect", "alter", "let", "give", "yield", "preserve", "maintain", "stabilise", "stabilize",
+                 "accelerate", "boost", "reach", "achieve", "lead", "cause", "matter", "generalise", "generalize"}
+
+
+def method_of_question(change: str) -> str | None:
+    """'Use X' for a change put as a question 'Does X <outcome verb> ...?' (the words before the first
+    verb of an outcome are the method; what follows is measured, not made), else ``None``."""
+    match = QUESTION.match(change)
+    if match is None:
+        return None
+    words = match["rest"].split()
+    cut = next((k for k, word in enumerate(words) if k and word.lower() in OUTCOME_VERBS), None)
+    if cut is None:
+        return None
+    return "Use " + " ".join(words[:cut]).rstrip(",;:")
+
+
 def code_change(change: str) -> str:
-    """The change without its measurement clause: what the code must do differently."""
+    """The change without its measurement clause: what the code must do differently ("Does X improve
+    test accuracy?" is "Use X": a small model takes "test accuracy" for the part to edit)."""
+    method = method_of_question(change)
+    if method is not None:
+        return method
     cut = MEASUREMENT.sub("", change).strip().rstrip(",;:")
     return cut if len(cut.split()) >= MIN_WORDS or re.match(r"set \w+ to ", cut, re.I) else change.strip()
 
