@@ -319,7 +319,19 @@ class Tracer:
             frame.f_trace_lines = False  # only the twins' returns are left to see: lines are not traced
         return self.in_script
 
+    def drop_slow(self):
+        """Once the lines are done, a twin call running longer than TWIN_MAX_S is not waited for."""
+        now = time.perf_counter()
+        for running, call in list(self.comparing.items()):
+            if now - call.started > TWIN_MAX_S:
+                call.twin.left = True
+                del self.comparing[running]
+        if self.finished():
+            self.end()
+
     def calls(self, frame, event, arg):
+        if self.comparing and self.lines_done():
+            self.drop_slow()
         code = frame.f_code
         if code not in self.holds:
             mine = os.path.abspath(code.co_filename) == self.script
