@@ -25,6 +25,8 @@ CLAUSES = re.compile(r";|,?\s+and\s+(?=(?:set|change)\b)", re.I)  # "set A to 1 
 # "None (baseline experiment remains unchanged)": a planned change that says it changes nothing
 NO_CHANGE = re.compile(r"^\W*(?:none|nothing|no changes?|n/?a)\b|^\W*(?:the\s+)?baseline(?:\s+experiment)?\s+"
                        r"(?:remains|stays|is)\s+unchanged", re.I)
+# "set SGD with momentum 0.9 to Adam's test accuracy": a "set" whose object is no single name
+MISFORMED_SET = re.compile(r"^\W*set\s+(?![A-Za-z_]\w*\s+to\b)", re.I)
 SET_VALUE = re.compile(r"\b(?:set|change)\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$",
                        re.I)
 
@@ -35,7 +37,8 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
     of the code ("set alpha to 0.05 in fit" makes a small model add an unused variable ``alpha``); a
     run whose change says it changes nothing ("None (baseline experiment remains unchanged)"); and a
     run that only sets constants when the idea adds computation ("Add a ... to ..." planned as "set
-    RATE to 0.001"); a run whose change drops the idea's method words or values (``drops_the_idea``);
+    RATE to 0.001"); a "set" clause whose object is no single name ("set SGD with momentum to ...");
+    a run whose change drops the idea's method words or values (``drops_the_idea``);
     and a run that sets a constant the idea did not ask for (``unrequested_setting``)."""
     constants, found = module_constants(code), {}
     verb = adds_computation(idea_text)
@@ -52,6 +55,10 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
                                "sets constants does not test it; say which function changes and what it computes")
         for clause in clauses:
             match = SET_VALUE.search(clause)
+            if match is None and MISFORMED_SET.match(clause):
+                found[run.name] = ("'set' names one constant of the code ('set NAME to VALUE'); for anything "
+                                   "else, say which function changes and what it computes")
+                continue
             if match is None or (match.group(1) not in constants and match.group(1).isupper()):
                 continue
             if match.group(1) not in constants:

@@ -122,6 +122,10 @@ def test_a_planned_run_that_repeats_a_baseline_value_is_found():
     found = runs_to_replan(plan, DIGITS)
     assert runs_to_replan(ExperimentPlan(idea="x", measure="m", runs=[
         {"name": "wider", "change": "set HIDDEN_SIZES to (128,)"}]), DIGITS) == {}
+    misformed = ExperimentPlan(idea="x", measure="m", runs=[
+        {"name": "garbled", "change": "set RMSProp with decay 0.9 to the test accuracy of Adam."},
+        {"name": "fine", "change": "In adam_step, set the second-moment decay from BETAS aside and use 0.9"}])
+    assert list(runs_to_replan(misformed, DIGITS)) == ["garbled"], "a 'set' of no single name is re-planned"
     assert found == {"same_width": "HIDDEN_SIZES is already (64,) in the baseline",
                      "same_rate": "LEARNING_RATE is already 0.001 in the baseline",
                      "no_such_name": "experiment.py has no constant epsilon",
