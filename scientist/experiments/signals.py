@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from scientist.experiments.facts.change import all_numbers, code_change, numbers_in
 from scientist.experiments.facts.code import changed_lines, in_unchanged_branches
 from scientist.experiments.facts.units import changed_parts, code_units
-from scientist.experiments.reruns.lines import Rerun, describe_same
+from scientist.experiments.reruns.lines import Rerun, changed_functions, describe_same
 
 NOISE_Z = 2.0  # a difference beyond seed noise: |a - b| > NOISE_Z * sqrt(se_a^2 + se_b^2) for some metric
 # Words that name a function's paired derivative or backward pass; a pair shares the rest of its name
@@ -255,6 +255,7 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     """Every signal of one executed run (``rerun``: what a line-trace rerun saw of the new lines, or
     ``None`` when it was not made or could not say)."""
     signals = FidelitySignals()
+    reported: list[str] = []  # problems that are no defect
     if rerun is not None:
         # a line in a branch the edit left as it was (a setting the baseline does not select) may rightly not run
         untaken = in_unchanged_branches(baseline, code, rerun.missed)
@@ -264,7 +265,14 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
             signals.defects.append(f"new lines {', '.join(map(str, missed[:5]))} never ran")
         signals.computes_anew = not rerun.same
         if rerun.same:
-            signals.defects.append(f"{describe_same(rerun)}: its edit computes nothing new")
+            # a defect when the edit is nothing but such functions; beside a change that computes (a new
+            # setting, a function that differs) a rewrite that computes what it did is reported, not searched on
+            same = f"{describe_same(rerun)}: its edit computes nothing new"
+            changed = changed_functions(baseline, code)
+            if changed is not None and changed <= {name for name, _ in rerun.same}:
+                signals.defects.append(same)
+            else:
+                reported.append(same)
     missing = numbers_missing(change, baseline, code)
     signals.numbers_in_code = not missing
     if missing:
@@ -277,7 +285,7 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     signals.computes_anew = False if renamed else signals.computes_anew
     signals.defects += renamed
     signals.beyond_seed_noise = beyond_noise(baseline_info, run_info)
-    signals.problems = list(signals.defects)
+    signals.problems = list(signals.defects) + reported
     if signals.beyond_seed_noise is False:
         signals.problems.append("no metric differs from the baseline's beyond seed noise")
     return signals

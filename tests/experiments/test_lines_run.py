@@ -7,6 +7,7 @@ import pytest
 from scientist.experiments.reruns.lines import (
     Rerun,
     assigned_names,
+    changed_functions,
     describe_not_run,
     lines_not_run,
     new_statement_lines,
@@ -130,6 +131,14 @@ def test_the_twins_are_the_changed_functions_with_their_baseline_text():
     assert twins(BASELINE, BASELINE.replace("RATE = 0.1", "RATE = 0.2")) == {}, "no function changed"
     declares = NEVER.replace("        rate = RATE\n", "        global RATE\n        rate = RATE\n")
     assert twins(BASELINE, declares) == {}, "a function that declares a global is not compared by what it returns"
+
+
+def test_the_changed_functions_are_known_only_when_nothing_else_changed():
+    assert changed_functions(BASELINE, NEVER) == {"optimise"}
+    assert changed_functions(BASELINE, NEVER.replace("RATE = 0.1", "RATE = 0.2")) is None, "a setting changed too"
+    documented = BASELINE.replace("def optimise(x, steps=20):\n",
+                                  "def optimise(x, steps=20):\n    \"\"\"Descend.\"\"\"\n")
+    assert changed_functions(BASELINE, documented) == set()
 
 
 # A function rewritten so that it computes what it did: the 1.5B model's "momentum in accuracy" and

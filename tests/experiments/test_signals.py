@@ -161,6 +161,10 @@ def test_a_changed_function_that_computes_what_the_baseline_s_did_is_a_defect(tm
                              "the 4 calls compared: its edit computes nothing new"]
     assert compute("shrink the step", SWITCH, changed, base, far, Rerun(missed=[])).computes_anew is True
     assert compute("shrink the step", SWITCH, changed, base, far, None).computes_anew is None, "no rerun: cannot say"
+    # beside a change that computes (here a new setting), such a function is reported, not a defect
+    with_setting = changed.replace("RATE = 0.1", "RATE = 0.2")
+    found = compute("shrink the step", SWITCH, with_setting, base, far, Rerun(missed=[], same=[("step", 4)]))
+    assert found.computes_anew is False and found.defects == [] and len(found.problems) == 1
 
 
 def test_a_branch_renamed_or_copied_from_another_computes_nothing_new():

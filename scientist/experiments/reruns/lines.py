@@ -70,6 +70,25 @@ def _body(function: ast.FunctionDef) -> str:
     return ast.dump(ast.Module(body=body, type_ignores=[])) + ast.dump(function.args)
 
 
+def changed_functions(before: str, after: str) -> set[str] | None:
+    """The top-level functions whose computation the edit changed (docstrings aside), or ``None`` when
+    it changed anything else too: a constant, an import, the main guard, a new or removed function."""
+    try:
+        old, new = ast.parse(before).body, ast.parse(after).body
+    except SyntaxError:
+        return None
+
+    def split(body: list[ast.stmt]) -> tuple[dict[str, str], str]:
+        functions = {n.name: _body(n) for n in body if isinstance(n, ast.FunctionDef)}
+        rest = ast.dump(ast.Module(body=[n for n in body if not isinstance(n, ast.FunctionDef)], type_ignores=[]))
+        return functions, rest
+
+    (old_functions, old_rest), (new_functions, new_rest) = split(old), split(new)
+    if old_rest != new_rest or old_functions.keys() != new_functions.keys():
+        return None
+    return {name for name, text in new_functions.items() if old_functions[name] != text}
+
+
 def twins(before: str, after: str) -> dict[str, dict[str, object]]:
     """The top-level functions whose computation the edit changed, each as {"line": its def line in
     ``after``, "source": its text in ``before``}: undecorated, no generator, no ``global``/``nonlocal``
