@@ -92,20 +92,24 @@ def _paired(name: str, other: str, functions: set[str]) -> bool:
     return any(w in FORWARD_WORDS for w in mine) and not owned
 
 
-def unpaired_changes(baseline: str, code: str) -> list[str]:
+def unpaired_changes(baseline: str, code: str, as_before: frozenset[str] = frozenset()) -> list[str]:
     """'forward changed but loss_and_grads (its pair) did not' for each function the run changed whose
-    paired function (``_paired``) it left as it was."""
+    paired function (``_paired``) it left as it was, or rewrote so that it computes what it did
+    (``as_before``: the functions a rerun found computing what the baseline's versions do)."""
     try:
         changed = {u.defines for u in changed_parts(baseline, code) if u.kind == "def" and u.defines}
         functions = {u.defines for u in code_units(baseline) if u.kind == "def" and u.defines}
     except SyntaxError:
         return []
     found = []
-    for name in sorted(changed & functions):
+    for name in sorted((changed - as_before) & functions):
         pairs = sorted(other for other in functions - {name} if _paired(name, other, functions))
         unchanged = [p for p in pairs if p not in changed]
-        if pairs and len(unchanged) == len(pairs):
-            found.append(f"{name} changed but {', '.join(unchanged)} (its derivative or backward pass) did not")
+        same = [p for p in pairs if p in changed and p in as_before]
+        if pairs and len(unchanged) + len(same) == len(pairs):
+            found.append(f"{name} changed but {', '.join(unchanged + same)} (its derivative or backward pass) "
+                         + ("did not" if not same else "computes what it did" if not unchanged else
+                            "did not or computes what it did"))
     return found
 
 
@@ -278,7 +282,8 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     if missing:
         signals.defects.append(f"the change's {', '.join(missing)} appear{'s' if len(missing) == 1 else ''} "
                                "in no changed line")
-    unpaired = unpaired_changes(baseline, code) + gradients_left_behind(baseline, code)
+    as_before = frozenset(name for name, _ in rerun.same) if rerun is not None else frozenset()
+    unpaired = unpaired_changes(baseline, code, as_before) + gradients_left_behind(baseline, code)
     signals.pairs_changed = not unpaired
     signals.defects += unpaired
     renamed = renamed_branches(baseline, code)

@@ -58,6 +58,17 @@ def test_a_changed_function_whose_derivative_or_backward_pass_stayed_is_flagged(
     activation = BASE.replace("np.maximum(0, x @ w)", "np.tanh(x @ w)")
     assert unpaired_changes(BASE, activation) == [
         "forward changed but loss_and_grads (its derivative or backward pass) did not"]
+    # a backward pass rewritten so that it computes the old derivative (h > 0.1 * h is h > 0) is left as it was
+    leaky = BASE.replace("np.maximum(0, x @ w)", "np.maximum(0.1 * (x @ w), x @ w)").replace(
+        "(h > 0)", "(h > 0.1 * h)")
+    assert unpaired_changes(BASE, leaky) == []
+    assert unpaired_changes(BASE, leaky, frozenset({"loss_and_grads"})) == [
+        "forward changed but loss_and_grads (its derivative or backward pass) computes what it did"]
+    found = compute("use a leaky ReLU", BASE, leaky, _missing(), _missing(),
+                    Rerun(missed=[], same=[("loss_and_grads", 3)]))
+    assert found.pairs_changed is False and found.computes_anew is False
+    assert found.defects == ["forward changed but loss_and_grads (its derivative or backward pass) computes what "
+                             "it did"], "the pair is the defect; the rewrite beside the changed forward is reported"
     assert unpaired_changes(BASE, BASE.replace("RATE = 0.1", "RATE = 0.2")) == [], "a setting has no pair"
 
 
