@@ -125,6 +125,12 @@ def test_a_new_line_in_a_branch_the_baseline_s_settings_never_take_is_no_defect(
     new_branch = guarded.splitlines().index("        x = x * 0.5") + 1
     signals = compute("shrink x", SWITCH, guarded, _missing(), _missing(), Rerun(missed=[new_branch]))
     assert signals.new_lines_ran is False, "a branch whose test the edit wrote is the edit's own: it must run"
+    fallback = SWITCH.replace('OPTIMIZER = "adam"', 'OPTIMIZER = "adam"\nSCALED = True').replace(
+        "    return x\n", "    if SCALED:\n        return 0.5 * x\n    else:\n        return x\n")
+    kept = fallback.splitlines().index("        return x") + 1
+    signals = compute("scale the step's result by a half", SWITCH, fallback, _missing(), _missing(),
+                      Rerun(missed=[kept]))
+    assert signals.new_lines_ran is True, "the baseline's own line kept as a new setting's fallback need not run"
 
 
 def _missing():

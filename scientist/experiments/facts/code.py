@@ -74,6 +74,20 @@ def in_unchanged_branches(before: str, after: str, lines: list[int]) -> set[int]
     return found
 
 
+def baseline_in_branches(before: str, after: str, lines: list[int]) -> set[int]:
+    """Those of ``lines`` of ``after`` that are the baseline's own text (stripped) in a branch of an
+    ``if``: the old computation kept as the fallback of a new setting (``if READOUT == "quadratic":
+    ... else: return states``), which the new setting rightly never takes."""
+    if not lines:
+        return set()
+    old = {line.strip() for line in before.splitlines() if line.strip()}
+    text = after.splitlines()
+    spans = [(child.lineno, child.end_lineno or child.lineno) for node in ast.walk(ast.parse(after))
+             if isinstance(node, ast.If) for child in node.body + node.orelse]
+    return {line for line in lines if text[line - 1].strip() in old
+            and any(start <= line <= end for start, end in spans)}
+
+
 def _compiles_to_nothing(node: ast.stmt) -> bool:
     """A statement the interpreter never steps on (a docstring or other bare string, ``global``,
     ``nonlocal``): a line trace cannot see it run, so an edit of one is no new line to run."""
