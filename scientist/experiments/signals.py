@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from scientist.experiments.facts.change import all_numbers, code_change, numbers_in
-from scientist.experiments.facts.code import baseline_in_branches, changed_lines, in_unchanged_branches
+from scientist.experiments.facts.code import changed_lines, may_rightly_not_run
 from scientist.experiments.facts.units import changed_parts, code_units
 from scientist.experiments.reruns.lines import Rerun, changed_functions, describe_same
 
@@ -205,9 +205,9 @@ def _branches(tree: ast.AST) -> list[tuple[ast.If, str, str]]:
 
 
 def renamed_branches(baseline: str, code: str) -> list[str]:
-    """'the branch if OPTIMIZER == "polyak" runs the baseline's if OPTIMIZER == "gd" unchanged' for each
+    """'the branch if MODE == "new" runs the baseline's if MODE == "old" unchanged' for each
     branch whose test the edit wrote, that differs from a baseline branch's test only in the strings it
-    compares with, and whose body is that branch's body: a new name on existing code (an optimiser
+    compares with, and whose body is that branch's body: a new name on existing code (a method
     "added" by renaming or copying the branch of another) computes nothing new."""
     try:
         before, after = ast.parse(baseline), ast.parse(code)
@@ -262,8 +262,7 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     reported: list[str] = []  # problems that are no defect
     if rerun is not None:
         # a line in a branch the edit left as it was (a setting the baseline does not select) may rightly not run
-        untaken = in_unchanged_branches(baseline, code, rerun.missed) | baseline_in_branches(baseline, code,
-                                                                                               rerun.missed)
+        untaken = may_rightly_not_run(baseline, code, rerun.missed)
         missed = [n for n in rerun.missed if n not in untaken]
         signals.new_lines_ran = not missed if rerun.complete or missed else None
         if missed:

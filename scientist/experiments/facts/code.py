@@ -53,14 +53,18 @@ def new_statement_lines(before: str, after: str) -> list[int]:
     return sorted(found)
 
 
-def in_unchanged_branches(before: str, after: str, lines: list[int]) -> set[int]:
-    """Those of ``lines`` of ``after`` that lie in a branch of an ``if`` (or ``elif``) whose test the edit
-    did not change: a branch the baseline's own settings may never take (``if OPTIMIZER == "gd":`` under
-    ``OPTIMIZER = "adam"``), so an edit that renames a value in every branch leaves lines there that
-    rightly never run."""
+def may_rightly_not_run(before: str, after: str, lines: list[int]) -> set[int]:
+    """Those of ``lines`` of ``after`` that lie in a branch of an ``if`` (or ``elif``) a run may rightly
+    never take: one whose test the edit did not change (a setting the baseline does not select, such
+    as ``if OPTIMIZER == "gd":`` under ``OPTIMIZER = "adam"``, where an edit that renames a value in
+    every branch leaves new lines), or one holding the baseline's own text (stripped): the old
+    computation kept as the fallback of a new setting (``if MODE == "new": ... else: <the baseline's
+    line>``)."""
     if not lines:
         return set()
     changed = changed_lines(before, after)
+    old = {line.strip() for line in before.splitlines() if line.strip()}
+    text = after.splitlines()
     branches = [node for node in ast.walk(ast.parse(after)) if isinstance(node, ast.If)]
     found = set()
     for line in lines:
@@ -69,23 +73,10 @@ def in_unchanged_branches(before: str, after: str, lines: list[int]) -> set[int]
         if not around:
             continue
         test = max(around, key=lambda node: node.lineno).test
-        if not any(k in changed for k in range(test.lineno, (test.end_lineno or test.lineno) + 1)):
+        if text[line - 1].strip() in old or not any(
+                k in changed for k in range(test.lineno, (test.end_lineno or test.lineno) + 1)):
             found.add(line)
     return found
-
-
-def baseline_in_branches(before: str, after: str, lines: list[int]) -> set[int]:
-    """Those of ``lines`` of ``after`` that are the baseline's own text (stripped) in a branch of an
-    ``if``: the old computation kept as the fallback of a new setting (``if READOUT == "quadratic":
-    ... else: return states``), which the new setting rightly never takes."""
-    if not lines:
-        return set()
-    old = {line.strip() for line in before.splitlines() if line.strip()}
-    text = after.splitlines()
-    spans = [(child.lineno, child.end_lineno or child.lineno) for node in ast.walk(ast.parse(after))
-             if isinstance(node, ast.If) for child in node.body + node.orelse]
-    return {line for line in lines if text[line - 1].strip() in old
-            and any(start <= line <= end for start, end in spans)}
 
 
 def _compiles_to_nothing(node: ast.stmt) -> bool:
