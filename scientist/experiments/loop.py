@@ -131,19 +131,22 @@ def _tail(result: ExecResult) -> str:
     return "\n".join(text[-OUTPUT_TAIL_LINES:])
 
 
-def code_context(services: Services, code: str) -> tuple[str, str]:
-    """The system message and the opening of the user message (the task, the baseline code and its
-    parts) that every prompt about one template's code begins with, token for token: the plan's and
-    each planned run's. llama.cpp keeps earlier prompts' states in its prompt cache and serves the
-    longest shared prefix from there, so the code is read once per template, not once per prompt."""
+def code_system(services: Services) -> str:
+    """The system message of every prompt about one template's code (the plan's and each edit's); with
+    ``code_head`` it is the opening they share token for token. llama.cpp keeps earlier prompts' states
+    in its prompt cache and serves the longest shared prefix from there, so the code is read once per
+    template, not once per prompt."""
     template = services.template
     lim = template.manifest.limits
-    system = render("experiments", "system_rewrite" if services.settings.edit_format == "rewrite" else "system",
-                    template_system=template.prompt.system, metrics=", ".join(template.metric_names) or "all of them",
-                    timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
-    head = render("experiments", "code_head", task_description=template.prompt.task_description, code=code,
-                  outline=outline(code))
-    return system, head
+    return render("experiments", "system_rewrite" if services.settings.edit_format == "rewrite" else "system",
+                  template_system=template.prompt.system, metrics=", ".join(template.metric_names) or "all of them",
+                  timeout=int(lim.timeout_s), cpus=f"{lim.cpus:g}")
+
+
+def code_head(services: Services, code: str) -> str:
+    """The opening of the user message of every prompt about ``code``: the task, the code, its parts."""
+    return render("experiments", "code_head", task_description=services.template.prompt.task_description,
+                  code=code, outline=outline(code))
 
 
 class IdeaExperiments:
@@ -335,7 +338,7 @@ class IdeaExperiments:
         """The start every rewrite and fix prompt of a run shares, token for token: the task, the baseline
         code and its parts, the idea and the change. What differs between attempts comes after it, so
         the model server serves this prefix from its cache."""
-        return render("experiments", "run_head", code_head=code_context(self.services, code)[1],
+        return render("experiments", "run_head", code_head=code_head(self.services, code),
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"],
                       run_name=run, change=change, mentioned=", ".join(mentioned_parts(code, change)))
 
@@ -348,7 +351,7 @@ class IdeaExperiments:
         services, template = self.services, self.services.template
         failure, attempt = history.last, history.attempt
         rewrite = services.settings.edit_format == "rewrite"
-        system = code_context(services, code)[0]
+        system = code_system(services)
         change = code_change(change)
         user = render("experiments", "rewrite" if rewrite else "edit", task_description=template.prompt.task_description,
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], run_name=run, change=change,
@@ -381,7 +384,7 @@ class IdeaExperiments:
         part = fix.part
         services, failure = self.services, history.last
         assert failure is not None and failure.code is not None
-        system = code_context(services, code)[0]
+        system = code_system(services)
         user = render("experiments", "fix", head=self.head(code, run, code_change(change)),
                       attempt=history.attempt, previous_diff=changes(code, failure.code), failure=failure.summary,
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,

@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from scientist.analysis.preregistration import AnalysisPlan, default_analysis
 from scientist.experiments.checks.names import module_constants
 from scientist.experiments.facts.change import adds_computation, drops_the_idea, one_setting, unrequested_setting
-from scientist.experiments.loop import code_context
+from scientist.experiments.loop import code_head, code_system
 from scientist.prompts import render
 from scientist.runstore import write_atomic
 from scientist.schemas import ExperimentPlan, PlannedRun
@@ -25,7 +25,7 @@ CLAUSES = re.compile(r";|,?\s+and\s+(?=(?:set|change)\b)", re.I)  # "set A to 1 
 # "None (baseline experiment remains unchanged)": a planned change that says it changes nothing
 NO_CHANGE = re.compile(r"^\W*(?:none|nothing|no changes?|n/?a)\b|^\W*(?:the\s+)?baseline(?:\s+experiment)?\s+"
                        r"(?:remains|stays|is)\s+unchanged", re.I)
-# "set SGD with momentum 0.9 to Adam's test accuracy": a "set" whose object is no single name
+# "set method A with option 0.9 to the metric of method B": a "set" whose object is no single name
 MISFORMED_SET = re.compile(r"^\W*set\s+(?![A-Za-z_]\w*\s+to\b)", re.I)
 SET_VALUE = re.compile(r"\b(?:set|change)\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$",
                        re.I)
@@ -37,7 +37,7 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
     of the code ("set alpha to 0.05 in fit" makes a small model add an unused variable ``alpha``); a
     run whose change says it changes nothing ("None (baseline experiment remains unchanged)"); and a
     run that only sets constants when the idea adds computation ("Add a ... to ..." planned as "set
-    RATE to 0.001"); a "set" clause whose object is no single name ("set SGD with momentum to ...");
+    RATE to 0.001"); a "set" clause whose object is no single name ("set method A with ... to ...");
     a run whose change drops the idea's method words or values (``drops_the_idea``);
     and a run that sets a constant the idea did not ask for (``unrequested_setting``)."""
     constants, found = module_constants(code), {}
@@ -125,7 +125,8 @@ def plan_idea(idea: dict[str, Any], feedback: str | None, services: Services) ->
     code = (template.path / "experiment.py").read_text(encoding="utf-8")
     limit = services.settings.runs_per_idea
 
-    system, head = code_context(services, code)  # the experiments' own opening: their prompts reuse its prefill
+    # the experiments' own opening: their prompts reuse its prefill
+    system, head = code_system(services), code_head(services, code)
 
     def ask(note: str | None) -> ExperimentPlan:
         user = render("plan", "plan", code_head=head,
