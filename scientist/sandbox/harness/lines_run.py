@@ -277,10 +277,10 @@ class Tracer:
         self.comparing = {}  # frame: the Call of a twin it is running
         self.holds: dict[object, bool] = {}  # code object: whether any listed line is in it
         self.twin_of: dict[object, object] = {}  # code object: its Twin, or None
+        self.all_lines_seen = False
 
     def finished(self):
-        return (self.ran == self.wanted and all(w.done() for ws in self.watches.values() for w in ws)
-                and all(t.done() for t in self.twins.values()))
+        return self.lines_done() and all(t.done() for t in self.twins.values())
 
     def end(self, *_):
         """Report and end the process (also the handler of the deadline's alarm)."""
@@ -295,7 +295,11 @@ class Tracer:
             w.observe(before[w.name], values.get(w.name, MISSING))
 
     def lines_done(self):
-        return self.ran == self.wanted and all(w.done() for ws in self.watches.values() for w in ws)
+        """Every listed line has run and every watched line is observed enough (once true, it stays:
+        cached, since it is asked at every call)."""
+        if not self.all_lines_seen:
+            self.all_lines_seen = self.ran == self.wanted and all(w.done() for ws in self.watches.values() for w in ws)
+        return self.all_lines_seen
 
     def in_script(self, frame, event, arg):
         if event not in ("line", "return"):
