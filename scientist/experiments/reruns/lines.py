@@ -11,8 +11,8 @@ every time (a factor that is exactly 1 at every step, such as ``g.g / g.g``).
 
 The same rerun compares each function the edit changed with the baseline's version of it, called on
 copies of the same arguments (``twins``): a rewrite that returns and leaves in its arguments exactly
-what the baseline's did, call after call, computes nothing new, whatever its text says (an
-``accuracy`` rewritten "to use momentum", an augmentation that shifts nothing).
+what the baseline's did, call after call, computes nothing new, whatever its text and comments
+say it does.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def describe_kept(after: str, rerun: Rerun) -> str:
 
 
 def describe_same(rerun: Rerun) -> str:
-    """'accuracy returned, and left in its arguments, what the baseline's accuracy does at each of the 4
-    calls compared'."""
+    """'f returned, and left in its arguments, what the baseline's f does at each of the 4 calls
+    compared'."""
     return "; ".join(f"{name} returned, and left in its arguments, what the baseline's {name} does at "
                      f"{'the one call' if calls == 1 else f'each of the {calls} calls'} compared"
                      for name, calls in rerun.same[:SHOWN])
