@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     part_grammar: bool = Field(True, description="on a local llama.cpp model, decode a function's new text under a "
                                                  "grammar: new helpers, then that function, then nothing (no "
                                                  "copy of the whole file, no second copy of the function)")
+    line_choice: bool | None = Field(
+        None, description="for a function longer than a seam, ask first which of its lines the change goes at "
+                          "(a schema enum), then for the lines that take its place (even candidates) or for the "
+                          "function with a TODO at that line (odd ones); default: on when the coding model is the "
+                          "embedded one, which copies long functions unchanged or changes them at the wrong place")
     claims_repairs: int = Field(1, ge=0, le=3, description="rewrites asked for when the paper states unsupported "
                                                             "numbers or citations")
     reviewers: int = Field(3, ge=1, le=7, description="independent reviews in the ensemble")
@@ -153,6 +158,13 @@ class Settings(BaseSettings):
         if self.fidelity_check is not None:
             return self.fidelity_check
         return self.model_for("review") != LOCAL_MODEL
+
+    def chooses_lines(self) -> bool:
+        """Whether a long function's change is localised to a line first (``line_choice``, or by
+        default: the coding model is the embedded one)."""
+        if self.line_choice is not None:
+            return self.line_choice
+        return self.model_for("coding") == LOCAL_MODEL
 
     def model_for(self, role: Role) -> str:
         """The litellm model string used for one role."""

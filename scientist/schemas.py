@@ -140,6 +140,19 @@ def part_choice(names: list[str]) -> type[BaseModel]:
                                Field(min_length=1, max_length=3, description="the parts to rewrite")))
 
 
+class SpotChoice(BaseModel):
+    """Which line of one function a change goes at: the new lines take that line's place."""
+
+    reasoning: str = Field(max_length=300, description="one sentence: what the change computes at that line")
+    line: str = Field(description="the line, from the list")
+
+
+def spot_choice(labels: list[str]) -> type[BaseModel]:
+    """A ``SpotChoice`` whose line may only be one of ``labels`` (a schema enum)."""
+    return create_model("SpotChoice", __base__=SpotChoice,
+                        line=(Literal[tuple(labels)], Field(description="the line")))  # type: ignore[valid-type]
+
+
 class UnitRewrite(BaseModel):
     """The complete new text of one named part of experiment.py."""
 

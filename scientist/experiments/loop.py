@@ -22,7 +22,9 @@ from scientist.experiments.checks.names import (
 from scientist.experiments.facts.change import code_change
 from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits
 from scientist.experiments.facts.results import InvalidResults, NonFiniteResults, read_final_info
+from scientist.experiments.facts.spots import Spot, numbered, splice, spots, with_todo_at
 from scientist.experiments.facts.units import (
+    SEAM_LINES,
     Home,
     RewriteSyntaxError,
     apply_rewrites,
@@ -63,9 +65,11 @@ from scientist.schemas import (
     CodeRewrite,
     FidelityVerdict,
     PartChoice,
+    SpotChoice,
     UnitRewrite,
     anchored_code_edit,
     part_choice,
+    spot_choice,
 )
 from scientist.services import Services
 from scientist.state import IdeaTask
@@ -77,6 +81,7 @@ SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.
                                    "seed_ideas.json", "executions.log")
 OUTPUT_TAIL_LINES = 25
 REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so it does not repeat the last attempt
+LINES_MAX_TOKENS = 600  # the lines that take one line's place: a few statements, not a function
 CANDIDATE_TEMPERATURE_STEP = 0.1  # candidate k of an attempt samples k steps more freely than the first
 # Which failure of a round's candidates the next round repairs: a crash located in code that ran first
 # (the model repairs a located bug best), then failures found before running, then those with no code.
@@ -414,19 +419,49 @@ class IdeaExperiments:
                                         role="coding", stage=stage, max_tokens=300, temperature=temperature,
                                         sample=self.candidate)
         convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
-        rewrites = []
+        rewrites, reasons = [], [choice.reasoning]
         for part in dict.fromkeys(choice.parts):
             current = unit_text(code, part)
-            marked = with_todo(current, change) if todo else current
-            ask = render("experiments", "write_part", part=part, change=change, current=marked,
-                         todo=marked != current)
-            reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
-                                 max_tokens=1800, temperature=temperature, sample=self.candidate,
-                                 grammar=self.part_grammar(code, part))
-            rewrites.append(UnitRewrite(unit=part, code=code_block(reply)))
+            spot, convo = self.ask_spot(convo, part, current, change, stage, temperature)
+            if spot is not None and self.candidate % 2 == 0:
+                ask = render("experiments", "write_lines", part=part, change=change, line=spot.label)
+                reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
+                                     max_tokens=LINES_MAX_TOKENS, temperature=temperature, sample=self.candidate)
+                text = splice(current, spot, code_block(reply))
+                reasons.append(f"{part} at line {spot.label}")
+            else:
+                marked = (with_todo_at(current, spot, change) if spot is not None
+                          else with_todo(current, change) if todo else current)
+                ask = render("experiments", "write_part", part=part, change=change, current=marked,
+                             todo=marked != current)
+                reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
+                                     max_tokens=1800, temperature=temperature, sample=self.candidate,
+                                     grammar=self.part_grammar(code, part))
+                text = code_block(reply)
+                if spot is not None:
+                    reasons.append(f"{part} with a TODO at line {spot.label}")
+            rewrites.append(UnitRewrite(unit=part, code=text))
             convo += [{"role": "user", "content": ask},
-                      {"role": "assistant", "content": f"```python\n{rewrites[-1].code.strip()}\n```"}]
-        return CodeRewrite(reasoning=choice.reasoning, rewrites=rewrites)
+                      {"role": "assistant", "content": f"```python\n{code_block(reply).strip()}\n```"}]
+        return CodeRewrite(reasoning="; ".join(reasons), rewrites=rewrites)
+
+    def ask_spot(self, convo: list[dict[str, str]], part: str, current: str, change: str, stage: str,
+                 temperature: float | None) -> tuple[Spot | None, list[dict[str, str]]]:
+        """With ``line_choice``, for a function longer than a seam: the line of ``part`` the change goes
+        at, chosen by the model among its statements (a schema enum), and the conversation with that
+        question and answer; else ``None`` and the conversation as it was."""
+        if not self.services.settings.chooses_lines():
+            return None, convo
+        places = spots(current) if len(current.splitlines()) > SEAM_LINES else []
+        if len(places) < 2:
+            return None, convo
+        ask = render("experiments", "where_line", part=part, change=change, numbered=numbered(current))
+        asked = [*convo, {"role": "user", "content": ask}]
+        choice: SpotChoice = self.services.gateway.structured(  # type: ignore[assignment]
+            asked, spot_choice([p.label for p in places]), role="coding", stage=stage, max_tokens=200,
+            temperature=temperature, sample=self.candidate)
+        spot = next(p for p in places if p.label == choice.line)
+        return spot, [*asked, {"role": "assistant", "content": choice.model_dump_json()}]
 
     def part_grammar(self, code: str, part: str) -> str | None:
         """The grammar a function's new text is decoded under (``grammar.function_reply``; the gateway

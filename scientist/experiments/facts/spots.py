@@ -1,0 +1,89 @@
+"""Places in one function where a change can go: its statements, each a line a model can name.
+
+A small model asked to rewrite a long function copies it, and often copies it unchanged or makes
+the change at the wrong place; asked first which of the function's lines the change goes at (a
+schema enum of those lines), then for the few lines that take that line's place, it writes tens of
+tokens instead of hundreds and cannot lose the rest of the function. This is localisation before
+editing (function, then line), as Agentless does for repositories, with the code as the only input.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass
+
+LABEL_CHARS = 90  # a line's text in its label: enough to tell lines apart, short enough for an enum
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Rows ``start`` (0-based) to ``end`` (exclusive) of a function's text: one simple statement, or
+    the header of a compound one (``for ...:``, ``if ...:``); ``label`` names it by row and text."""
+
+    start: int
+    end: int
+    label: str
+
+
+def _header_end(node: ast.stmt) -> int:
+    """The row after a compound statement's header: where its first body statement starts."""
+    body = getattr(node, "body", None)
+    return body[0].lineno - 1 if body else (node.end_lineno or node.lineno)
+
+
+def spots(text: str) -> list[Spot]:
+    """The statements of the function ``text`` (as ``unit_text`` gives it), in order, its docstring
+    and its ``def`` line aside; ``[]`` when ``text`` is not one function."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    function = tree.body[0] if len(tree.body) == 1 else None
+    if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+        return []
+    lines = text.splitlines()
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    found: dict[int, Spot] = {}
+    for statement in (s for top in body for s in ast.walk(top) if isinstance(s, ast.stmt)):
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        start = statement.lineno - 1
+        compound = isinstance(getattr(statement, "body", None), list)
+        end = _header_end(statement) if compound else (statement.end_lineno or statement.lineno)
+        label = f"{start + 1}: {' '.join(lines[start].split())[:LABEL_CHARS]}"
+        found.setdefault(start, Spot(start, max(end, start + 1), label))
+    return [found[row] for row in sorted(found)]
+
+
+def numbered(text: str) -> str:
+    """``text`` with each line's number (1-based, as the spots' labels give it) in front."""
+    return "\n".join(f"{row:>3}| {line}" for row, line in enumerate(text.splitlines(), start=1))
+
+
+def with_todo_at(text: str, spot: Spot, change: str) -> str:
+    """``text`` with a line ``# TODO: <change>`` right before ``spot``, at its indentation."""
+    lines = text.splitlines(keepends=True)
+    first = lines[spot.start]
+    indent = first[:len(first) - len(first.lstrip())]
+    todo = " ".join(change.split())[:200]
+    return "".join([*lines[:spot.start], f"{indent}# TODO: {todo}\n", *lines[spot.start:]])
+
+
+def splice(text: str, spot: Spot, reply: str) -> str:
+    """The function ``text`` with ``spot``'s rows replaced by the lines of ``reply``, indented as that
+    statement is (the reply's own relative indentation kept). A reply that is the whole function
+    (it starts with the function's ``def``) is taken as its new text."""
+    block = textwrap.dedent(reply.strip("\n"))
+    first_line = text.lstrip().splitlines()[0] if text.strip() else ""
+    head = first_line.split("(")[0]
+    if head and block.lstrip().startswith(head + "("):
+        return block if block.endswith("\n") else block + "\n"
+    lines = text.splitlines(keepends=True)
+    first = lines[spot.start]
+    indent = first[:len(first) - len(first.lstrip())]
+    new = [f"{indent}{line}\n" if line.strip() else "\n" for line in block.splitlines()]
+    return "".join([*lines[:spot.start], *new, *lines[spot.end:]])
