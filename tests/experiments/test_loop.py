@@ -55,13 +55,14 @@ class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
                  edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
                  template: Path = TOY, candidates: int = 1, fidelity_signals: bool = False,
-                 fidelity_search: bool = True) -> None:
+                 fidelity_search: bool = True, line_choice: bool = False) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
         settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
                                  fidelity_check=fidelity_check, candidates=candidates,
-                                 fidelity_signals=fidelity_signals, fidelity_search=fidelity_search)
+                                 fidelity_signals=fidelity_signals, fidelity_search=fidelity_search,
+                                 line_choice=line_choice)
         folder = RunStore(tmp_path / "runs").create(str(template), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -886,3 +887,54 @@ def test_the_plan_and_the_planned_run_s_prompts_share_their_opening_through_the_
     shared = os.path.commonprefix([plan[1]["content"], first[1]["content"]])
     code = (TOY / "experiment.py").read_text()
     assert code.strip() in shared and "Its parts:" in shared, "the code and its outline are in the shared opening"
+
+
+TOY_WITH_LONG_FUNCTION = (TOY / "experiment.py").read_text().replace(
+    "values = [x * STEP for x in range(10)]\n",
+    "\n\ndef make_values(step):\n    \"\"\"The values the toy averages.\"\"\"\n    values = []\n"
+    "    for x in range(10):\n        value = x * step\n        values.append(value)\n"
+    + "".join(f"    unused_{k} = {k}\n" for k in range(8)) + "    return values\n\n\nvalues = make_values(STEP)\n")
+
+
+def choose_line(containing: str):
+    """A scripted ``SpotChoice`` answer: the offered line whose text holds ``containing``."""
+    def answer(body: dict) -> dict:
+        offered = body["response_format"]["json_schema"]["schema"]["properties"]["line"]["enum"]
+        return {"reasoning": "the values are kept there", "line": next(o for o in offered if containing in o)}
+    return answer
+
+
+def test_a_change_in_a_long_function_is_made_at_the_line_the_model_names_and_the_rest_is_kept(harness, tmp_path):
+    h = harness(template=toy_with(tmp_path / "toy_long", TOY_WITH_LONG_FUNCTION), line_choice=True)
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    h.model.overrides["SpotChoice"] = choose_line("values.append(value)")
+    asked = []
+    h.model.on_request = lambda schema, body: asked.append((schema, body["messages"][-1]["content"]))
+    outcome, rows = h.run([Step("```python\nvalues.append(2 * value)\n```")],
+                          change="Double each value before it is kept")
+    assert outcome.ok and [r.category for r in rows] == [None]
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
+    schema, where = asked[-2]
+    assert schema == "SpotChoice" and "  6|         values.append(value)" in where, "the function is shown numbered"
+    assert "takes the place of line 6: values.append(value) in def make_values" in asked[-1][1]
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "experiment.py").read_text()
+    assert "        value = x * step\n        values.append(2 * value)\n    unused_0 = 0\n" in code
+
+
+def test_the_second_candidate_writes_the_function_with_a_todo_at_the_line_the_model_names(harness, tmp_path):
+    h = harness(template=toy_with(tmp_path / "toy_long", TOY_WITH_LONG_FUNCTION), line_choice=True, candidates=2,
+                max_repairs=0)
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    h.model.overrides["SpotChoice"] = choose_line("values.append(value)")
+    asked = []
+    h.model.on_request = lambda schema, body: asked.append((schema, body["messages"][-1]["content"]))
+    whole = ("```python\ndef make_values(step):\n    values = []\n    for x in range(10):\n"
+             "        values.append(2 * x * step)\n    return values\n```")
+    outcome, rows = h.run([Step("```python\nvalues.append(2 * undefined_factor * value)\n```"), Step(whole)],
+                          change="Double each value before it is kept")
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
+    assert "undefined_factor" in rows[0].message
+    todo = [text for schema, text in asked if schema == "text"][-1]
+    assert ("        value = x * step\n        # TODO: Double each value before it is kept\n"
+            "        values.append(value)\n") in todo
+    assert "TODO line where the change usually goes" in todo
