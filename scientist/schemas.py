@@ -143,7 +143,7 @@ def part_choice(names: list[str]) -> type[BaseModel]:
 class SpotChoice(BaseModel):
     """Which line of one function a change goes at: the new lines take that line's place."""
 
-    reasoning: str = Field(max_length=300, description="one sentence: what the change computes at that line")
+    reasoning: str = Field(max_length=200, description="one short sentence: what the change computes there")
     line: str = Field(description="the line, from the list")
 
 

@@ -22,7 +22,7 @@ from scientist.experiments.checks.names import (
 from scientist.experiments.facts.change import code_change
 from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits
 from scientist.experiments.facts.results import InvalidResults, NonFiniteResults, read_final_info
-from scientist.experiments.facts.spots import Spot, numbered, splice, spots, with_todo_at
+from scientist.experiments.facts.spots import Spot, splice, spots, with_todo_at
 from scientist.experiments.facts.units import (
     SEAM_LINES,
     Home,
@@ -428,7 +428,7 @@ class IdeaExperiments:
                 reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
                                      max_tokens=LINES_MAX_TOKENS, temperature=temperature, sample=self.candidate)
                 text = splice(current, spot, code_block(reply))
-                reasons.append(f"{part} at line {spot.label}")
+                reasons.append(f"{part} at the line {spot.label}")
             else:
                 marked = (with_todo_at(current, spot, change) if spot is not None
                           else with_todo(current, change) if todo else current)
@@ -439,7 +439,7 @@ class IdeaExperiments:
                                      grammar=self.part_grammar(code, part))
                 text = code_block(reply)
                 if spot is not None:
-                    reasons.append(f"{part} with a TODO at line {spot.label}")
+                    reasons.append(f"{part} with a TODO at the line {spot.label}")
             rewrites.append(UnitRewrite(unit=part, code=text))
             convo += [{"role": "user", "content": ask},
                       {"role": "assistant", "content": f"```python\n{code_block(reply).strip()}\n```"}]
@@ -455,7 +455,7 @@ class IdeaExperiments:
         places = spots(current) if len(current.splitlines()) > SEAM_LINES else []
         if len(places) < 2:
             return None, convo
-        ask = render("experiments", "where_line", part=part, change=change, numbered=numbered(current))
+        ask = render("experiments", "where_line", part=part, change=change, current=current)
         asked = [*convo, {"role": "user", "content": ask}]
         choice: SpotChoice = self.services.gateway.structured(  # type: ignore[assignment]
             asked, spot_choice([p.label for p in places]), role="coding", stage=stage, max_tokens=200,

@@ -915,8 +915,9 @@ def test_a_change_in_a_long_function_is_made_at_the_line_the_model_names_and_the
     assert outcome.ok and [r.category for r in rows] == [None]
     assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
     schema, where = asked[-2]
-    assert schema == "SpotChoice" and "  6|         values.append(value)" in where, "the function is shown numbered"
-    assert "takes the place of line 6: values.append(value) in def make_values" in asked[-1][1]
+    assert schema == "SpotChoice" and "        values.append(value)\n" in where, "the function is shown"
+    assert "takes the place of this line of def make_values" in asked[-1][1]
+    assert "```python\nvalues.append(value)\n```" in asked[-1][1]
     code = (h.services.folder.path / "experiments" / "bigger_step" / "experiment.py").read_text()
     assert "        value = x * step\n        values.append(2 * value)\n    unused_0 = 0\n" in code
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from collections import Counter
 from dataclasses import dataclass
 
 LABEL_CHARS = 90  # a line's text in its label: enough to tell lines apart, short enough for an enum
@@ -19,7 +20,9 @@ LABEL_CHARS = 90  # a line's text in its label: enough to tell lines apart, shor
 @dataclass(frozen=True)
 class Spot:
     """Rows ``start`` (0-based) to ``end`` (exclusive) of a function's text: one simple statement, or
-    the header of a compound one (``for ...:``, ``if ...:``); ``label`` names it by row and text."""
+    the header of a compound one (``for ...:``, ``if ...:``). ``label`` is its first line's text, with
+    ``# 2nd time`` (and so on) after a text the function has already had: a small model copies a line
+    of code it has in mind far better than it picks that line's number."""
 
     start: int
     end: int
@@ -47,21 +50,23 @@ def spots(text: str) -> list[Spot]:
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
             and isinstance(body[0].value.value, str):
         body = body[1:]
-    found: dict[int, Spot] = {}
+    rows: dict[int, int] = {}
     for statement in (s for top in body for s in ast.walk(top) if isinstance(s, ast.stmt)):
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
-        start = statement.lineno - 1
         compound = isinstance(getattr(statement, "body", None), list)
         end = _header_end(statement) if compound else (statement.end_lineno or statement.lineno)
-        label = f"{start + 1}: {' '.join(lines[start].split())[:LABEL_CHARS]}"
-        found.setdefault(start, Spot(start, max(end, start + 1), label))
-    return [found[row] for row in sorted(found)]
+        rows.setdefault(statement.lineno - 1, max(end, statement.lineno))
+    found, seen = [], Counter()
+    for start in sorted(rows):
+        text = " ".join(lines[start].split())[:LABEL_CHARS]
+        seen[text] += 1
+        found.append(Spot(start, rows[start], text if seen[text] == 1 else f"{text}  # {_ordinal(seen[text])}"))
+    return found
 
 
-def numbered(text: str) -> str:
-    """``text`` with each line's number (1-based, as the spots' labels give it) in front."""
-    return "\n".join(f"{row:>3}| {line}" for row, line in enumerate(text.splitlines(), start=1))
+def _ordinal(n: int) -> str:
+    return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'} time"
 
 
 def with_todo_at(text: str, spot: Spot, change: str) -> str:
