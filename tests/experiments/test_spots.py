@@ -53,3 +53,12 @@ def test_a_header_spot_replaces_only_the_header_and_the_todo_goes_before_it():
 def test_a_line_the_function_has_twice_is_told_apart_by_its_count():
     twice = "def f(x):\n    x = x + 1\n    y = 2\n    x = x + 1\n    return x\n"
     assert [s.label for s in spots(twice)] == ["x = x + 1", "y = 2", "x = x + 1  # 2nd time", "return x"]
+
+
+def test_lines_without_a_header_given_for_a_header_go_first_in_its_block():
+    loop = next(s for s in spots(FUNCTION) if s.label == "for x in xs:")
+    new = splice(FUNCTION, loop, "x = x * 2")
+    ast.parse(new)
+    assert "    for x in xs:\n        x = x * 2\n        grad = 2 * (w - x)\n" in new
+    renamed = splice(FUNCTION, loop, "for x in reversed(xs):")
+    assert "    for x in reversed(xs):\n        grad" in renamed

@@ -27,6 +27,7 @@ class Spot:
     start: int
     end: int
     label: str
+    header: bool = False
 
 
 def _header_end(node: ast.stmt) -> int:
@@ -51,17 +52,21 @@ def spots(text: str) -> list[Spot]:
             and isinstance(body[0].value.value, str):
         body = body[1:]
     rows: dict[int, int] = {}
+    headers: set[int] = set()
     for statement in (s for top in body for s in ast.walk(top) if isinstance(s, ast.stmt)):
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
         compound = isinstance(getattr(statement, "body", None), list)
         end = _header_end(statement) if compound else (statement.end_lineno or statement.lineno)
         rows.setdefault(statement.lineno - 1, max(end, statement.lineno))
+        if compound:
+            headers.add(statement.lineno - 1)
     found, seen = [], Counter()
     for start in sorted(rows):
         text = " ".join(lines[start].split())[:LABEL_CHARS]
         seen[text] += 1
-        found.append(Spot(start, rows[start], text if seen[text] == 1 else f"{text}  # {_ordinal(seen[text])}"))
+        found.append(Spot(start, rows[start], text if seen[text] == 1 else f"{text}  # {_ordinal(seen[text])}",
+                          start in headers))
     return found
 
 
@@ -80,8 +85,11 @@ def with_todo_at(text: str, spot: Spot, change: str) -> str:
 
 def splice(text: str, spot: Spot, reply: str) -> str:
     """The function ``text`` with ``spot``'s rows replaced by the lines of ``reply``, indented as that
-    statement is (the reply's own relative indentation kept). A reply that is the whole function
-    (it starts with the function's ``def``) is taken as its new text."""
+    statement is (the reply's own relative indentation kept). When the spot is a compound statement's
+    header and the reply has no header of its own (``for ...:`` replaced by ``x = ...``, which would
+    leave the block's body without one), the lines go first in that block instead, the header kept.
+    A reply that is the whole function (it starts with the function's ``def``) is taken as its new
+    text."""
     block = textwrap.dedent(reply.strip("\n"))
     first_line = text.lstrip().splitlines()[0] if text.strip() else ""
     head = first_line.split("(")[0]
@@ -90,5 +98,11 @@ def splice(text: str, spot: Spot, reply: str) -> str:
     lines = text.splitlines(keepends=True)
     first = lines[spot.start]
     indent = first[:len(first) - len(first.lstrip())]
+    if spot.header and not any(line.rstrip().endswith(":") and not line[:1].isspace() for line in block.splitlines()):
+        # no header in the reply: the lines are what the block does first, the header stays
+        inner = lines[spot.end] if spot.end < len(lines) else indent + "    "
+        inside = inner[:len(inner) - len(inner.lstrip())]
+        new = [f"{inside}{line}\n" if line.strip() else "\n" for line in block.splitlines()]
+        return "".join([*lines[:spot.end], *new, *lines[spot.end:]])
     new = [f"{indent}{line}\n" if line.strip() else "\n" for line in block.splitlines()]
     return "".join([*lines[:spot.start], *new, *lines[spot.end:]])
