@@ -101,11 +101,16 @@ class Fix:
     via: str | None = None
 
 
+# failures a rerun can locate: a crash, the first inf or nan, an allocation past the memory limit
+LOCATED = (Category.RUNTIME_ERROR, Category.INVALID_RESULTS, Category.OUT_OF_MEMORY)
+
+
 def part_to_fix(baseline: str, history: History) -> Fix | None:
     """The part of the last attempt's code to fix in place, or ``None`` to start again from the baseline.
 
     When the last attempt crashed (or a check found a name that would crash it, or a rerun found the
-    line that made its first inf or nan) in a part it had changed, the next attempt rewrites that one part of that code, shown the error and the values the
+    line that made its first inf or nan, or the line that allocated past the memory limit) in a part
+    it had changed, the next attempt rewrites that one part of that code, shown the error and the values the
     line read: the small model repairs a located bug in code in front of it far better than it makes
     the whole change again from the baseline (where it tends to write the same failing code again).
     The innermost frame in a changed part is the one to fix (a crash in an unchanged helper
@@ -114,7 +119,7 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
     the rows, and the crash is in the unchanged ``x.T @ y`` of its caller). At most ``MAX_FIXES`` in
     a row: a fix that fails that often is the wrong approach, and the next attempt starts afresh."""
     failure = history.last
-    if (failure is None or failure.category not in (Category.RUNTIME_ERROR, Category.INVALID_RESULTS) or not failure.code
+    if (failure is None or failure.category not in LOCATED or not failure.lines or not failure.code
             or failure.code == baseline or history.fixes >= MAX_FIXES):
         return None
     try:

@@ -54,7 +54,13 @@ from scientist.experiments.grammar import function_reply
 from scientist.experiments.journal import JournalEntry
 from scientist.experiments.passes import FiredPass, PassContext, run_passes
 from scientist.experiments.reruns.lines import describe_not_run, lines_not_run
-from scientist.experiments.reruns.values import FailingValues, failing_values, first_non_finite, with_baseline
+from scientist.experiments.reruns.values import (
+    FailingValues,
+    failing_values,
+    first_non_finite,
+    memory_error_at,
+    with_baseline,
+)
 from scientist.experiments.signals import FidelitySignals
 from scientist.failures import Attempt, Category, classify_execution
 from scientist.prompts import render
@@ -223,6 +229,13 @@ class IdeaExperiments:
         (run_dir / "stdout.txt").write_text(result.stdout, encoding="utf-8")
         (run_dir / "stderr.txt").write_text(result.stderr, encoding="utf-8")
         category, exc_type, message = classify_execution(result)
+        if category is Category.OUT_OF_MEMORY:
+            found = self.memory_error_at(run, result)
+            if found is not None:
+                raise Failure(category, f"{message or category.value}; in a rerun with its memory capped, line "
+                                        f"{found.line} raised {found.error}", exception_type=exc_type,
+                              output_tail=_tail(result), code=code, values=found.describe(),
+                              where=line_in_part(code, found.line), lines=(found.line,))
         if category is not None:
             values = self.values_at_failure(run, result) if category is Category.RUNTIME_ERROR else None
             raise Failure(category, message or category.value, exception_type=exc_type,
@@ -246,6 +259,20 @@ class IdeaExperiments:
                                "the line that made the first inf or nan")
         found = first_non_finite(self.services.sandbox, self.workdir, _limits(self.services), result.wall_s)
         return self.keep_values(run, found) if found is not None else None
+
+    def memory_error_at(self, run: str, result: ExecResult) -> FailingValues | None:
+        """Where a run the memory limit killed allocated past it, and the values that line read beside
+        the same line's in the baseline (``values.memory_error_at``); kept as failing_values.txt."""
+        self.services.progress("experiments", f"{self.name}: {run}: killed by the memory limit; rerunning with "
+                               "its memory capped to find the line that allocates too much")
+        found = memory_error_at(self.services.sandbox, self.workdir, _limits(self.services), result.wall_s)
+        if found is None:
+            return None
+        found = with_baseline(found, self.services.sandbox, self.workdir,
+                              (self.workdir / "experiment.py").read_text(encoding="utf-8"),
+                              (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8"),
+                              _limits(self.services), result.wall_s)
+        return self.keep_values(run, found)
 
     def keep_values(self, run: str, found: FailingValues) -> FailingValues:
         """``found``, kept in the run folder as failing_values.txt."""

@@ -939,3 +939,20 @@ def test_the_second_candidate_writes_the_function_with_a_todo_at_the_line_the_mo
     assert ("        value = x * step\n        # TODO: Double each value before it is kept\n"
             "        values.append(value)\n") in todo
     assert "TODO line where the change usually goes" in todo
+
+
+def test_a_run_killed_by_the_memory_limit_is_rerun_capped_to_find_the_line_and_fixed_there(harness, tmp_path):
+    h = harness(template=toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS), max_repairs=1)
+    h.services.template.manifest.limits.memory_mb = 256
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def make_values"]}
+    asked = []
+    h.model.on_request = lambda schema, body: asked.append(body["messages"][-1]["content"])
+    grows = ("```python\ndef make_values(step):\n    factor = 2.0\n    rows = [[step] * 1000000 for _ in range(200)]\n"
+             "    return [scale(x) * step * factor for x in range(10)]\n```")
+    fixed = "```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step * factor for x in range(10)]\n```"
+    outcome, rows = h.run([Step(grows), Step(fixed)], change="Double each value before averaging")
+    assert outcome.ok and [r.category for r in rows] == [Category.OUT_OF_MEMORY, None]
+    assert "in a rerun with its memory capped, line " in rows[0].message and "MemoryError" in rows[0].message
+    fix = asked[-1]
+    assert "Fix the mistake in def make_values of the previous attempt" in fix
+    assert "rows = [[step] * 1000000" in fix.split("Where:")[1].splitlines()[0]

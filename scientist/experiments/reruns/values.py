@@ -152,6 +152,19 @@ def first_non_finite(sandbox: Sandbox, workdir: Path, limits: Limits, first_wall
                           scratch=FLOAT_SCRATCH_DIR)
 
 
+def memory_error_at(sandbox: Sandbox, workdir: Path, limits: Limits, first_wall_s: float) -> FailingValues | None:
+    """For a run the memory limit killed: ``experiment.py`` run again with its data segment capped below
+    that limit (``--memory-mb``, ``MEMORY_SHARE`` of it), so it raises MemoryError at the line that
+    allocated past it ("Unable to allocate 703. KiB for an array with shape (300, 300)", where the
+    baseline's value was (300,)); that line's values, or ``None`` when the rerun raised nothing there.
+    The run's own folder is left as it was (the rerun writes to a scratch folder)."""
+    cap = max(64, int(limits.memory_mb * MEMORY_SHARE))
+    return failing_values(sandbox, workdir, ["--memory-mb", str(cap), "experiment.py"], limits, first_wall_s,
+                          scratch=MEMORY_SCRATCH_DIR)
+
+
+MEMORY_SHARE = 0.8  # the rerun's cap, as a share of the sandbox's limit: it must raise before the sandbox kills
+MEMORY_SCRATCH_DIR = ".memory_errors"
 FLOAT_SCRATCH_DIR = ".float_errors"
 BASELINE_SCRIPT = "baseline_for_values.py"
 SCRATCH_DIR = ".baseline_values"

@@ -14,7 +14,9 @@ first time the statement at LINE is about to run and reports what it reads then 
 With ``--float-errors`` before the script, numpy (when the script has it) raises on the first
 overflow, division by zero or invalid operation instead of going on with inf or nan, so a run whose
 results are not finite fails at the line that made the first one; float arrays are then described
-with their range too. It imports only the standard library (and numpy for ``--float-errors``).
+with their range too. With ``--memory-mb N`` first, the script's data segment is capped at N MiB
+(``cap_memory``), so a run the memory limit killed fails with a MemoryError at the line that
+allocated past it. It imports only the standard library (and numpy for ``--float-errors``).
 """
 
 import ast
@@ -283,8 +285,22 @@ def stop_at(script: str, line: int) -> None:
     sys.settrace(calls)
 
 
+def cap_memory(mib: int) -> None:
+    """Cap the process's data segment (the heap and anonymous maps numpy allocates from) at ``mib``
+    MiB, so an allocation past it raises MemoryError at the line that asked for it, instead of the
+    sandbox's memory limit killing the process with no traceback."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = mib * 2**20
+    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
 def main() -> int:
     at = None
+    if sys.argv[1] == "--memory-mb":
+        cap_memory(int(sys.argv[2]))
+        sys.argv = sys.argv[2:]
     if sys.argv[1] == "--at":
         at, sys.argv = int(sys.argv[2]), sys.argv[2:]
     elif sys.argv[1] == "--float-errors":
