@@ -436,7 +436,9 @@ class IdeaExperiments:
         """Two steps: which parts (schema-constrained; just ``home`` when it is given), then each part's
         new text as a plain code block (``todo``: each function shown with a ``# TODO: <change>`` line
         where such a change usually goes, ``units.with_todo``, after a reply or an attempt that changed
-        nothing)."""
+        nothing). With ``line_choice``, a long function's line is chosen first (``ask_spot``): an even
+        candidate then writes only the lines that take its place, an odd one the function with the TODO
+        at that line."""
         gateway = self.services.gateway
         choice: PartChoice
         if home is not None:
