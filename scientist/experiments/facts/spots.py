@@ -86,8 +86,9 @@ def with_todo_at(text: str, spot: Spot, change: str) -> str:
 def splice(text: str, spot: Spot, reply: str) -> str:
     """The function ``text`` with ``spot``'s rows replaced by the lines of ``reply``, indented as that
     statement is (the reply's own relative indentation kept). When the spot is a compound statement's
-    header and the reply has no header of its own (``for ...:`` replaced by ``x = ...``, which would
-    leave the block's body without one), the lines go first in that block instead, the header kept.
+    header and the reply has no header of the same kind (``for ...:`` replaced by ``x = ...`` or by
+    ``if ...:``, which would leave the loop's body without its loop), the lines go first in that block
+    instead, the header kept.
     A reply that is the whole function (it starts with the function's ``def``) is taken as its new
     text."""
     block = textwrap.dedent(reply.strip("\n"))
@@ -98,8 +99,12 @@ def splice(text: str, spot: Spot, reply: str) -> str:
     lines = text.splitlines(keepends=True)
     first = lines[spot.start]
     indent = first[:len(first) - len(first.lstrip())]
-    if spot.header and not any(line.rstrip().endswith(":") and not line[:1].isspace() for line in block.splitlines()):
-        # no header in the reply: the lines are what the block does first, the header stays
+    keyword = first.split()[0].rstrip(":") if first.split() else ""
+    same = {"elif": "if", "else": "if"}
+    if spot.header and not any(line.rstrip().endswith(":") and not line[:1].isspace()
+                               and same.get(word := line.split()[0].rstrip(":"), word) == same.get(keyword, keyword)
+                               for line in block.splitlines() if line.strip()):
+        # no header of the same kind in the reply: the lines are what the block does first, the header stays
         inner = lines[spot.end] if spot.end < len(lines) else indent + "    "
         inside = inner[:len(inner) - len(inner.lstrip())]
         new = [f"{inside}{line}\n" if line.strip() else "\n" for line in block.splitlines()]
