@@ -949,7 +949,8 @@ def test_a_run_killed_by_the_memory_limit_is_rerun_capped_to_find_the_line_and_f
     h.model.on_request = lambda schema, body: asked.append(body["messages"][-1]["content"])
     grows = ("```python\ndef make_values(step):\n    factor = 2.0\n    rows = [[step] * 1000000 for _ in range(200)]\n"
              "    return [scale(x) * step * factor for x in range(10)]\n```")
-    fixed = "```python\ndef make_values(step):\n    factor = 2.0\n    return [scale(x) * step * factor for x in range(10)]\n```"
+    fixed = ("```python\ndef make_values(step):\n    factor = 2.0\n"
+             "    return [scale(x) * step * factor for x in range(10)]\n```")
     outcome, rows = h.run([Step(grows), Step(fixed)], change="Double each value before averaging")
     assert outcome.ok and [r.category for r in rows] == [Category.OUT_OF_MEMORY, None]
     assert "in a rerun with its memory capped, line " in rows[0].message and "MemoryError" in rows[0].message

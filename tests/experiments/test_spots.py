@@ -65,4 +65,5 @@ def test_lines_without_a_header_given_for_a_header_go_first_in_its_block():
     branch = splice(FUNCTION, loop, "if rate > 1:\n    rate = 1.0")
     assert "    for x in xs:\n        if rate > 1:\n            rate = 1.0\n        grad = 2 * (w - x)\n" in branch
     test = next(s for s in spots(FUNCTION) if s.label == "if abs(grad) > 10:")
-    assert "        elif abs(grad) > 5:\n" in splice(FUNCTION, test, "if abs(grad) > 20:\n    grad = 20.0\nelif abs(grad) > 5:")
+    both = splice(FUNCTION, test, "if abs(grad) > 20:\n    grad = 20.0\nelif abs(grad) > 5:")
+    assert "        elif abs(grad) > 5:\n" in both
