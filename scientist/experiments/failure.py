@@ -119,7 +119,7 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
     the rows, and the crash is in the unchanged ``x.T @ y`` of its caller). At most ``MAX_FIXES`` in
     a row: a fix that fails that often is the wrong approach, and the next attempt starts afresh."""
     failure = history.last
-    if (failure is None or failure.category not in LOCATED or not failure.lines or not failure.code
+    if (failure is None or failure.category not in LOCATED or not failure.code
             or failure.code == baseline or history.fixes >= MAX_FIXES):
         return None
     try:

@@ -266,8 +266,11 @@ class IdeaExperiments:
         self.services.progress("experiments", f"{self.name}: {run}: killed by the memory limit; rerunning with "
                                "its memory capped to find the line that allocates too much")
         found = memory_error_at(self.services.sandbox, self.workdir, _limits(self.services), result.wall_s)
-        if found is None:
-            return None
+        return self.beside_baseline(run, found, result) if found is not None else None
+
+    def beside_baseline(self, run: str, found: FailingValues, result: ExecResult) -> FailingValues:
+        """``found`` with the same line's values in the baseline where they differ (``with_baseline``),
+        kept in the run folder as failing_values.txt."""
         found = with_baseline(found, self.services.sandbox, self.workdir,
                               (self.workdir / "experiment.py").read_text(encoding="utf-8"),
                               (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8"),
@@ -287,11 +290,7 @@ class IdeaExperiments:
                                _limits(self.services), result.wall_s)
         if found is None or not found.values:
             return None
-        found = with_baseline(found, self.services.sandbox, self.workdir,
-                              (self.workdir / "experiment.py").read_text(encoding="utf-8"),
-                              (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8"),
-                              _limits(self.services), result.wall_s)
-        return self.keep_values(run, found).describe()
+        return self.beside_baseline(run, found, result).describe()
 
     def baseline(self) -> dict[str, dict[str, float]]:
         """run_0: the template's code unchanged (not run again when its results exist)."""

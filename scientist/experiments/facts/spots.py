@@ -14,6 +14,8 @@ import textwrap
 from collections import Counter
 from dataclasses import dataclass
 
+from scientist.experiments.facts.units import indentation, todo_before
+
 LABEL_CHARS = 90  # a line's text in its label: enough to tell lines apart, short enough for an enum
 
 
@@ -76,11 +78,7 @@ def _ordinal(n: int) -> str:
 
 def with_todo_at(text: str, spot: Spot, change: str) -> str:
     """``text`` with a line ``# TODO: <change>`` right before ``spot``, at its indentation."""
-    lines = text.splitlines(keepends=True)
-    first = lines[spot.start]
-    indent = first[:len(first) - len(first.lstrip())]
-    todo = " ".join(change.split())[:200]
-    return "".join([*lines[:spot.start], f"{indent}# TODO: {todo}\n", *lines[spot.start:]])
+    return todo_before(text, spot.start, indentation(text.splitlines()[spot.start]), change)
 
 
 def splice(text: str, spot: Spot, reply: str) -> str:
@@ -98,15 +96,14 @@ def splice(text: str, spot: Spot, reply: str) -> str:
         return block if block.endswith("\n") else block + "\n"
     lines = text.splitlines(keepends=True)
     first = lines[spot.start]
-    indent = first[:len(first) - len(first.lstrip())]
+    indent = indentation(first)
     keyword = first.split()[0].rstrip(":") if first.split() else ""
     same = {"elif": "if", "else": "if"}
     if spot.header and not any(line.rstrip().endswith(":") and not line[:1].isspace()
                                and same.get(word := line.split()[0].rstrip(":"), word) == same.get(keyword, keyword)
                                for line in block.splitlines() if line.strip()):
         # no header of the same kind in the reply: the lines are what the block does first, the header stays
-        inner = lines[spot.end] if spot.end < len(lines) else indent + "    "
-        inside = inner[:len(inner) - len(inner.lstrip())]
+        inside = indentation(lines[spot.end]) if spot.end < len(lines) else indent + "    "
         new = [f"{inside}{line}\n" if line.strip() else "\n" for line in block.splitlines()]
         return "".join([*lines[:spot.end], *new, *lines[spot.end:]])
     new = [f"{indent}{line}\n" if line.strip() else "\n" for line in block.splitlines()]

@@ -268,7 +268,18 @@ def with_todo(text: str, change: str) -> str:
     lines = text.splitlines(keepends=True)
     row = anchor.lineno - 1 if anchor is not None else function.end_lineno or len(lines)
     like = lines[anchor.lineno - 1] if anchor is not None else lines[function.body[-1].lineno - 1]
-    indent = like[:len(like) - len(like.lstrip())]
+    return todo_before(text, row, indentation(like), change)
+
+
+def indentation(line: str) -> str:
+    """The whitespace ``line`` starts with."""
+    return line[:len(line) - len(line.lstrip())]
+
+
+def todo_before(text: str, row: int, indent: str, change: str) -> str:
+    """``text`` with a line ``<indent># TODO: <change>`` (the change on one line, cut at 200
+    characters) before its 0-based ``row``."""
+    lines = text.splitlines(keepends=True)
     todo = " ".join(change.split())[:200]
     return "".join([*lines[:row], f"{indent}# TODO: {todo}\n", *lines[row:]])
 
