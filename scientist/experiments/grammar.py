@@ -5,7 +5,8 @@ down, or writes the function and then writes it again until its token limit: min
 that add nothing. Where the model server can constrain decoding (the embedded llama.cpp server),
 the reply is held to what was asked: one fenced Python block of new helper functions (names the
 file does not define yet), then the function itself (its ``def`` line as written, any signature),
-then the closing fence. Its body lines are indented; nothing at the top level comes after it.
+then the closing fence. Its body lines are indented as the file indents them (one unit, spaces or a
+tab, so a reply cannot mix the two); nothing at the top level comes after it.
 """
 
 from __future__ import annotations
@@ -51,17 +52,20 @@ def _name_not_in(names: set[str]) -> list[str]:
     return rules
 
 
-def function_reply(function: str, defined: set[str], decorators: tuple[str, ...] = ()) -> str:
+def function_reply(function: str, defined: set[str], decorators: tuple[str, ...] = (),
+                   indent: str = "    ") -> str:
     """The grammar of a reply rewriting ``function``: a ``python`` fence, new helpers (``def`` of a
     name not in ``defined``), ``def function(`` (after its ``decorators`` lines, kept as they are) and
-    its body, the closing fence."""
+    its body, every body line starting with ``indent``, the closing fence."""
     kept = "".join(f'"{_quoted(line)}\\n" ' for line in decorators)
+    unit = _quoted(indent).replace("\t", "\\t")
+    other = " " if "\t" in indent else "\\t"  # the whitespace that may not follow the indent unit
     return "\n".join([
         'root ::= "```python\\n" blank* helper* target "```"',
         'helper ::= "def " name0 "(" line body',
         f'target ::= {kept}"def {function}(" line body',
         'line ::= [^\\n]* "\\n"',
-        'body ::= ("    " line | "\\t" line | blank)+',
+        f'body ::= ("{unit}" ([^{other}\\n] line | blank) | blank)+',
         'blank ::= "\\n"',
         *_name_not_in(defined | {function}),
     ]) + "\n"

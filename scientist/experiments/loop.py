@@ -501,8 +501,11 @@ class IdeaExperiments:
         if unit is None or unit.kind != "def" or not unit.defines:
             return None
         defined = {u.defines for u in units.values() if u.kind == "def" and u.defines}
-        decorators = tuple(line.strip() for line in code.splitlines()[unit.start:unit.end] if line.startswith("@"))
-        return function_reply(unit.defines, defined, decorators)
+        lines = code.splitlines()[unit.start:unit.end]
+        decorators = tuple(line.strip() for line in lines if line.startswith("@"))
+        # The reply's body is indented by tabs where the function's is, else by four spaces.
+        tabbed = any(line.startswith("\t") for line in lines)
+        return function_reply(unit.defines, defined, decorators, "\t" if tabbed else "    ")
 
     def apply(self, code: str, edit: CodeEdit | CodeRewrite) -> str:
         """The new experiment.py, or a ``Failure`` (nothing is applied partially)."""

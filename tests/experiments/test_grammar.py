@@ -64,6 +64,15 @@ def test_a_helper_may_take_any_name_the_file_does_not_define():
         "the function's decorators are kept as they are"
 
 
+def test_a_body_line_is_indented_by_the_file_s_unit_only():
+    spaced = function_reply("train", {"train"})
+    assert 'body ::= ("    " ([^\\t\\n] line | blank) | blank)+' in spaced, \
+        "four spaces, and no tab after them: a tab-indented line in a space-indented function is a TabError"
+    assert '"\\t" line' not in spaced
+    tabbed = function_reply("train", {"train"}, indent="\t")
+    assert 'body ::= ("\\t" ([^ \\n] line | blank) | blank)+' in tabbed
+
+
 @pytest.mark.slow
 def test_the_embedded_model_asked_for_the_whole_file_writes_only_the_function(tmp_path):
     from scientist.config import default_cache_dir, load_settings
@@ -74,8 +83,9 @@ def test_the_embedded_model_asked_for_the_whole_file_writes_only_the_function(tm
     gateway = Gateway(load_settings(cache_dir=default_cache_dir()), Ledger(tmp_path / "llm_calls.jsonl"))
     ask = (f"Here is a program:\n```python\n{CODE}```\nMake train return the mean over the steps instead of the "
            "sum. Write the complete new program, from its imports to its main guard.")
-    reply = gateway.text([{"role": "user", "content": ask}], role="coding", stage="t", max_tokens=400,
-                         grammar=function_reply("train", {"load", "train"}))
+    # A fixed sample seed, and room for the helpers the model may write first (docstrings and all).
+    reply = gateway.text([{"role": "user", "content": ask}], role="coding", stage="t", max_tokens=900,
+                         sample=1, grammar=function_reply("train", {"load", "train"}))
     tree = ast.parse(code_block(reply))
     assert all(isinstance(node, ast.FunctionDef) for node in tree.body), "nothing but functions at the top level"
     assert [node.name for node in tree.body][-1] == "train", "the function comes last"
