@@ -194,7 +194,8 @@ def main() -> None:
         print("  " + rate_line("execution failure after the first round", sum(not r["first_round_ok"] for r in rows),
                                len(rows)))
         print("  " + rate_line("execution failure after repair", sum(not r["ok"] for r in rows), len(rows)))
-        for signal in ("new_lines_ran", "beyond_seed_noise", "numbers_in_code", "pairs_changed", "computes_anew"):
+        for signal in ("new_lines_ran", "beyond_seed_noise", "numbers_in_code", "pairs_changed", "computes_anew",
+                       "seeded_draws"):
             known = [r["signals"].get(signal) for r in executed if r["signals"].get(signal) is not None]
             if known:
                 print(f"  signal {signal}: holds in {sum(known)}/{len(known)} executed runs")

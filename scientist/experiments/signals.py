@@ -5,7 +5,8 @@ new code never ran, a function it changed computes exactly what the baseline's v
 same arguments, a "new" branch is an existing one under a new name, it computes what the baseline
 computes within seed noise, the numbers its change gives appear nowhere in the code, or it changed a
 function whose paired derivative (or backward pass) stayed as it was, or a value computed beside its
-gradients (a loss) while the gradients stayed as they were. Each signal is ``True`` (holds),
+gradients (a loss) while the gradients stayed as they were, or it draws random numbers from a global
+generator where the baseline draws from generators seeded per run. Each signal is ``True`` (holds),
 ``False`` (fails, with why) or ``None`` (cannot be computed here). A run that fails one is reported
 as executed but not shown to be the change.
 """
@@ -42,6 +43,8 @@ class FidelitySignals(BaseModel):
     pairs_changed: bool | None = None
     # every changed function the rerun compared differs from the baseline's, and no branch is an old one renamed
     computes_anew: bool | None = None
+    # the changed lines draw random numbers only from generators seeded per run, as the baseline does
+    seeded_draws: bool | None = None
     problems: list[str] = Field(default_factory=list)
     # the problems that say the code is not the change (every signal but seed noise: a change that makes
     # no difference beyond noise is a result, not a defect of its code)
@@ -225,6 +228,73 @@ def renamed_branches(baseline: str, code: str) -> list[str]:
     return found
 
 
+# What a ``numpy.random`` or ``random`` module function may be without drawing from the global generator.
+NOT_DRAWS = {"default_rng", "RandomState", "Generator", "SeedSequence", "BitGenerator", "PCG64", "PCG64DXSM",
+             "MT19937", "Philox", "SFC64", "seed", "get_state", "set_state", "Random", "SystemRandom", "getstate",
+             "setstate"}
+SEEDED = {"default_rng", "RandomState", "Random"}  # calls that make a generator of their own from a seed
+
+
+def _random_modules(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """The names ``tree`` binds to numpy, and to ``numpy.random`` or the standard ``random`` module."""
+    numpy, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "numpy":
+                    numpy.add(alias.asname or "numpy")
+                elif alias.name == "random" or (alias.name == "numpy.random" and alias.asname):
+                    modules.add(alias.asname or "random")
+                elif alias.name == "numpy.random":
+                    numpy.add("numpy")
+        elif isinstance(node, ast.ImportFrom) and node.module == "numpy":
+            modules |= {a.asname or a.name for a in node.names if a.name == "random"}
+    return numpy, modules
+
+
+def _generator_calls(tree: ast.AST) -> list[tuple[ast.Call, str]]:
+    """Each call of a ``numpy.random`` or ``random`` module function in ``tree``, with the function's name."""
+    numpy, modules = _random_modules(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        if (isinstance(owner, ast.Name) and owner.id in modules) or (
+                isinstance(owner, ast.Attribute) and owner.attr == "random" and isinstance(owner.value, ast.Name)
+                and owner.value.id in numpy):
+            found.append((node, node.func.attr))
+    return found
+
+
+def unseeded_draws(baseline: str, code: str) -> list[str] | None:
+    """'line 104 draws from the global generator (np.random.uniform) ...' for each changed line that
+    draws random numbers from a global generator (or makes a generator with no seed), when the baseline
+    draws only from generators it makes from a seed: such draws do not follow the run's seeds (a run's
+    seeds are no longer its replicates, and a draw made once at import is one value for every seed).
+    ``None`` (cannot say) when the baseline makes no seeded generator, or draws from a global one itself."""
+    try:
+        before, after = ast.parse(baseline), ast.parse(code)
+    except SyntaxError:
+        return None
+    old = _generator_calls(before)
+    if not any(name in SEEDED and (call.args or call.keywords) for call, name in old) or any(
+            name not in NOT_DRAWS for _, name in old):
+        return None
+    changed = changed_lines(baseline, code)
+    found = []
+    for call, name in _generator_calls(after):
+        if call.lineno not in changed:
+            continue
+        if name not in NOT_DRAWS:
+            found.append(f"line {call.lineno} draws from the global generator ({ast.unparse(call.func)}), not from "
+                         "a generator seeded per run as the baseline's draws are: its draws do not follow the seeds")
+        elif name in SEEDED and not (call.args or call.keywords):
+            found.append(f"line {call.lineno} makes a generator with no seed ({ast.unparse(call)}): its draws "
+                         "do not follow the run's seeds as the baseline's do")
+    return found
+
+
 def _means_and_errors(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -286,6 +356,9 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
     unpaired = unpaired_changes(baseline, code, as_before) + gradients_left_behind(baseline, code)
     signals.pairs_changed = not unpaired
     signals.defects += unpaired
+    unseeded = unseeded_draws(baseline, code)
+    signals.seeded_draws = None if unseeded is None else not unseeded
+    signals.defects += unseeded or []
     renamed = renamed_branches(baseline, code)
     signals.computes_anew = False if renamed else signals.computes_anew
     signals.defects += renamed

@@ -12,6 +12,7 @@ from scientist.experiments.signals import (
     numbers_missing,
     renamed_branches,
     unpaired_changes,
+    unseeded_draws,
 )
 
 BASE = '''import numpy as np
@@ -200,3 +201,43 @@ def test_a_branch_renamed_or_copied_from_another_computes_nothing_new():
     assert renamed_branches(SWITCH, selected) == [], "selecting an existing branch by its setting"
     found = compute("use the Polyak step", SWITCH, renamed, _missing(), _missing(), Rerun(missed=[]))
     assert found.computes_anew is False and len(found.defects) == 1
+
+
+SEEDED = '''import numpy as np
+
+NOISE = 0.1
+
+
+def noisy(x, rng):
+    return x + rng.normal(0, NOISE, x.shape)
+
+
+def train(seed):
+    rng = np.random.default_rng(seed)
+    return noisy(np.zeros(3), rng).sum()
+'''
+
+
+def test_new_draws_from_a_global_or_unseeded_generator_are_a_defect_where_the_baseline_seeds_its_own(tmp_path):
+    global_draw = SEEDED.replace("x + rng.normal(0, NOISE, x.shape)", "x * np.random.uniform(0.8, 1.2)")
+    (found,) = unseeded_draws(SEEDED, global_draw)
+    assert found.startswith("line 7 draws from the global generator (np.random.uniform)")
+    at_import = SEEDED.replace("NOISE = 0.1\n", "NOISE = 0.1\nFACTOR = np.random.rand()\n")
+    assert len(unseeded_draws(SEEDED, at_import)) == 1, "one value drawn at import for every seed"
+    unseeded = SEEDED.replace("rng.normal(0, NOISE, x.shape)", "np.random.default_rng().normal(0, NOISE, x.shape)")
+    assert "makes a generator with no seed (np.random.default_rng())" in unseeded_draws(SEEDED, unseeded)[0]
+    import_random = SEEDED.replace("import numpy as np\n", "import random\nimport numpy as np\n").replace(
+        "x + rng.normal(0, NOISE, x.shape)", "x + random.gauss(0, NOISE)")
+    assert len(unseeded_draws(SEEDED, import_random)) == 1, "the standard library's global generator too"
+    kept = SEEDED.replace("rng.normal(0, NOISE, x.shape)", "rng.uniform(-NOISE, NOISE, x.shape)")
+    assert unseeded_draws(SEEDED, kept) == [], "the seeded generator passed in"
+    reseeded = SEEDED.replace("rng.normal(0, NOISE, x.shape)", "np.random.default_rng(7).normal(0, NOISE, x.shape)")
+    assert unseeded_draws(SEEDED, reseeded) == [], "a generator made from a seed (a fixed one) is not global"
+    global_baseline = SEEDED.replace("rng.normal(0, NOISE, x.shape)", "np.random.normal(0, NOISE, x.shape)")
+    assert unseeded_draws(global_baseline, global_draw) is None, "a baseline that draws globally itself: cannot say"
+    assert unseeded_draws(BASE, BASE.replace("2 * x", "2 * x + np.random.rand()")) is None, "no generator at all"
+    base = _info(tmp_path / "base.json", {"acc": 0.90}, {"acc": 0.01})
+    far = _info(tmp_path / "far.json", {"acc": 0.99}, {"acc": 0.01})
+    signals = compute("scale x by a random factor in [0.8, 1.2]", SEEDED, global_draw, base, far, Rerun(missed=[]))
+    assert signals.seeded_draws is False and signals.defects == [found]
+    assert compute("add noise", SEEDED, kept, base, far, Rerun(missed=[])).seeded_draws is True
