@@ -40,8 +40,13 @@ class Failure(Exception):
 
     def __init__(self, category: Category, message: str, *, exception_type: str | None = None,
                  output_tail: str = "", code: str | None = None, where: str | None = None,
-                 values: str | None = None, lines: tuple[int, ...] | None = None) -> None:
+                 values: str | None = None, lines: tuple[int, ...] | None = None,
+                 counterpart: str | None = None) -> None:
         super().__init__(message)
+        # the part of ``code`` still computing what it did though the code it pairs with (a function's
+        # derivative or backward pass, or its forward pass) changed: the run executed, and that part is
+        # what the next attempt fixes in place
+        self.counterpart = counterpart
         self.category, self.message, self.exception_type = category, message, exception_type
         self.output_tail, self.code, self.values = output_tail, code, values
         self.where = where or (where_it_failed(code, output_tail) if code and output_tail else None)
@@ -117,8 +122,12 @@ def part_to_fix(baseline: str, history: History) -> Fix | None:
     called with the new values is fixed where the new values are made). A frame in an unchanged part
     that calls exactly one changed function names that function (a changed ``features`` returns twice
     the rows, and the crash is in the unchanged ``x.T @ y`` of its caller). At most ``MAX_FIXES`` in
-    a row: a fix that fails that often is the wrong approach, and the next attempt starts afresh."""
+    a row: a fix that fails that often is the wrong approach, and the next attempt starts afresh.
+    An attempt that ran but changed a function and not its pair (``Failure.counterpart``) has that
+    pair fixed in place the same way."""
     failure = history.last
+    if failure is not None and failure.counterpart and failure.code and history.fixes < MAX_FIXES:
+        return Fix(failure.counterpart)  # it ran; the pair of what it changed is left to change
     if (failure is None or failure.category not in LOCATED or not failure.code
             or failure.code == baseline or history.fixes >= MAX_FIXES):
         return None

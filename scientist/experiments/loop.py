@@ -133,7 +133,10 @@ def _limits(services: Services) -> Limits:
 
 
 def _promise(failure: Failure) -> int:
-    """How promising a failed candidate is to repair (lower is better; see ``PROMISE``)."""
+    """How promising a failed candidate is to repair (lower is better; see ``PROMISE``): first one that
+    ran and has one known part left to change (``Failure.counterpart``)."""
+    if failure.counterpart:
+        return -1
     return PROMISE.index(failure.category) if failure.category in PROMISE else len(PROMISE)
 
 
@@ -421,7 +424,8 @@ class IdeaExperiments:
                       where=failure.where, values=failure.values, output_tail=failure.output_tail,
                       part=part, current=unit_text(failure.code, part), avoid=history.avoid,
                       others=history.others,
-                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS)
+                      via=fix.via, unchanged=unchanged, non_finite=failure.category is Category.INVALID_RESULTS,
+                      counterpart=failure.counterpart == part)
         step = history.fixes + (2 if unchanged else 0)
         temperature = self.temperature(REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
@@ -682,8 +686,10 @@ class IdeaExperiments:
         """An executed candidate with defects, copied to ``attempts/<run>/attempt_<n>/`` (the next candidate
         replaces ``<run>/``), with the failure the next round is told: it ran, but is not the change."""
         code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        parts = {unit.defines: unit.name for unit in code_units(code) if unit.kind == "def" and unit.defines}
+        counterpart = next((parts[name] for name in found.counterparts if name in parts), None)
         failure = Failure(Category.NO_EFFECTIVE_CHANGE, "it ran, but it is not the change asked for: "
-                          + "; ".join(found.defects), code=code)
+                          + "; ".join(found.defects), code=code, counterpart=counterpart)
         self.services.progress("experiments", f"{self.name}: {run} attempt {attempt} ran with defects "
                                f"({'; '.join(found.defects)}); searching on")
         return Executed(attempt=attempt, means=means, signals=found, failure=failure,

@@ -45,6 +45,9 @@ class FidelitySignals(BaseModel):
     computes_anew: bool | None = None
     # the changed lines draw random numbers only from generators seeded per run, as the baseline does
     seeded_draws: bool | None = None
+    # the functions a pair signal says must change too (a derivative left as it was, or the function
+    # whose gradients stayed), for the next attempt to fix in place
+    counterparts: list[str] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
     # the problems that say the code is not the change (every signal but seed noise: a change that makes
     # no difference beyond noise is a result, not a defect of its code)
@@ -99,6 +102,11 @@ def unpaired_changes(baseline: str, code: str, as_before: frozenset[str] = froze
     """'forward changed but loss_and_grads (its pair) did not' for each function the run changed whose
     paired function (``_paired``) it left as it was, or rewrote so that it computes what it did
     (``as_before``: the functions a rerun found computing what the baseline's versions do)."""
+    return [message for message, _ in _unpaired(baseline, code, as_before)]
+
+
+def _unpaired(baseline: str, code: str, as_before: frozenset[str]) -> list[tuple[str, list[str]]]:
+    """``unpaired_changes``, each with the paired functions left as they were."""
     try:
         changed = {u.defines for u in changed_parts(baseline, code) if u.kind == "def" and u.defines}
         functions = {u.defines for u in code_units(baseline) if u.kind == "def" and u.defines}
@@ -110,9 +118,9 @@ def unpaired_changes(baseline: str, code: str, as_before: frozenset[str] = froze
         unchanged = [p for p in pairs if p not in changed]
         same = [p for p in pairs if p in changed and p in as_before]
         if pairs and len(unchanged) + len(same) == len(pairs):
-            found.append(f"{name} changed but {', '.join(unchanged + same)} (its derivative or backward pass) "
-                         + ("did not" if not same else "computes what it did" if not unchanged else
-                            "did not or computes what it did"))
+            found.append((f"{name} changed but {', '.join(unchanged + same)} (its derivative or backward pass) "
+                          + ("did not" if not same else "computes what it did" if not unchanged else
+                             "did not or computes what it did"), unchanged + same))
     return found
 
 
@@ -163,6 +171,11 @@ def gradients_left_behind(baseline: str, code: str) -> list[str]:
     """'loss_and_grads changes loss but not grads (its gradients)' for each function that returns a value
     together with its gradients (a returned name with a derivative word), whose changed lines reach the
     value and none of the gradients: a new loss trained with the old loss's gradients."""
+    return [message for message, _ in _gradients_left(baseline, code)]
+
+
+def _gradients_left(baseline: str, code: str) -> list[tuple[str, list[str]]]:
+    """``gradients_left_behind``, each with the function whose gradients stayed."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -183,8 +196,8 @@ def gradients_left_behind(baseline: str, code: str) -> list[str]:
                          if any(w in DERIVATIVE_WORDS for name in names for w in _words(name))]
             values = [names for names, hit in outputs if hit]
             if gradients and values and not any(set(g) & reached for g in gradients):
-                found.append(f"{function.name} changes {', '.join(values[0])} but not "
-                             f"{', '.join(gradients[0])} (its gradients)")
+                found.append((f"{function.name} changes {', '.join(values[0])} but not "
+                              f"{', '.join(gradients[0])} (its gradients)", [function.name]))
                 break
     return found
 
@@ -353,9 +366,10 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
         signals.defects.append(f"the change's {', '.join(missing)} appear{'s' if len(missing) == 1 else ''} "
                                "in no changed line")
     as_before = frozenset(name for name, _ in rerun.same) if rerun is not None else frozenset()
-    unpaired = unpaired_changes(baseline, code, as_before) + gradients_left_behind(baseline, code)
+    unpaired = _unpaired(baseline, code, as_before) + _gradients_left(baseline, code)
     signals.pairs_changed = not unpaired
-    signals.defects += unpaired
+    signals.defects += [message for message, _ in unpaired]
+    signals.counterparts = list(dict.fromkeys(name for _, names in unpaired for name in names))
     unseeded = unseeded_draws(baseline, code)
     signals.seeded_draws = None if unseeded is None else not unseeded
     signals.defects += unseeded or []

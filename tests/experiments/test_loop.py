@@ -819,6 +819,34 @@ def test_a_candidate_that_runs_with_defects_does_not_end_the_search(harness):
     assert "STEP = 0.75" in (kept / "experiment.py").read_text() and "it ran, but" in (kept / "failure.txt").read_text()
 
 
+TOY_WITH_PAIR = (TOY / "experiment.py").read_text().replace(
+    "values = [x * STEP for x in range(10)]\n",
+    "\n\ndef f(x):\n    return x * x\n\n\ndef f_der(x):\n    return 2 * x\n\n\n"
+    "values = [f(x * STEP) + f_der(x * STEP) for x in range(10)]\n")
+
+
+def test_a_run_that_changed_a_function_and_not_its_derivative_has_the_derivative_fixed_in_place(harness, tmp_path):
+    """It ran, but f changed and f_der (its pair) did not: the next round rewrites f_der of that attempt's
+    code, keeping its f, instead of making the change again from the baseline."""
+    from scientist.experiments import journal
+
+    h = harness(template=toy_with(tmp_path / "toy_pair", TOY_WITH_PAIR), fidelity_signals=True, max_repairs=1)
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def f"]}
+    last: list = []
+    h.model.on_request = lambda schema, body: last.append(body["messages"][-1]["content"])
+    outcome, rows = h.run([Step("```python\ndef f(x):\n    return x * x * x\n```"),
+                           Step("```python\ndef f_der(x):\n    return 3 * x * x\n```")],
+                          change="Use the cube in f instead of the square")
+    assert outcome.ok and outcome.shown and outcome.attempts == 2 and [r.category for r in rows] == [None, None]
+    assert "The previous attempt ran, but def f_der still computes what it computed for the" in last[-1]
+    assert "def f_der(x):\n    return 2 * x" in last[-1], "shown the pair as the attempt left it"
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
+    assert "return x * x * x" in code and "return 3 * x * x" in code, "the attempt's f kept, its f_der changed"
+    entries = journal.read(h.services.folder.path / "experiments" / "bigger_step")
+    assert [(e.move, e.part, e.parent) for e in entries] == [("change", None, "baseline"),
+                                                             ("fix", "def f_der", "attempt 1")]
+
+
 def test_when_nothing_better_executes_the_run_keeps_the_candidate_with_the_fewest_defects(harness):
     h = harness(fidelity_signals=True, max_repairs=1)
     outcome, rows = h.run([constants("STEP = 0.75"), constants("STEP = 1.0 / 0")], change="set STEP to 0.7")
