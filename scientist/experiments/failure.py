@@ -22,7 +22,7 @@ from scientist.experiments.checks.names import (
     unselected_branches,
     unused_additions,
 )
-from scientist.experiments.facts.change import adds_computation
+from scientist.experiments.facts.change import adds_computation, unrequested_setting
 from scientist.experiments.facts.code import new_statement_lines
 from scientist.experiments.facts.units import Home, changed_parts, code_units, unit_at_line, unit_text
 from scientist.failures import Category
@@ -289,13 +289,11 @@ def why_unchanged(before: str, after: str) -> str | None:
 
 
 def only_settings(before: str, after: str, change: str) -> str | None:
-    """Why ``after`` cannot be ``change``, when the change adds computation ('Add a ... to ...') and
-    the edit changes no function, only numeric settings (``RATE = RATE * 0.99``, which would pass as a
-    success). A new value of a string constant may select existing code that does the change, so it
-    counts as a change of computation."""
-    verb = adds_computation(change)
-    if verb is None:
-        return None
+    """Why ``after`` cannot be ``change`` when the edit changes no function, only numeric settings:
+    the change adds computation ('Add a ... to ...'; ``RATE = RATE * 0.99`` would pass as a success),
+    or every setting it changes is one the change neither names nor gives the value of (GRAD_CLIP set
+    to 1.0 for "normalised gradient descent": an edit unrelated to its change). A new value of a string
+    constant may select existing code that does the change, so it counts as a change of computation."""
     try:
         kinds = {unit.kind for unit in changed_parts(before, after)}
     except SyntaxError:
@@ -304,8 +302,27 @@ def only_settings(before: str, after: str, change: str) -> str | None:
     selects = any(isinstance(value, str) and old.get(name) != value for name, value in new.items())
     if not kinds or not kinds <= {"constants", "imports", "code"} or selects:
         return None
-    return (f"the change adds computation ({verb} ...), but the edit only changes settings: write the "
-            "computation in the function that does it")
+    verb = adds_computation(change)
+    if verb is not None:
+        return (f"the change adds computation ({verb} ...), but the edit only changes settings: write the "
+                "computation in the function that does it")
+    changed = changed_settings(before, after)
+    if changed and all(unrequested_setting(name, value, change) for name, value in changed.items()):
+        listed = ", ".join(f"{name} = {value}" for name, value in changed.items())
+        return (f"the edit only sets {listed}, a setting the change neither names nor gives the value of: "
+                "make the change itself, in the function that computes it")
+    return None
+
+
+def changed_settings(before: str, after: str) -> dict[str, str]:
+    """Top-level ``NAME = value`` assignments of ``before`` whose value ``after`` writes differently:
+    name -> the new value's source (settings the edit added are not among them)."""
+    def values(source: str) -> dict[str, str]:
+        return {node.targets[0].id: ast.unparse(node.value) for node in ast.parse(source).body
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)}
+
+    old, new = values(before), values(after)
+    return {name: value for name, value in new.items() if name in old and old[name] != value}
 
 
 def inert_reason(before: str, after: str) -> str | None:

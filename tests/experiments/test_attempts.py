@@ -99,6 +99,23 @@ def test_a_change_that_adds_computation_is_not_made_by_settings_alone():
         "a new value of a string constant may select code that does it"
 
 
+def test_an_edit_that_only_sets_a_setting_its_change_never_mentions_is_not_the_change():
+    from scientist.experiments.failure import only_settings
+
+    clipped = BASELINE.replace("SCALE = 2.0", "SCALE = 2.0\nCLIP = 100.0").replace("CLIP = 100.0", "CLIP = 1.0")
+    before = BASELINE.replace("SCALE = 2.0", "SCALE = 2.0\nCLIP = 100.0")
+    normalised = "Use normalised descent (each step lr * g / |g|)"
+    found = only_settings(before, clipped, normalised)
+    assert found is not None and "CLIP = 1.0" in found and "neither names nor gives" in found
+    halved = before.replace("CLIP = 100.0", "CLIP = 50.0")
+    assert only_settings(before, halved, "Use a threshold of 50 on the norm") is None, "the change gives its value"
+    assert only_settings(before, clipped, "Use a smaller clip threshold") is None, "the change names it"
+    both = clipped.replace("SCALE = 2.0", "SCALE = 4.0")
+    assert only_settings(before, both, "Use a larger scale") is None, "one of the settings is named"
+    assert only_settings(before, before.replace("return helper(x * SCALE)", "return helper(x / SCALE)"),
+                         normalised) is None, "a function changed"
+
+
 def test_a_change_written_where_its_values_do_not_exist_goes_to_the_function_that_has_them():
     # The 1.5B model wrote label smoothing into the loss with train's rng and epsilon, two attempts running.
     misplaced = BASELINE.replace("    return x.sum()", "    noise = rng.normal(size=x.shape) * epsilon\n    return (x + noise).sum()")
