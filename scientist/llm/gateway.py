@@ -217,13 +217,13 @@ class Gateway:
                                            max_tokens=max_tokens, response_format=response_format,
                                            schema=schema, logprobs=logprobs, temperature=temperature,
                                            seed=sample or None)
-            parsed, outcome, last_error = _validate(reply, output)
+            parsed, outcome, last_error, valid = _validate(reply, output)
             record.outcome = outcome
             record.error = None if parsed is not None else last_error
             self.ledger.record(record)
             if parsed is not None:
                 if self.cache is not None:
-                    self.cache.put(key, _strip_fence(reply.content))
+                    self.cache.put(key, valid)
                 return parsed, key, reply
             log.warning("%s/%s: invalid structured reply (attempt %d/%d): %s",
                         stage, role, attempt, attempts, last_error)
@@ -396,17 +396,42 @@ def _lengths_in_patterns(node: Any) -> Any:
     return out
 
 
-def _validate(reply: Reply, output: type[T]) -> tuple[T | None, Outcome, str]:
-    """Parse a reply into ``output``; say why not when it fails."""
+def _validate(reply: Reply, output: type[T]) -> tuple[T | None, Outcome, str, str]:
+    """Parse a reply into ``output``; say why not when it fails. The last value is the JSON text that
+    validated (the reply's, or the reply's with its over-long lists cut)."""
     if reply.finish_reason == "length":
-        return None, Outcome.TRUNCATED, "the reply was cut off by the token limit"
+        return None, Outcome.TRUNCATED, "the reply was cut off by the token limit", ""
     text = _strip_fence(reply.content)
     if not text:
-        return None, Outcome.EMPTY, "the reply was empty"
+        return None, Outcome.EMPTY, "the reply was empty", ""
     try:
-        return output.model_validate_json(text), Outcome.OK, ""
+        return output.model_validate_json(text), Outcome.OK, "", text
     except ValidationError as exc:
-        return None, Outcome.INVALID_OUTPUT, _validation_summary(exc)
+        cut = _lists_cut(text, exc)
+        if cut is not None:
+            try:
+                return output.model_validate_json(cut), Outcome.OK, "", cut
+            except ValidationError as again:
+                exc = again
+        return None, Outcome.INVALID_OUTPUT, _validation_summary(exc), ""
+
+
+def _lists_cut(text: str, exc: ValidationError) -> str | None:
+    """``text`` with each list longer than its schema's ``maxItems`` cut to its first items, when that
+    is everything wrong with it, else ``None``. A grammar-constrained decoder (llama.cpp's server) may
+    not hold a list to ``maxItems``; the items it wrote first are kept, as a re-ask would mostly keep
+    them, without the re-ask's second reading of the prompt."""
+    errors = exc.errors()
+    if not errors or any(e["type"] != "too_long" or not isinstance(e.get("input"), list) or not e["loc"]
+                         for e in errors):
+        return None
+    data = json.loads(text)
+    for error in errors:
+        node = data
+        for key in error["loc"][:-1]:
+            node = node[key]
+        node[error["loc"][-1]] = node[error["loc"][-1]][:int(error["ctx"]["max_length"])]
+    return json.dumps(data)
 
 
 def _validation_summary(exc: ValidationError, limit: int = 3) -> str:

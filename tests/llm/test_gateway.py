@@ -162,6 +162,35 @@ def test_a_grammar_goes_to_a_local_llama_cpp_server_only(make_gateway, fake_llm,
     assert fake_llm.requests[-1]["grammar"] == 'root ::= "held"'
 
 
+class Steps(BaseModel):
+    name: str
+    steps: list[str] = Field(max_length=2)
+    nested: list[list[int]] = Field(default_factory=list, max_length=3)
+
+
+def test_a_list_past_its_max_items_is_cut_to_its_first_items_without_a_reask(make_gateway, fake_llm, tmp_path):
+    # llama.cpp's server does not hold a JSON list to maxItems: a re-ask would read the prompt again
+    from scientist.llm.ledger import ResponseCache
+
+    fake_llm.push(Step(json.dumps({"name": "n", "steps": ["a", "b", "c", "d"], "nested": [[1], [2], [3], [4]]})),
+                  Step(json.dumps({"name": "n", "steps": ["x"] * 3, "nested": []})))
+    gateway, ledger = make_gateway()
+    gateway.cache = ResponseCache(tmp_path / "llm_cache.jsonl")
+    ask = [{"role": "user", "content": "plan"}]
+    assert gateway.structured(ask, Steps, role="review", stage="t") == Steps(name="n", steps=["a", "b"],
+                                                                            nested=[[1], [2], [3]])
+    assert [r.outcome for r in ledger_lines(ledger)] == ["ok"] and len(fake_llm.requests) == 1
+    assert gateway.structured(ask, Steps, role="review", stage="t").steps == ["a", "b"], "the cut reply is cached"
+    assert len(fake_llm.requests) == 1
+    other = [{"role": "user", "content": "again"}]
+    assert gateway.structured(other, Steps, role="review", stage="t").steps == ["x", "x"]
+    fake_llm.repeat_last = True
+    fake_llm.push(Step(json.dumps({"name": 1, "steps": ["a", "b", "c"]})))
+    with pytest.raises(LLMOutputInvalid):  # a wrong type beside a long list is no cut: it is re-asked
+        gateway.structured([{"role": "user", "content": "third"}], Steps, role="review", stage="t")
+    assert ledger_lines(ledger)[-1].outcome == "invalid_output"
+
+
 class Slugged(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
     tag: str = Field(pattern=r"^[a-z]*$", min_length=2, max_length=5)
