@@ -38,7 +38,9 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
     run whose change says it changes nothing ("None (baseline experiment remains unchanged)"); and a
     run that only sets constants when the idea adds computation ("Add a ... to ..." planned as "set
     RATE to 0.001"); a "set" clause whose object is no single name ("set method A with ... to ...");
-    a run whose change drops the idea's method words or values (``drops_the_idea``);
+    a run made only of settings that sets a constant the code does not have ("set LOSS to 'mse'" says
+    nothing of what computes it); a run whose change drops the idea's method words or values
+    (``drops_the_idea``);
     and a run that sets a constant the idea did not ask for (``unrequested_setting``)."""
     constants, found = module_constants(code), {}
     verb = adds_computation(idea_text)
@@ -50,9 +52,9 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
         if dropped is not None:
             found[run.name] = dropped
         clauses = _clauses(run.change)
-        if verb and clauses and all(SET_VALUE.search(clause) for clause in clauses):
-            found[run.name] = (f"the idea adds computation ({verb} ...): a run that only "
-                               "sets constants does not test it; say which function changes and what it computes")
+        settings_only = _only_settings(clauses, constants, verb)
+        if settings_only is not None:
+            found[run.name] = settings_only
         for clause in clauses:
             match = SET_VALUE.search(clause)
             if match is None and MISFORMED_SET.match(clause):
@@ -101,6 +103,23 @@ def without_unrequested(run: PlannedRun, code: str, idea_text: str) -> PlannedRu
     if not kept or len(kept) == len(clauses):
         return None
     return run.model_copy(update={"change": "; ".join(kept)})
+
+
+def _only_settings(clauses: list[str], constants: dict[str, object], verb: str | None) -> str | None:
+    """Why a change made only of "set NAME to VALUE" clauses cannot be made: the idea adds computation
+    (``verb``), or one NAME is no constant of the code (a new setting computes nothing by itself, and
+    the change says nothing of what does); ``None`` otherwise."""
+    matches = [SET_VALUE.search(clause) for clause in clauses]
+    if not matches or not all(matches):
+        return None
+    if verb:
+        return (f"the idea adds computation ({verb} ...): a run that only "
+                "sets constants does not test it; say which function changes and what it computes")
+    invented = [m.group(1) for m in matches if m is not None and m.group(1) not in constants]
+    if not invented:
+        return None
+    return (f"experiment.py has no constant {invented[0]}, and a new setting computes nothing by itself: "
+            "state the idea's change in its own words and which function computes it")
 
 
 def _clauses(change: str) -> list[str]:

@@ -129,7 +129,14 @@ def test_a_planned_run_that_repeats_a_baseline_value_is_found():
     assert found == {"same_width": "HIDDEN_SIZES is already (64,) in the baseline",
                      "same_rate": "LEARNING_RATE is already 0.001 in the baseline",
                      "no_such_name": "experiment.py has no constant epsilon",
+                     "new_constant": "experiment.py has no constant NOISE_STD, and a new setting computes nothing "
+                                     "by itself: state the idea's change in its own words and which function "
+                                     "computes it",
                      "again": "EPOCHS is already 40 in the baseline"}
+    said = ExperimentPlan(idea="x", measure="m", runs=[
+        {"name": "noise",
+         "change": "in train, add Gaussian noise of std NOISE_STD to each batch; set NOISE_STD to 0.1"}])
+    assert runs_to_replan(said, DIGITS) == {}, "a new setting beside the computation that reads it is fine"
     idea = "Add a cosine decay of the learning rate from LEARNING_RATE to 1% of it over STEPS."
     settings_only = ExperimentPlan(idea="x", measure="m", runs=[
         {"name": "constants", "change": "set LEARNING_RATE to 0.01 and set EPOCHS to 50"},
