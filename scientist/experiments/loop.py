@@ -18,6 +18,7 @@ from scientist.experiments import journal, signals
 from scientist.experiments.checks.copies import copy_hint
 from scientist.experiments.checks.names import (
     missing_library_names,
+    undefined_calls,
 )
 from scientist.experiments.facts.change import code_change
 from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits
@@ -34,6 +35,7 @@ from scientist.experiments.facts.units import (
     outline,
     rule_home,
     unit_text,
+    with_helper,
     with_todo,
 )
 from scientist.experiments.failure import (
@@ -88,6 +90,8 @@ SKIP_COPY = shutil.ignore_patterns("run_*", "latex", "__pycache__", "*.png", "*.
 OUTPUT_TAIL_LINES = 25
 REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so it does not repeat the last attempt
 LINES_MAX_TOKENS = 600  # the lines that take one line's place: a few statements, not a function
+HELPER_MAX_TOKENS = 400  # the def of one helper the edit called and never wrote
+MAX_HELPERS = 2  # helpers defined so per attempt
 CANDIDATE_TEMPERATURE_STEP = 0.1  # candidate k of an attempt samples k steps more freely than the first
 # Which failure of a round's candidates the next round repairs: a crash located in code that ran first
 # (the model repairs a located bug best), then failures found before running, then those with no code.
@@ -563,8 +567,16 @@ class IdeaExperiments:
             new_code = self.new_code(code, run, change, history, fix, home)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
-        passes = run_passes(new_code, PassContext(baseline=code, change=change, library_names=lambda source: (
-            missing_library_names(source, self.services.sandbox, self.workdir, _limits(self.services)))))
+        context = PassContext(baseline=code, change=change, library_names=lambda source: (
+            missing_library_names(source, self.services.sandbox, self.workdir, _limits(self.services))))
+        passes = run_passes(new_code, context)
+        if passes.failure is not None and passes.failure.exception_type == "NameError":
+            helped, notes = self.define_called(code, passes.code, run, change)
+            if notes:
+                again = run_passes(helped, context)
+                again.fired = [*passes.fired[:-1], *(FiredPass(name="define_called", kind="repair", note=note)
+                                                     for note in notes), *again.fired]
+                passes = again
         self.fired, new_code = passes.fired, passes.code
         self.tell(run, *(f.note for f in passes.fired[:len(passes.fired) - (passes.failure is not None)]))
         try:
@@ -583,6 +595,32 @@ class IdeaExperiments:
                           f"not change what the experiment computes; {self.why_same(code, new_code, run)}",
                           code=new_code)
         return means
+
+    def define_called(self, code: str, new_code: str, run: str, change: str) -> tuple[str, list[str]]:
+        """``new_code`` with a def for each function it calls that nothing defines (at most
+        ``MAX_HELPERS``), each asked of the model on its own: a short reply after the run's cached head,
+        put before the first statement that calls it. A small model often calls a helper it never wrote
+        (``swish(z)``), and a new candidate tends to call it again; the notes say what was defined."""
+        notes = []
+        for name in undefined_calls(new_code)[:MAX_HELPERS]:
+            calls = [line.strip() for line in new_code.splitlines() if f"{name}(" in line][:3]
+            ask = render("experiments", "write_helper", head=self.head(code, run, code_change(change)), helper=name,
+                         calls="\n".join(calls), change=code_change(change))
+            defined = {u.defines for u in code_units(new_code) if u.kind == "def" and u.defines}
+            grammar = function_reply(name, defined) if self.services.settings.part_grammar else None
+            try:
+                reply = self.services.gateway.text(
+                    [{"role": "system", "content": code_system(self.services)}, {"role": "user", "content": ask}],
+                    role="coding", stage=f"experiments/{self.name}/{run}/helper", max_tokens=HELPER_MAX_TOKENS,
+                    temperature=self.temperature(0.0), sample=self.candidate, grammar=grammar)
+            except LLMOutputInvalid:
+                break
+            helped = with_helper(new_code, name, reply)
+            if helped is None:
+                break
+            new_code = helped
+            notes.append(f"defined {name}, which the edit calls and nothing defined (its def asked of the model)")
+        return new_code, notes
 
     def why_same(self, code: str, new_code: str, run: str) -> str:
         """Why an edit's results are the baseline's: what the code says, else which of its new lines a

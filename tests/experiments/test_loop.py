@@ -170,6 +170,29 @@ def test_an_undefined_name_is_found_before_the_run(harness):
     assert log == ["run_0", "run_1"], "the failed attempt never ran"
 
 
+def test_a_helper_the_edit_calls_and_never_wrote_is_asked_for_on_its_own(harness):
+    from scientist.experiments import journal
+
+    h = harness()
+    prompts = user_prompts(h)
+    helper = Step("```python\ndef doubled(x):\n    return 2 * x\n```")
+    outcome, rows = h.run([constants("STEP = doubled(0.5)"), helper])
+    assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, None)], "one attempt, no failure"
+    assert "calls doubled, which nothing in experiment.py defines" in prompts[-1] and "STEP = doubled(0.5)" in prompts[-1]
+    assert prompts[-1].startswith(prompts[0][:200]), "the helper's prompt opens with the run's cached head"
+    code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
+    assert code.index("def doubled(x)") < code.index("STEP = doubled(0.5)")
+    (entry,) = journal.read(h.services.folder.path / "experiments" / "bigger_step")
+    assert ("define_called", "repair") in [(p.name, p.kind) for p in entry.passes]
+
+
+def test_a_helper_reply_that_is_no_def_of_it_leaves_the_name_error(harness):
+    h = harness()
+    outcome, rows = h.run([constants("STEP = doubled(0.5)"), Step("```python\nSTEP = 1.0\n```")])
+    assert rows[0].exception_type == "NameError", "no def of doubled: the check's failure stands"
+    assert "nothing in the file defines the function doubled" in rows[0].message
+
+
 def test_a_call_that_does_not_fit_a_changed_function_is_found_before_the_run(harness):
     h = harness()
     changed = "def bigger(step, factor):\n    return step * factor\n\n\nSTEP = bigger(0.5)"

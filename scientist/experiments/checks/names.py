@@ -97,6 +97,14 @@ def undefined_names(source: str) -> list[Problem]:
             for name in undefined_globals(source)]
 
 
+def undefined_calls(source: str) -> list[str]:
+    """The names ``undefined_names`` finds that the file only ever calls, and that no function has as a
+    local: helpers the model called and never wrote (``swish(z)``), first read first."""
+    tree = ast.parse(source)
+    return [name for name in undefined_globals(source)
+            if not _local_elsewhere(tree, name) and _never_written(tree, name)]
+
+
 def _never_written(tree: ast.Module, name: str) -> str:
     """' (nothing in the file defines the function ...)' when every read of ``name`` calls it: the
     model called a helper it never wrote (``add_noise(x, sigma)``)."""

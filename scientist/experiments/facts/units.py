@@ -114,6 +114,29 @@ def outline(source: str) -> str:
     return "\n".join(line(u) for u in code_units(source))
 
 
+def with_helper(code: str, name: str, helper: str) -> str | None:
+    """``code`` with ``helper`` (the text of one top-level ``def name``) put before the first top-level
+    statement that reads ``name``; ``None`` when ``helper`` is not exactly such a def, or nothing reads
+    ``name`` at the top of the file."""
+    text = textwrap.dedent(code_block(helper).strip("\n")).strip("\n") + "\n"
+    try:
+        body = ast.parse(text).body
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    if not body or not all(isinstance(node, ast.FunctionDef) for node in body) \
+            or not any(node.name == name for node in body if isinstance(node, ast.FunctionDef)):
+        return None
+    readers = [node for node in tree.body
+               if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(node))]
+    if not readers:
+        return None
+    first = readers[0]
+    start = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", []))]) - 1
+    lines = code.splitlines(keepends=True)
+    return "".join(lines[:start]) + text + "\n\n" + "".join(lines[start:])
+
+
 def code_block(reply: str) -> str:
     """The code of a model's reply: its longest fenced block, else the whole reply."""
     blocks = FENCE.findall(reply)
