@@ -601,11 +601,11 @@ class IdeaExperiments:
         ``MAX_HELPERS``), each asked of the model on its own: a short reply after the run's cached head,
         put before the first statement that calls it. A small model often calls a helper it never wrote
         (``swish(z)``), and a new candidate tends to call it again; the notes say what was defined."""
-        notes = []
+        notes, change = [], code_change(change)
         for name in undefined_calls(new_code)[:MAX_HELPERS]:
             calls = [line.strip() for line in new_code.splitlines() if f"{name}(" in line][:3]
-            ask = render("experiments", "write_helper", head=self.head(code, run, code_change(change)), helper=name,
-                         calls="\n".join(calls), change=code_change(change))
+            ask = render("experiments", "write_helper", head=self.head(code, run, change), helper=name,
+                         calls="\n".join(calls), change=change)
             defined = {u.defines for u in code_units(new_code) if u.kind == "def" and u.defines}
             grammar = function_reply(name, defined) if self.services.settings.part_grammar else None
             try:

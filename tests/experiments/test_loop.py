@@ -178,7 +178,8 @@ def test_a_helper_the_edit_calls_and_never_wrote_is_asked_for_on_its_own(harness
     helper = Step("```python\ndef doubled(x):\n    return 2 * x\n```")
     outcome, rows = h.run([constants("STEP = doubled(0.5)"), helper])
     assert outcome.ok and [(r.attempt, r.category) for r in rows] == [(1, None)], "one attempt, no failure"
-    assert "calls doubled, which nothing in experiment.py defines" in prompts[-1] and "STEP = doubled(0.5)" in prompts[-1]
+    assert "calls doubled, which nothing in experiment.py defines" in prompts[-1]
+    assert "STEP = doubled(0.5)" in prompts[-1]
     assert prompts[-1].startswith(prompts[0][:200]), "the helper's prompt opens with the run's cached head"
     code = (h.services.folder.path / "experiments" / "bigger_step" / "run_1" / "experiment.py").read_text()
     assert code.index("def doubled(x)") < code.index("STEP = doubled(0.5)")

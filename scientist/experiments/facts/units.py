@@ -118,7 +118,7 @@ def with_helper(code: str, name: str, helper: str) -> str | None:
     """``code`` with ``helper`` (the text of one top-level ``def name``) put before the first top-level
     statement that reads ``name``; ``None`` when ``helper`` is not exactly such a def, or nothing reads
     ``name`` at the top of the file."""
-    text = textwrap.dedent(code_block(helper).strip("\n")).strip("\n") + "\n"
+    text = _clean(helper)
     try:
         body = ast.parse(text).body
         tree = ast.parse(code)
