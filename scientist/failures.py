@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -146,15 +147,32 @@ def select_attempts(db: sqlite3.Connection) -> list[Attempt]:
     return [Attempt.model_validate(dict(zip(ATTEMPT_COLUMNS, row, strict=True))) for row in rows]
 
 
+OPEN_TIMEOUT_S = 30.0
+
+
 class FailureLog:
     """The failure log of one run (``failures.sqlite`` in the run folder)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=OPEN_TIMEOUT_S)
+        self._use_wal()
         self._migrate()
+
+    def _use_wal(self) -> None:
+        """Switch a new log to write-ahead logging. SQLite answers this one pragma with "database
+        is locked" at once, without waiting, while another connection is switching the same new
+        file, so it is retried until ``OPEN_TIMEOUT_S`` has passed; the mode then persists."""
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _migrate(self) -> None:
         """Bring the schema up to date. The version is read inside an immediate (write-locked)

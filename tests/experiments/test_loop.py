@@ -683,30 +683,33 @@ def test_a_new_log_opened_by_two_processes_at_once_is_created_once(tmp_path):
 
     from scientist.failures import Attempt, read_attempts
 
-    path = tmp_path / "failures.sqlite"
-    assert read_attempts(path) == [], "a log not yet created reads as empty, and is not created by reading"
-    assert not path.exists()
-    errors: list[BaseException] = []
-    start = threading.Barrier(6)
+    # The race (two connections switching one new file to WAL) is lost only now and then, so
+    # it is run many times: before the retry about one round in twenty failed here.
+    for round_ in range(100):
+        path = tmp_path / f"failures_{round_}.sqlite"
+        assert read_attempts(path) == [], "a log not yet created reads as empty, and is not created by reading"
+        assert not path.exists()
+        errors: list[BaseException] = []
+        start = threading.Barrier(6)
 
-    def open_log() -> None:
-        start.wait()
-        try:
-            FailureLog(path).close()
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
+        def open_log(path=path, errors=errors, start=start) -> None:
+            start.wait()
+            try:
+                FailureLog(path).close()
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
 
-    threads = [threading.Thread(target=open_log) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    log = FailureLog(path)
-    assert log.schema_version == 1
-    log.record(Attempt(run_id="r", idea="i", stage="run_1", attempt=1, model="m", template="t"))
-    log.close()
-    assert [a.stage for a in read_attempts(path)] == ["run_1"]
+        threads = [threading.Thread(target=open_log) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == [], f"round {round_}"
+        log = FailureLog(path)
+        assert log.schema_version == 1
+        log.record(Attempt(run_id="r", idea="i", stage="run_1", attempt=1, model="m", template="t"))
+        log.close()
+        assert [a.stage for a in read_attempts(path)] == ["run_1"]
 
 
 def test_the_journal_holds_every_attempt_with_its_parent_passes_and_ending(harness):
