@@ -267,6 +267,17 @@ def status_table(folder: RunFolder, console: Console) -> None:
         review = json.loads(meta.read_text(encoding="utf-8"))
         console.print(f"review: {review.get('decision')}, overall {review.get('overall')}/10 "
                       f"({folder.path / 'reviews' / 'review.md'})", highlight=False)
+    for version in range(1, 4):
+        revised = folder.paper_dir(version)
+        if not (revised / "response.md").is_file():
+            break
+        meta = folder.reviews_dir(version) / "meta_review.json"
+        review = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+        pdf = revised / "paper.pdf"
+        console.print(f"revision {version}: {pdf if pdf.is_file() else 'no new paper'} (response: "
+                      f"{revised / 'response.md'})"
+                      + (f"; its review: {review.get('decision')}, overall {review.get('overall')}/10"
+                         if review else ""), highlight=False)
     if (folder.path / "summary.md").is_file():
         console.print(f"summary: {folder.path / 'summary.md'}", highlight=False)
     for path in sorted((folder.path / "experiments").glob("*/analysis.json")):

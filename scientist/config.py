@@ -127,6 +127,10 @@ class Settings(BaseSettings):
         None, ge=-5, le=5, description="added to the reviewers' mean overall score before the accept rule "
                                        "(overall >= 6); default: the offset measured for the review model, else 0")
     review_reflections: int = Field(1, ge=0, le=5, description="reflection rounds per review")
+    revisions: int = Field(1, ge=0, le=3, description="revision rounds after the review: the writer answers the "
+                                                      "reviews' points (not their scores), rewrites the sections "
+                                                      "its answers name under the same claims check, and the "
+                                                      "revised paper is reviewed again; 0 for none")
     concurrency: int = Field(2, ge=1, le=8, description="ideas whose experiments run at once")
     sandbox: Literal["docker", "bwrap", "process"] | None = Field(None, description="sandbox backend; default: "
                                                                   "docker if an engine answers, else bwrap")

@@ -1,7 +1,8 @@
 """The research pipeline as a LangGraph ``StateGraph``; reads top to bottom like the pipeline.
 
 ideation -> novelty -> [ideas] -> plan -> [plan] -> experiments (one branch per idea, via Send)
--> analysis -> plots -> [results] -> writeup -> [paper] -> review -> finish
+-> analysis -> plots -> [results] -> writeup -> [paper] -> review -> (revise -> review, at most
+``revisions`` times) -> finish
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from scientist.nodes.novelty import novelty
 from scientist.nodes.plan import plan
 from scientist.nodes.plots import plots
 from scientist.nodes.review import review
+from scientist.nodes.revise import revise
 from scientist.nodes.writeup import writeup
 from scientist.services import Services
 from scientist.state import IdeaTask, RunState
@@ -59,7 +61,8 @@ def build_graph() -> StateGraph:
     graph.add_node("writeup", writeup)
     graph.add_node("checkpoint_paper", make_checkpoint("paper", redo="writeup", goto_next=lambda s: "review"),
                    destinations=("review", "writeup", "finish"))
-    graph.add_node("review", review)
+    graph.add_node("review", review, destinations=("revise", "finish"))
+    graph.add_node("revise", revise, destinations=("review", "finish"))
     graph.add_node("finish", finish)
 
     graph.add_edge(START, "ideation")
@@ -70,7 +73,6 @@ def build_graph() -> StateGraph:
     graph.add_edge("analysis", "plots")
     graph.add_edge("plots", "checkpoint_results")
     graph.add_edge("writeup", "checkpoint_paper")
-    graph.add_edge("review", "finish")
     graph.add_edge("finish", END)
     return graph
 

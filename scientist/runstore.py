@@ -97,6 +97,15 @@ class RunFolder:
     def manifest_path(self) -> Path:
         return self.path / MANIFEST
 
+    def paper_dir(self, version: int = 0) -> Path:
+        """Where version ``version`` of the paper is: ``paper/`` for the draft, ``revisions/<k>/`` for
+        the k-th revision."""
+        return self.path / "paper" if version == 0 else self.path / "revisions" / str(version)
+
+    def reviews_dir(self, version: int = 0) -> Path:
+        """Where the reviews of version ``version`` of the paper are."""
+        return self.path / "reviews" if version == 0 else self.paper_dir(version) / "reviews"
+
     @property
     def llm_calls_path(self) -> Path:
         return self.path / "llm_calls.jsonl"

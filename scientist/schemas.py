@@ -181,6 +181,30 @@ class PaperSections(BaseModel):
     conclusion: str = Field(max_length=1000)
 
 
+SectionName = Literal["abstract", "introduction", "related_work", "method", "experimental_setup", "results",
+                      "discussion", "conclusion"]
+
+
+class PointResponse(BaseModel):
+    """The authors' answer to one point a reviewer raised."""
+
+    point: int = Field(ge=1, le=20, description="the number of the reviewer's point")
+    action: Literal["revise", "needs_experiments", "disagree"] = Field(
+        description="revise: the text can answer it (clarify, correct, add a limitation); needs_experiments: only "
+                    "new runs could answer it, and a revision of the text must not pretend otherwise; disagree: "
+                    "the paper already answers it or the point is mistaken")
+    sections: list[SectionName] = Field(max_length=3, description="the sections the revision rewrites; [] unless "
+                                                                  "action is revise")
+    response: str = Field(min_length=10, max_length=400,
+                          description="what the revision does about the point, or why it cannot or should not")
+
+
+class RevisionPlan(BaseModel):
+    """The response to the reviewers, point by point, before any section is rewritten."""
+
+    responses: list[PointResponse] = Field(min_length=1, max_length=13)
+
+
 Point = Annotated[str, Field(min_length=3, max_length=240)]
 
 

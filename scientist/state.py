@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-STAGES = ("ideation", "novelty", "plan", "experiments", "analysis", "plots", "writeup", "review")
+STAGES = ("ideation", "novelty", "plan", "experiments", "analysis", "plots", "writeup", "review", "revise")
 CHECKPOINT_STAGES = ("ideas", "plan", "results", "paper")
 STATE_KEY_FOR_CHECKPOINT = {"ideas": "ideas", "plan": "plans", "results": "experiments", "paper": "paper"}
 
@@ -35,7 +35,8 @@ class RunState(TypedDict, total=False):
     experiments: Annotated[dict[str, dict[str, Any]], merge]
     figures: list[str]
     paper: dict[str, Any]
-    reviews: dict[str, Any]
+    reviews: dict[str, Any]  # the meta-review of the draft
+    revisions: list[dict[str, Any]]  # one per revision round: what it rewrote, its paper, its review
     feedback: Annotated[dict[str, str], merge]
     rejections: Annotated[dict[str, int], merge]
     notes: Annotated[list[str], operator.add]

@@ -39,6 +39,24 @@ def stage_times(folder: Path) -> list[str]:
         f"- total: {sum(totals.values()):.1f} s (time waiting at checkpoints not counted)"]
 
 
+def revision_lines(state: RunState, folder: Path) -> list[str]:
+    """A line per revision round: what it rewrote, its paper and its review, with the caveat that the
+    same reviewer judged both versions."""
+    lines = []
+    for entry in state.get("revisions", []):
+        meta = entry.get("review") or {}
+        actions = ", ".join(f"{n} {a.replace('_', ' ')}" for a, n in (entry.get("actions") or {}).items() if n)
+        lines.append(f"- revision {entry['round']}: "
+                     + (f"rewrote {', '.join(entry['changed'])}" if entry.get("changed") else "rewrote nothing")
+                     + f" (answers: {actions or 'none'}; {folder / entry['response']})"
+                     + (f"; paper: {folder / entry['pdf']}" if entry.get("pdf") else "")
+                     + (f"; reviewed again: {meta.get('decision')}, overall {meta.get('overall')} (the same "
+                        "reviewer judged both versions; "
+                        + ("calibrated" if meta.get("calibrated") else "uncalibrated: a change of score is not "
+                           "evidence the paper improved") + ")" if meta else ""))
+    return lines
+
+
 def summary_markdown(state: RunState, services: Services) -> str:
     folder = services.folder.path
     ledger = services.gateway.ledger
@@ -54,6 +72,7 @@ def summary_markdown(state: RunState, services: Services) -> str:
              + (f" (meta-review: {meta.get('decision')}, overall {meta.get('overall')}; "
                 f"{'calibrated reviewer' if meta.get('calibrated') else 'uncalibrated reviewer: a critique, not a verdict'})"
                 if meta else ""),
+             *revision_lines(state, folder),
              f"- models: {manifest.models}",
              *[f"- {note}" for note in manifest.notes if note.startswith("models changed")],
              f"- model calls: {ledger.calls}, tokens in {ledger.tokens_in}, out {ledger.tokens_out}, "

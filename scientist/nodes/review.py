@@ -1,4 +1,5 @@
-"""Review: an ensemble of independent reviews of the compiled paper and a meta-review."""
+"""Review: an ensemble of independent reviews of the latest version of the paper and a meta-review;
+then a revision round while ``revisions`` allows one and there is a compiled paper to revise."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from scientist.review.condense import condense
 from scientist.review.reader import read_paper
@@ -16,24 +18,36 @@ from scientist.services import Services
 from scientist.state import RunState
 
 
-def review(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
-    """Write ``reviews/review_<k>.json``, ``meta_review.json`` and ``review.md``."""
+def review(state: RunState, runtime: Runtime[Services]) -> Command[Any]:
+    """Write ``review_<k>.json``, ``meta_review.json`` and ``review.md`` into the reviews folder of
+    the paper's latest version (``reviews/`` for the draft, ``revisions/<k>/reviews/`` after)."""
     services = runtime.context
-    folder = services.folder.path
-    paper = folder / "paper" / ("paper.pdf" if (folder / "paper" / "paper.pdf").is_file() else "paper.tex")
+    revisions = list(state.get("revisions", []))
+    version = len(revisions)
+    folder = services.folder.paper_dir(version)
+    paper = folder / ("paper.pdf" if (folder / "paper.pdf").is_file() else "paper.tex")
     if not paper.is_file():
-        return {"notes": ["review: no paper to review"], "reviews": {}}
+        return Command(goto="finish", update={"notes": ["review: no paper to review"],
+                                              **({} if version else {"reviews": {}})})
+    stage = "review" if version == 0 else f"review of revision {version}"
     reviewer = Reviewer(services.gateway, reflections=services.settings.review_reflections)
     text, injection = reviewer.guard(condense(read_paper(paper), services.settings.review_budget_tokens).text)
+    target = services.folder.reviews_dir(version)
     reviews = []
     for k in range(1, services.settings.reviewers + 1):
-        path = folder / "reviews" / f"review_{k}.json"
+        path = target / f"review_{k}.json"
         if path.is_file():
             reviews.append(Review.model_validate_json(path.read_text()))
             continue
-        services.progress("review", f"review {k}/{services.settings.reviewers}")
+        services.progress("review", f"{stage}: review {k}/{services.settings.reviewers}")
         made = reviewer.review_once(text, k)
         reviews.append(mark_injection(made) if injection else made)
         write_atomic(path, reviews[-1].model_dump_json(indent=2) + "\n")
-    meta = write_meta_review(reviews, injection, services.settings, folder / "reviews")
-    return {"reviews": json.loads(meta.model_dump_json())}
+    meta = json.loads(write_meta_review(reviews, injection, services.settings, target).model_dump_json())
+    if version == 0:
+        update: dict[str, Any] = {"reviews": meta}
+    else:
+        revisions[-1] = {**revisions[-1], "review": meta}
+        update = {"revisions": revisions}
+    revise = version < services.settings.revisions and paper.suffix == ".pdf"
+    return Command(goto="revise" if revise else "finish", update=update)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,53 +144,83 @@ def setting_numbers(state: RunState, services: Services) -> list[float]:
     return [v for text in texts for v in numbers_in(text)]
 
 
-def _check(sections: PaperSections, values: list[float], keys: set[str], analyses: list[IdeaAnalysis],
-           settings: list[float]) -> ClaimsCheck:
-    return check_claims(sections.model_dump(), values, keys, [c for a in analyses for c in a.comparisons], settings)
+@dataclass(frozen=True)
+class ClaimsContext:
+    """What a paper's sections are checked against: the ledger, the run values, the citable keys and
+    the settings."""
+
+    analyses: list[IdeaAnalysis]
+    values: list[float]
+    keys: set[str]
+    settings: list[float]
+
+    def check(self, sections: PaperSections) -> ClaimsCheck:
+        return check_claims(sections.model_dump(), self.values, self.keys,
+                            [c for a in self.analyses for c in a.comparisons], self.settings)
 
 
-def write_sections(state: RunState, services: Services, citations: list[Citation],
-                   values: list[float]) -> tuple[PaperSections, ClaimsCheck]:
-    """The model's sections, written around the claims ledger, checked and rewritten at most
-    ``claims_repairs`` times; what is still unsupported is returned in the check."""
+def claims_context(state: RunState, services: Services, citations: list[Citation]) -> ClaimsContext:
     analyses = analyses_of(state)
+    return ClaimsContext(analyses=analyses, values=run_values(state, services) + ledger_numbers(analyses),
+                         keys={c.key for c in citations}, settings=setting_numbers(state, services))
+
+
+def ideas_for_writer(state: RunState) -> list[dict[str, Any]]:
+    """Each idea as the writer reads it: title, hypothesis, novelty verdict and results."""
     ideas = []
     for idea in state.get("ideas", []):
         outcome = state.get("experiments", {}).get(idea["name"], {})
         verdict = state.get("novelty", {}).get(idea["name"], {}).get("verdict", "unchecked")
         ideas.append({"title": idea["title"], "name": idea["name"], "hypothesis": idea["hypothesis"],
                       "novelty": verdict, "results": results_text(outcome)})
+    return ideas
+
+
+def write_sections(state: RunState, services: Services, citations: list[Citation]) -> tuple[PaperSections, ClaimsCheck]:
+    """The model's sections, written around the claims ledger, checked and rewritten at most
+    ``claims_repairs`` times; what is still unsupported is returned in the check."""
+    context = claims_context(state, services, citations)
     figures = ", ".join(Path(f).name for f in state.get("figures", [])) or "none"
-    user = render("writeup", "write", task_description=services.template.prompt.task_description, ideas=ideas,
-                  figures=figures, feedback=state.get("feedback", {}).get("paper"), citations=citations,
-                  ledger=ledger_text(analyses))
+    user = render("writeup", "write", task_description=services.template.prompt.task_description,
+                  ideas=ideas_for_writer(state), figures=figures, feedback=state.get("feedback", {}).get("paper"),
+                  citations=citations, ledger=ledger_text(context.analyses))
     messages = [{"role": "system", "content": render("writeup", "system")}, {"role": "user", "content": user}]
     sections = services.gateway.structured(messages, PaperSections, role="writing", stage="writeup", max_tokens=3000)
-    keys, settings = {c.key for c in citations}, setting_numbers(state, services)
-    values = values + ledger_numbers(analyses)
-    report = _check(sections, values, keys, analyses, settings)
+    return corrected(sections, messages, context, services, stage="writeup")
+
+
+def corrected(sections: PaperSections, messages: list[dict[str, str]], context: ClaimsContext, services: Services,
+              stage: str) -> tuple[PaperSections, ClaimsCheck]:
+    """``sections`` checked against the claims context and, while something is wrong, the sections with
+    a problem asked for again (at most ``claims_repairs`` times) after ``messages``."""
+    report = context.check(sections)
     for rewrite in range(1, services.settings.claims_repairs + 1):
         if report.clean:
             break
-        services.progress("writeup", "rewriting numbers, claims or citations the analysis does not support")
+        services.progress(stage, "rewriting numbers, claims or citations the analysis does not support")
         wrong = sorted(problem_sections(report, sections))
         if not wrong:
             break
         fix = render("writeup", "correct", numbers=report.unmatched_sentences, claims=report.unsupported_claims,
-                     citations=", ".join(report.unknown_citations), ledger=ledger_text(analyses), sections=wrong)
+                     citations=", ".join(report.unknown_citations), ledger=ledger_text(context.analyses),
+                     sections=wrong)
         messages = [*messages, {"role": "assistant", "content": sections.model_dump_json()},
                     {"role": "user", "content": fix}]
         # only the sections with a problem are asked for again, so the rewrite costs a fraction of the
         # draft, and sections that were fine stay as they were (a small model's full rewrite often
         # repeated one paragraph in every section)
-        partial = create_model("PaperSections", __doc__=PaperSections.__doc__,
-                               **{name: (str, PaperSections.model_fields[name]) for name in wrong})
-        rewritten = services.gateway.structured(messages, partial, role="writing", stage="writeup/correct",
-                                                max_tokens=700 * len(wrong) + 200)
+        rewritten = services.gateway.structured(messages, sections_model(wrong), role="writing",
+                                                stage=f"{stage}/correct", max_tokens=700 * len(wrong) + 200)
         sections = sections.model_copy(update={name: getattr(rewritten, name) for name in wrong})
-        report = _check(sections, values, keys, analyses, settings)
+        report = context.check(sections)
         report.rewrites = rewrite
     return sections, report
+
+
+def sections_model(names: list[str]) -> type[BaseModel]:
+    """A ``PaperSections`` with only the sections ``names``, for asking for a few again."""
+    return create_model("PaperSections", __doc__=PaperSections.__doc__,
+                        **{name: (str, PaperSections.model_fields[name]) for name in names})
 
 
 def problem_sections(report: ClaimsCheck, sections: PaperSections) -> set[str]:
@@ -239,19 +270,18 @@ def with_record_text(sections: PaperSections, state: RunState, services: Service
 
 
 def assemble(state: RunState, services: Services, sections: PaperSections, clean: bool,
-             citations: list[Citation]) -> Path:
-    """Write ``paper/paper.tex`` with its figures and bibliography next to it."""
-    paper = services.folder.path / "paper"
+             citations: list[Citation], out: Path) -> Path:
+    """Write ``out/paper.tex`` with its figures and bibliography next to it."""
     template_latex = services.template.path / "latex"
     bib = template_latex / "references.bib"
     own = bib.read_text(encoding="utf-8", errors="replace") if bib.is_file() else ""
-    write_atomic(paper / "references.bib", own + "\n" + "\n".join(c.bibtex for c in citations if c.bibtex))
+    write_atomic(out / "references.bib", own + "\n" + "\n".join(c.bibtex for c in citations if c.bibtex))
     figures = []
     for rel in state.get("figures", []):
         src = services.folder.path / rel
-        shutil.copy2(src, paper / src.name)
+        shutil.copy2(src, out / src.name)
         idea, _, name = src.name.partition("__")
-        figures.append((paper / src.name, f"{name} for idea {idea}."))
+        figures.append((out / src.name, f"{name} for idea {idea}."))
     metrics = services.template.metric_names
     tables = []
     for name, outcome in state.get("experiments", {}).items():
@@ -263,19 +293,60 @@ def assemble(state: RunState, services: Services, sections: PaperSections, clean
             tables.append(comparison_table(analysis))
     tex = build_tex((template_latex / "template.tex").read_text(encoding="utf-8"), sections, tables, figures,
                     has_bibliography=bool(citations), clean=clean, citation_keys={c.key for c in citations})
-    path = paper / "paper.tex"
+    path = out / "paper.tex"
     write_atomic(path, tex)
     return path
 
 
-def _log_latex(services: Services, attempt: int, result: CompileResult) -> None:
+def _log_latex(services: Services, attempt: int, result: CompileResult, idea: str, out: Path) -> None:
     first = result.errors[0] if result.errors else None
     services.failures.record(Attempt(
-        run_id=services.folder.run_id, idea="paper", stage="latex", attempt=attempt,
+        run_id=services.folder.run_id, idea=idea, stage="latex", attempt=attempt,
         model=services.settings.model_for("writing"), template=services.template.manifest.name,
         category=None if result.ok else Category.LATEX_ERROR,
         message=None if result.ok or first is None else f"{first.file}:{first.line}: {first.message}",
-        wall_s=result.seconds, run_dir=str(services.folder.path / "paper")))
+        wall_s=result.seconds, run_dir=str(out)))
+
+
+def flagged_note(stage: str, claims: ClaimsCheck, where: str) -> str:
+    """The run note for a draft whose claims check still found something after its rewrites."""
+    flagged = [n for ns in claims.unmatched_numbers.values() for n in ns]
+    return (f"{stage}: FLAGGED after {claims.rewrites} rewrite(s): {len(claims.unsupported_claims)} claim(s) "
+            f"the analysis does not support, {len(flagged)} number(s) no run produced "
+            f"({', '.join(flagged) or 'none'}) and {len(claims.unknown_citations)} unknown citation key(s); "
+            f"see {where}/claims_check.json")
+
+
+def publish(state: RunState, services: Services, sections: PaperSections, claims: ClaimsCheck,
+            citations: list[Citation], out: Path, stage: str) -> tuple[dict[str, Any], list[str]]:
+    """Write ``sections.json`` and ``claims_check.json`` into ``out``, then the LaTeX with the record's
+    text and the flags, compiled; a failed compile is retried once fully escaped. Returns the
+    paper's state entry and the run notes."""
+    where = out.relative_to(services.folder.path).as_posix()
+    write_atomic(out / "sections.json", sections.model_dump_json(indent=2) + "\n")
+    write_atomic(out / "claims_check.json", claims.model_dump_json(indent=2) + "\n")
+    notes = [] if claims.clean else [flagged_note(stage, claims, where)]
+    sections = with_record_text(flag_unsupported(sections, claims), state, services)
+    result = None
+    for attempt, clean in enumerate((True, False), start=1):
+        services.progress(stage, f"compiling LaTeX (attempt {attempt})")
+        started = time.perf_counter()
+        tex = assemble(state, services, sections, clean, citations, out)
+        result = compile_pdf(tex, cache_dir=services.settings.cache_dir)
+        result.seconds = time.perf_counter() - started
+        _log_latex(services, attempt, result, "paper" if stage == "writeup" else stage, out)
+        (out / "compile.log").write_text(result.log_tail, encoding="utf-8")
+        if result.ok:
+            if attempt > 1:
+                services.failures.mark_repaired(services.folder.run_id, "paper" if stage == "writeup" else stage,
+                                                "latex")
+            break
+    pdf = out / "paper.pdf"
+    if result is None or not result.ok:
+        notes.append(f"{stage}: the paper did not compile; {where}/paper.tex and {where}/compile.log are kept")
+    entry = {"title": sections.title, "tex": f"{where}/paper.tex",
+             "pdf": f"{where}/paper.pdf" if pdf.is_file() else None, "compiled": bool(result and result.ok)}
+    return entry, notes
 
 
 def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
@@ -283,34 +354,6 @@ def writeup(state: RunState, runtime: Runtime[Services]) -> dict[str, Any]:
     services = runtime.context
     services.progress("writeup", "writing the paper")
     citations = citations_for(services)
-    values = run_values(state, services)
-    sections, claims = write_sections(state, services, citations, values)
-    write_atomic(services.folder.path / "paper" / "sections.json", sections.model_dump_json(indent=2) + "\n")
-    write_atomic(services.folder.path / "paper" / "claims_check.json", claims.model_dump_json(indent=2) + "\n")
-    notes = []
-    if not claims.clean:
-        flagged = [n for ns in claims.unmatched_numbers.values() for n in ns]
-        notes.append(f"writeup: FLAGGED after {claims.rewrites} rewrite(s): {len(claims.unsupported_claims)} claim(s) "
-                     f"the analysis does not support, {len(flagged)} number(s) no run produced "
-                     f"({', '.join(flagged) or 'none'}) and {len(claims.unknown_citations)} unknown citation key(s); "
-                     "see paper/claims_check.json")
-    sections = with_record_text(flag_unsupported(sections, claims), state, services)
-    result = None
-    for attempt, clean in enumerate((True, False), start=1):
-        services.progress("writeup", f"compiling LaTeX (attempt {attempt})")
-        started = time.perf_counter()
-        tex = assemble(state, services, sections, clean, citations)
-        result = compile_pdf(tex, cache_dir=services.settings.cache_dir)
-        result.seconds = time.perf_counter() - started
-        _log_latex(services, attempt, result)
-        (services.folder.path / "paper" / "compile.log").write_text(result.log_tail, encoding="utf-8")
-        if result.ok:
-            if attempt > 1:
-                services.failures.mark_repaired(services.folder.run_id, "paper", "latex")
-            break
-    pdf = services.folder.path / "paper" / "paper.pdf"
-    if result is None or not result.ok:
-        notes.append("writeup: the paper did not compile; paper/paper.tex and paper/compile.log are kept")
-    return {"paper": {"title": sections.title, "tex": "paper/paper.tex",
-                      "pdf": "paper/paper.pdf" if pdf.is_file() else None,
-                      "compiled": bool(result and result.ok)}, "notes": notes}
+    sections, claims = write_sections(state, services, citations)
+    paper, notes = publish(state, services, sections, claims, citations, services.folder.path / "paper", "writeup")
+    return {"paper": paper, "notes": notes}

@@ -189,8 +189,19 @@ def stage_times(folder: RunFolder) -> list[tuple[str, float]]:
     return list(totals.items())
 
 
+class RevisionView(BaseModel):
+    """One revision round: the response to the reviewers, the revised PDF and its review."""
+
+    round: int
+    pdf: str | None
+    response_md: str
+    diff: str
+    review_md: str
+    meta: dict[str, Any] | None
+
+
 class PaperView(BaseModel):
-    """The paper page: the PDF, its pages as images, and its reviews."""
+    """The paper page: the PDF, its pages as images, its reviews and its revisions."""
 
     pdf: str | None
     pages: int
@@ -199,6 +210,7 @@ class PaperView(BaseModel):
     review_md: str
     summary: str
     claims: dict[str, Any] | None
+    revisions: list[RevisionView] = []
 
 
 def read_json(path: Path) -> Any:
@@ -227,7 +239,22 @@ def paper_view(folder: RunFolder) -> PaperView:
                      meta=read_json(folder.path / "reviews" / "meta_review.json"), reviews=reviews,
                      review_md=tail(folder.path / "reviews" / "review.md", 60000),
                      summary=tail(folder.path / "summary.md", 60000),
-                     claims=read_json(folder.path / "paper" / "claims_check.json"))
+                     claims=read_json(folder.path / "paper" / "claims_check.json"), revisions=revision_views(folder))
+
+
+def revision_views(folder: RunFolder) -> list[RevisionView]:
+    """The run's revision rounds, in order, as far as their folders go."""
+    views = []
+    version = 1
+    while (folder.paper_dir(version) / "response.md").is_file():
+        where = folder.paper_dir(version)
+        views.append(RevisionView(
+            round=version, pdf=f"revisions/{version}/paper.pdf" if (where / "paper.pdf").is_file() else None,
+            response_md=tail(where / "response.md", 30000), diff=tail(where / "changes.diff", 30000),
+            review_md=tail(folder.reviews_dir(version) / "review.md", 30000),
+            meta=read_json(folder.reviews_dir(version) / "meta_review.json")))
+        version += 1
+    return views
 
 
 def page_preview(folder: RunFolder, page: int) -> Path:

@@ -44,7 +44,9 @@ def fake_server(research_model: ResearchModel) -> Iterator[FakeOpenAI]:
 def cli_env(fake_server: FakeOpenAI, tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "SCIENTIST_MODEL": "openai/fake-model", "SCIENTIST_API_BASE": fake_server.api_base,
             "SCIENTIST_OFFLINE": "1", "SCIENTIST_REVIEWERS": "2", "SCIENTIST_RUNS_DIR": str(tmp_path / "runs"),
-            "SCIENTIST_SANDBOX": "bwrap"}
+            "SCIENTIST_SANDBOX": "bwrap",
+            # no revision round unless a test asks for it (tests/graph/test_run.py runs the default, one)
+            "SCIENTIST_REVISIONS": "0"}
 
 
 @pytest.fixture

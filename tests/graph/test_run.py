@@ -14,7 +14,11 @@ from tests.graph.conftest import TOY, only_run
 pytestmark = pytest.mark.slow
 
 
-def test_auto_run_produces_every_artifact(scientist, research_model, tmp_path):
+def test_auto_run_produces_every_artifact(scientist, research_model, cli_env, tmp_path):
+    cli_env.pop("SCIENTIST_REVISIONS")  # the default: one revision round
+    revise_requests = []
+    research_model.on_request = lambda schema, body: revise_requests.append(body) if (
+        schema == "RevisionPlan" or "Now rewrite these sections" in body["messages"][-1]["content"]) else None
     done = scientist("run", str(TOY), "--auto", "--num-ideas", "1")
     assert done.returncode == 0, done.stderr
     run = only_run(tmp_path)
@@ -37,6 +41,33 @@ def test_auto_run_produces_every_artifact(scientist, research_model, tmp_path):
             if x.startswith("run_")]  # reruns that observe a run (".lines_run") are not runs
     assert sorted(log) == ["run_0", "run_1", "run_2"]
     assert "finished" in done.stderr and "paper.pdf" in done.stderr
+
+    # the revision round: the points answered, the one section named rewritten under the claims check,
+    # compiled, and reviewed again; the writer was shown the reviews' points, never their scores
+    revised = run / "revisions" / "1"
+    response = (revised / "response.md").read_text()
+    assert "1. **trivial**" in response and "revise (discussion)" in response
+    assert "2. **why?**" in response and "needs_experiments" in response
+    diff = (revised / "changes.diff").read_text()
+    assert "-The effect is linear, as expected; the study is tiny." in diff
+    assert "+This is a toy study of one sequence, not a benchmark." in diff and "conclusion" not in diff
+    revised_text = " ".join(subprocess.run(["pdftotext", str(revised / "paper.pdf"), "-"], capture_output=True,
+                                           text=True).stdout.split())
+    assert "toy study of one sequence, not a benchmark" in revised_text and "not a benchmark" not in text
+    assert "2.25" in revised_text, "the record's text and tables are in the revised paper too"
+    assert json.loads((revised / "claims_check.json").read_text())["unsupported_claims"] == []
+    again = json.loads((revised / "reviews" / "meta_review.json").read_text())
+    assert again["reviews"] == 2 and research_model.calls["Review"] == 8, "2 reviewers x 1 reflection x 2 versions"
+    assert research_model.calls["RevisionPlan"] == 1
+    assert len(revise_requests) == 2
+    for body in revise_requests:
+        sent = "\n".join(m["content"] for m in body["messages"]).lower()
+        assert "trivial" in sent and "why?" in sent
+        assert not any(word in sent for word in ("overall", "soundness", "confidence", "reject")), sent
+    summary = (run / "summary.md").read_text()
+    assert "revision 1: rewrote discussion" in summary and "uncalibrated" in summary
+    assert ("revise", "latex") in {(a.idea, a.stage) for a in FailureLog(run / "failures.sqlite").attempts()}
+    assert "revision 1:" in done.stderr
 
 
 def test_failures_command_reports_the_run(scientist, tmp_path):

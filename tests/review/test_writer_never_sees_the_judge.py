@@ -1,5 +1,7 @@
-"""The writer never sees its judge: no path of the graph leads from the review back to the writer, and
-the writer's code and prompts hold nothing of the reviewer's (its prompt, its form, its scores)."""
+"""The writer never sees its judge: no path of the graph leads from the review back to the drafting
+stage, the writer's code and prompts hold nothing of the reviewer's (its prompt, its form, its scores),
+and the revision stage, the one place a review is answered, reads the reviews' points, not their
+scores."""
 
 from __future__ import annotations
 
@@ -30,7 +32,30 @@ def test_no_path_of_the_graph_leads_from_the_review_back_to_the_writer():
     assert ("checkpoint_paper", "review") in edges and ("review", "finish") in edges
     after_review = reachable(edges, "review")
     assert "writeup" not in after_review and "checkpoint_paper" not in after_review
-    assert after_review == {"finish", "__end__"}
+    assert after_review == {"revise", "review", "finish", "__end__"}, "only the revision stage follows a review"
+
+
+def test_the_revision_stage_reads_the_reviews_points_and_never_their_scores(tmp_path):
+    from scientist.nodes.revise import reviewer_points
+    from scientist.review.reviewer import meta_review
+    from scientist.schemas import Review
+
+    reviews = [Review(summary="s", strengths=["clear writing"], weaknesses=["only one seed", "Only one seed."],
+                      questions=["why this step?"], limitations="l", ethical_concerns=False, soundness=2,
+                      presentation=3, contribution=1, overall=3, confidence=4, decision="reject"),
+               Review(summary="s", strengths=["simple"], weaknesses=["no baseline tuning"],
+                      questions=["why this step?", "what of larger steps?"], limitations="l",
+                      ethical_concerns=False, soundness=3, presentation=3, contribution=2, overall=4,
+                      confidence=3, decision="reject")]
+    for k, r in enumerate(reviews, start=1):
+        (tmp_path / f"review_{k}.json").write_text(r.model_dump_json())
+    (tmp_path / "meta_review.json").write_text(meta_review(reviews).model_dump_json())
+    points = reviewer_points(tmp_path)
+    assert points == ["only one seed", "no baseline tuning", "why this step?", "what of larger steps?"]
+    prompts = yaml.safe_load((PACKAGE / "prompts" / "revise.yaml").read_text(encoding="utf-8"))
+    text = "\n".join(str(v) for v in prompts.values())
+    for score in ("overall", "soundness", "presentation", "contribution", "confidence", "decision"):
+        assert "{{ " + score not in text and score not in text.lower(), score
 
 
 def test_the_writer_imports_nothing_of_the_reviewer_and_its_prompts_name_no_review_variable():

@@ -64,6 +64,23 @@ def test_the_paper_page_without_a_paper_says_so(client, one_run):
     assert client.get(f"/runs/{one_run.run_id}/pages/1.png").status_code == 404
 
 
+def test_the_paper_page_shows_each_revision_with_its_response_changes_and_second_review(client, one_run):
+    revised = one_run.paper_dir(1)
+    (revised / "reviews").mkdir(parents=True)
+    (revised / "response.md").write_text("# Response to the reviewers (revision 1)\n1. **only one seed**\n")
+    (revised / "changes.diff").write_text("--- discussion (before)\n+More seeds would be needed.\n")
+    (revised / "paper.pdf").write_bytes(b"%PDF-1.4 revised")
+    (revised / "reviews" / "review.md").write_text("# Reviews (1)\nuncalibrated: a critique, not a verdict\n")
+    (revised / "reviews" / "meta_review.json").write_text('{"decision": "reject", "overall": 3.5}')
+    page = client.get(f"/runs/{one_run.run_id}/paper").text
+    assert "Revision 1: reviewed again" in page and "overall 3.5/10" in page
+    assert "only one seed" in page and "More seeds would be needed." in page
+    assert "uncalibrated: a critique, not a verdict" in page
+    assert f'/runs/{one_run.run_id}/files/revisions/1/paper.pdf' in page
+    assert client.get(f"/runs/{one_run.run_id}/files/revisions/1/paper.pdf").content == b"%PDF-1.4 revised"
+    assert "Revision 2" not in page
+
+
 def test_the_new_run_form_refuses_a_folder_that_is_not_a_template(client, tmp_path):
     csrf = client.app.state.guard.csrf
     refused = client.post("/new", data={"template": str(tmp_path), "csrf": csrf, "checkpoint": ["ideas"]})

@@ -31,9 +31,26 @@ PAPER = {
     "results": "The baseline has mean_value 2.25; run_1 reaches 4.5 (100% higher) & max 9.",
     "discussion": "The effect is linear, as expected; the study is tiny.", "conclusion": "Step scales the mean.",
 }
+REVISED_DISCUSSION = "The effect is linear, as expected. This is a toy study of one sequence, not a benchmark."
 REVIEW = {"summary": "A toy study.", "strengths": ["clear"], "weaknesses": ["trivial"], "questions": ["why?"],
           "limitations": "toy", "ethical_concerns": False, "soundness": 3, "presentation": 3, "contribution": 1,
           "overall": 3, "confidence": 4, "decision": "reject"}
+
+# Answers that do not depend on the request.
+FIXED: dict[str, dict[str, Any]] = {
+    "PartChoice": {"reasoning": "change the step", "parts": ["constants"]},
+    "NoveltyQueries": {"queries": ["toy sequence step size mean"]},
+    "NoveltyDecision": {"decision": "novel", "closest": [{"index": 0, "difference": "it does not vary the step"}],
+                        "reasoning": "no paper varies the step of this toy sequence"},
+    "PaperSections": PAPER,
+    "Review": REVIEW,
+    "RevisionPlan": {"responses": [
+        {"point": 1, "action": "revise", "sections": ["discussion"],
+         "response": "The discussion now says plainly that the study is a toy one."},
+        {"point": 2, "action": "needs_experiments", "sections": [],
+         "response": "Answering why would need runs with other steps, which this revision cannot add."}]},
+    "FidelityVerdict": {"asked": "a new STEP", "done": "sets STEP", "differences": [], "verdict": "faithful"},
+}
 
 
 class ResearchModel:
@@ -81,17 +98,8 @@ class ResearchModel:
             return {"reasoning": "change the step", "edits": [
                 {"file": "experiment.py", "search": "STEP = 0.5  # the value the scripted model edits",
                  "replace": f"STEP = {value}  # the value the scripted model edits"}]}
-        if schema == "PartChoice":
-            return {"reasoning": "change the step", "parts": ["constants"]}
-        if schema == "NoveltyQueries":
-            return {"queries": ["toy sequence step size mean"]}
-        if schema == "NoveltyDecision":
-            return {"decision": "novel", "closest": [{"index": 0, "difference": "it does not vary the step"}],
-                    "reasoning": "no paper varies the step of this toy sequence"}
-        if schema == "PaperSections":
-            return PAPER
-        if schema == "Review":
-            return REVIEW
-        if schema == "FidelityVerdict":
-            return {"asked": "a new STEP", "done": "sets STEP", "differences": [], "verdict": "faithful"}
+        if schema == "PaperSections" and "Now rewrite these sections" in last:
+            return {**PAPER, "discussion": REVISED_DISCUSSION}
+        if schema in FIXED:
+            return FIXED[schema]
         raise AssertionError(f"unexpected request for {schema}")
