@@ -73,6 +73,16 @@ def test_demo_run_killed_mid_experiments_resumes_to_a_reviewed_paper(tmp_path):
     assert "uncalibrated: a critique, not a verdict" in (run / "reviews" / "review.md").read_text(), \
         "the embedded reviewer's review says it is at chance on real decisions"
 
+    # the revision round on the embedded model: every reviewer point answered by a valid response; what
+    # it rewrote is compiled and reviewed again
+    revision = json.loads((run / "revisions" / "1" / "revision.json").read_text())
+    assert revision["points"] and revision["responses"], revision
+    assert (run / "revisions" / "1" / "response.md").is_file()
+    if revision["changed"]:
+        assert (run / "revisions" / "1" / "paper.pdf").is_file(), "a rewritten revision compiles"
+        again = (run / "revisions" / "1" / "reviews" / "review.md").read_text()
+        assert "uncalibrated: a critique, not a verdict" in again
+
     attempts = FailureLog(run / "failures.sqlite").attempts()
     experiment_rows = [a for a in attempts if is_experiment_run(a.stage)]
     run_dirs = [p for p in (run / "experiments").glob("*/run_*") if p.name != "run_0"]
