@@ -196,7 +196,8 @@ class PointResponse(BaseModel):
     sections: list[SectionName] = Field(max_length=3, description="the sections the revision rewrites; [] unless "
                                                                   "action is revise")
     response: str = Field(min_length=10, max_length=400,
-                          description="what the revision does about the point, or why it cannot or should not")
+                          description="what the revision does about the point, or why it cannot or should not, "
+                                      "in the authors' words (not the point said again)")
 
 
 class RevisionPlan(BaseModel):

@@ -38,6 +38,8 @@ from scientist.services import Services
 from scientist.state import RunState
 
 MAX_QUESTIONS = 4
+SAME_TEXT = 0.8  # a response this close to its point (difflib ratio of their words) only repeats it
+MIN_KEPT = 0.5  # a rewrite shorter than this share of its section lost what the section said
 SECTION_ORDER = [name for name in PaperSections.model_fields if name != "title"]
 
 
@@ -51,15 +53,41 @@ def reviewer_points(reviews_dir: Path) -> list[str]:
     return distinct([*weaknesses, *distinct(questions)[:MAX_QUESTIONS]])
 
 
-def settled(responses: list[PointResponse], points: int) -> list[PointResponse]:
+def words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def repeats(text: str, point: str) -> bool:
+    """Whether ``text`` is the reviewer's point said back (the same words, or a near copy), which
+    answers nothing."""
+    mine, theirs = words(text), words(point)
+    return bool(theirs) and (theirs in mine and len(mine) < 1.3 * len(theirs)
+                             or difflib.SequenceMatcher(None, mine, theirs).ratio() >= SAME_TEXT)
+
+
+def settled(responses: list[PointResponse], points: list[str]) -> list[PointResponse]:
     """One response per point, in point order: a point number out of range or answered twice is
-    dropped (the first answer stands); only a "revise" answer names sections."""
+    dropped (the first answer stands), and so is a response that only repeats its point; only a
+    "revise" answer names sections."""
     kept: dict[int, PointResponse] = {}
     for response in responses:
-        if 1 <= response.point <= points and response.point not in kept:
+        number = response.point
+        if 1 <= number <= len(points) and number not in kept and not repeats(response.response, points[number - 1]):
             sections = list(dict.fromkeys(response.sections)) if response.action == "revise" else []
-            kept[response.point] = response.model_copy(update={"sections": sections})
+            kept[number] = response.model_copy(update={"sections": sections})
     return [kept[k] for k in sorted(kept)]
+
+
+def refused_rewrite(before: str, after: str, points: list[str]) -> str | None:
+    """Why a section's rewrite is not kept, or None: it lost more than half of the section's text,
+    or it carries a reviewer's point into the paper (a revision answers a point; it does not paste it)."""
+    if len(after.strip()) < MIN_KEPT * len(before.strip()):
+        return f"it kept {len(after.strip())} of the section's {len(before.strip())} characters"
+    inside = words(after)
+    copied = [p for p in points if len(words(p)) > 20 and words(p) in inside]
+    if copied:
+        return f"it pastes a reviewer's point into the paper (\"{copied[0]}\")"
+    return None
 
 
 def sentences(text: str) -> list[str]:
@@ -75,14 +103,16 @@ def changes_diff(before: PaperSections, after: PaperSections, names: list[str], 
     return "\n".join(out) + "\n" if out else "no section changed\n"
 
 
-def response_markdown(version: int, points: list[str], responses: list[PointResponse], changed: list[str],
+def response_markdown(version: int, points: list[str], responses: list[PointResponse], entry: dict[str, Any],
                       claims_clean: bool | None, reviewed: str) -> str:
     answered = {r.point: r for r in responses}
+    changed, refused = entry["changed"], entry.get("refused") or {}
     lines = [f"# Response to the reviewers (revision {version})", "",
-             f"The reviews in {reviewed} raised {len(points)} point(s). The writer read their weaknesses and "
+             f"The reviews in {reviewed}/ raised {len(points)} point(s). The writer read their weaknesses and "
              "questions, not their scores. "
              + (f"This revision rewrote: {', '.join(changed)} (changes.diff)." if changed else
                 "No section was rewritten, so there is no revised paper and no second review."), ""]
+    lines += [f"The rewrite of {name} was not kept: {why}." for name, why in refused.items()]
     if claims_clean is not None:
         lines += ["Claims check of the revised sections: " + ("clean." if claims_clean else
                                                               "FLAGGED (claims_check.json)."), ""]
@@ -90,7 +120,8 @@ def response_markdown(version: int, points: list[str], responses: list[PointResp
         lines.append(f"{k}. **{point}**")
         response = answered.get(k)
         lines.append(f"   - {response.action}" + (f" ({', '.join(response.sections)})" if response.sections else "")
-                     + f": {response.response}" if response else "   - not answered by the model")
+                     + f": {response.response}" if response else
+                     "   - not answered (the model gave no response, or one that only repeated the point)")
     return "\n".join(lines) + "\n"
 
 
@@ -114,10 +145,11 @@ def revise(state: RunState, runtime: Runtime[Services]) -> Command[Any]:
                   sections={name: getattr(before, name) for name in ["title", *SECTION_ORDER]}, points=points)
     messages = [{"role": "system", "content": render("writeup", "system")}, {"role": "user", "content": user}]
     plan = services.gateway.structured(messages, RevisionPlan, role="writing", stage="revise", max_tokens=1500)
-    responses = settled(plan.responses, len(points))
+    responses = settled(plan.responses, points)
     changed = [name for name in SECTION_ORDER if any(name in r.sections for r in responses)]
     where = out.relative_to(services.folder.path).as_posix()
-    entry: dict[str, Any] = {"round": version, "changed": changed, "review": None, "compiled": False, "pdf": None,
+    entry: dict[str, Any] = {"round": version, "changed": changed, "refused": {}, "review": None, "compiled": False,
+                             "pdf": None,
                              "actions": {a: sum(r.action == a for r in responses)
                                          for a in ("revise", "needs_experiments", "disagree")},
                              "response": f"{where}/response.md"}
@@ -133,13 +165,18 @@ def revise(state: RunState, runtime: Runtime[Services]) -> Command[Any]:
                     {"role": "user", "content": ask}]
         rewritten = services.gateway.structured(messages, sections_model(changed), role="writing",
                                                 stage="revise/sections", max_tokens=700 * len(changed) + 200)
+        refused = {name: why for name in changed
+                   if (why := refused_rewrite(getattr(before, name), getattr(rewritten, name), points))}
+        changed = [name for name in changed if name not in refused]
+        entry.update(changed=changed, refused=refused)
+    if changed:
         after = before.model_copy(update={name: getattr(rewritten, name) for name in changed})
         after, claims = corrected(after, messages, context, services, stage="revise")
         claims_clean = claims.clean
         write_atomic(out / "changes.diff", changes_diff(before, after, changed, where))
         paper, notes = publish(state, services, after, claims, citations, out, stage="revise")
         entry.update(paper)
-    write_atomic(out / "response.md", response_markdown(version, points, responses, changed, claims_clean,
+    write_atomic(out / "response.md", response_markdown(version, points, responses, entry, claims_clean,
                                                         reviewed.relative_to(services.folder.path).as_posix()))
     write_atomic(out / "revision.json", json.dumps({**entry, "points": points,
                                                     "responses": [r.model_dump() for r in responses]}, indent=2))
