@@ -20,7 +20,7 @@ from scientist.experiments.checks.names import (
     missing_library_names,
     undefined_calls,
 )
-from scientist.experiments.facts.change import code_change
+from scientist.experiments.facts.change import code_change, only_settings
 from scientist.experiments.facts.edits import EditNotApplied, NoEffectiveChange, apply_edits
 from scientist.experiments.facts.results import InvalidResults, NonFiniteResults, read_final_info
 from scientist.experiments.facts.spots import Spot, splice, spots, with_todo_at
@@ -34,6 +34,7 @@ from scientist.experiments.facts.units import (
     mentioned_parts,
     outline,
     rule_home,
+    standalone_sketch,
     unit_text,
     with_helper,
     with_todo,
@@ -92,6 +93,8 @@ REPAIR_TEMPERATURE_STEP = 0.15  # each repair samples a little more freely, so i
 LINES_MAX_TOKENS = 600  # the lines that take one line's place: a few statements, not a function
 HELPER_MAX_TOKENS = 400  # the def of one helper the edit called and never wrote
 MAX_HELPERS = 2  # helpers defined so per attempt
+SKETCH_MAX_TOKENS = 300  # the change's computation written out on its own: a few lines
+SKETCH_MAX_LINES = 12
 CANDIDATE_TEMPERATURE_STEP = 0.1  # candidate k of an attempt samples k steps more freely than the first
 # Which failure of a round's candidates the next round repairs: a crash located in code that ran first
 # (the model repairs a located bug best), then failures found before running, then those with no code.
@@ -180,6 +183,7 @@ class IdeaExperiments:
         self.metrics = services.template.metric_names or None
         self.fired: list[FiredPass] = []  # the passes that fired on the current attempt's code
         self.candidate = 0  # which candidate of the current attempt is being made (0: the first)
+        self.sketches: dict[str, str] = {}  # run -> what its change computes, written out on its own
 
     def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
             run_dir: Path) -> None:
@@ -374,11 +378,37 @@ class IdeaExperiments:
 
     def head(self, code: str, run: str, change: str) -> str:
         """The start every rewrite and fix prompt of a run shares, token for token: the task, the baseline
-        code and its parts, the idea and the change. What differs between attempts comes after it, so
-        the model server serves this prefix from its cache."""
+        code and its parts, the idea, the change and its sketch. What differs between attempts comes
+        after it, so the model server serves this prefix from its cache."""
         return render("experiments", "run_head", code_head=code_head(self.services, code),
                       idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"],
-                      run_name=run, change=change, mentioned=", ".join(mentioned_parts(code, change)))
+                      run_name=run, change=change, mentioned=", ".join(mentioned_parts(code, change)),
+                      sketch=self.sketches.get(run, ""))
+
+    def sketch(self, run: str, change: str) -> str:
+        """What ``change`` computes, asked of the model on its own in a short prompt without the file
+        (``method_sketch``): a small model that recalls a formula when asked for it alone often writes
+        another one deep in a long edit prompt. Standalone numpy of at most ``SKETCH_MAX_LINES`` lines
+        that parses, else ""; none for a change made only of settings. Kept in
+        ``attempts/<run>/sketch.py``."""
+        if not self.services.settings.method_sketch or only_settings(change):
+            return ""
+        self.services.progress("experiments", f"{self.name}: {run}: writing out what the change computes")
+        ask = render("experiments", "sketch", task_description=self.services.template.prompt.task_description,
+                     idea_title=self.idea["title"], hypothesis=self.idea["hypothesis"], change=change,
+                     max_lines=SKETCH_MAX_LINES)
+        try:
+            reply = self.services.gateway.text(
+                [{"role": "system", "content": render("experiments", "sketch_system")},
+                 {"role": "user", "content": ask}],
+                role="coding", stage=f"experiments/{self.name}/{run}/sketch", max_tokens=SKETCH_MAX_TOKENS,
+                temperature=0.0)
+        except LLMOutputInvalid:
+            return ""
+        sketch = standalone_sketch(reply, SKETCH_MAX_LINES)
+        if sketch:
+            write_atomic(self.workdir / "attempts" / run / "sketch.py", sketch + "\n")
+        return sketch
 
     def ask_edit(self, code: str, run: str, change: str, history: History, repeats: int | None = None,
                  unchanged: str | None = None, home: Home | None = None) -> CodeEdit | CodeRewrite:
@@ -656,6 +686,7 @@ class IdeaExperiments:
             return RunOutcome.model_validate_json(saved.read_text())
         settings = self.services.settings
         baseline_code = (self.workdir / "run_0" / "experiment.py").read_text(encoding="utf-8")
+        self.sketches[run] = self.sketch(run, code_change(change))
         history = History()  # an attempt edits the working baseline, or fixes the last attempt's crash in place
         rounds, width = 1 + settings.max_repairs, settings.candidates
         rewrite = settings.edit_format == "rewrite"

@@ -12,7 +12,14 @@ from langgraph.runtime import Runtime
 
 from scientist.analysis.preregistration import AnalysisPlan, default_analysis
 from scientist.experiments.checks.names import module_constants
-from scientist.experiments.facts.change import adds_computation, drops_the_idea, one_setting, unrequested_setting
+from scientist.experiments.facts.change import (
+    SET_VALUE,
+    adds_computation,
+    clauses,
+    drops_the_idea,
+    one_setting,
+    unrequested_setting,
+)
 from scientist.experiments.loop import code_head, code_system
 from scientist.prompts import render
 from scientist.runstore import write_atomic
@@ -20,15 +27,11 @@ from scientist.schemas import ExperimentPlan, PlannedRun
 from scientist.services import Services
 from scientist.state import RunState
 
-CLAUSES = re.compile(r";|,?\s+and\s+(?=(?:set|change)\b)", re.I)  # "set A to 1 and change B to 2" is two changes
-# "set RIDGE to 1e-6 and run the experiment again": the value ends before "in ...", "and ...", "then ..."
 # "None (baseline experiment remains unchanged)": a planned change that says it changes nothing
 NO_CHANGE = re.compile(r"^\W*(?:none|nothing|no changes?|n/?a)\b|^\W*(?:the\s+)?baseline(?:\s+experiment)?\s+"
                        r"(?:remains|stays|is)\s+unchanged", re.I)
 # "set method A with option 0.9 to the metric of method B": a "set" whose object is no single name
 MISFORMED_SET = re.compile(r"^\W*set\s+(?![A-Za-z_]\w*\s+to\b)", re.I)
-SET_VALUE = re.compile(r"\b(?:set|change)\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$",
-                       re.I)
 
 
 def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict[str, str]:
@@ -51,11 +54,11 @@ def runs_to_replan(plan: ExperimentPlan, code: str, idea_text: str = "") -> dict
         dropped = drops_the_idea(run.change, idea_text, code) if idea_text else None
         if dropped is not None:
             found[run.name] = dropped
-        clauses = _clauses(run.change)
-        settings_only = _only_settings(clauses, constants, verb)
+        parts = clauses(run.change)
+        settings_only = _only_settings(parts, constants, verb)
         if settings_only is not None:
             found[run.name] = settings_only
-        for clause in clauses:
+        for clause in parts:
             match = SET_VALUE.search(clause)
             if match is None and MISFORMED_SET.match(clause):
                 found[run.name] = ("'set' names one constant of the code ('set NAME to VALUE'); for anything "
@@ -97,19 +100,19 @@ def without_unrequested(run: PlannedRun, code: str, idea_text: str) -> PlannedRu
     """``run`` with its clauses that set a constant the idea did not ask for taken out ("set MODE to
     'foo' and change TOL to 1e-4" for an idea about foo keeps its first clause), or ``None`` when there
     is none to take out or nothing else is left."""
-    constants, clauses = module_constants(code), _clauses(run.change)
-    kept = [clause for clause in clauses
+    constants, parts = module_constants(code), clauses(run.change)
+    kept = [clause for clause in parts
             if not ((match := SET_VALUE.search(clause)) and _unrequested(match, constants, idea_text))]
-    if not kept or len(kept) == len(clauses):
+    if not kept or len(kept) == len(parts):
         return None
     return run.model_copy(update={"change": "; ".join(kept)})
 
 
-def _only_settings(clauses: list[str], constants: dict[str, object], verb: str | None) -> str | None:
+def _only_settings(parts: list[str], constants: dict[str, object], verb: str | None) -> str | None:
     """Why a change made only of "set NAME to VALUE" clauses cannot be made: the idea adds computation
     (``verb``), or one NAME is no constant of the code (a new setting computes nothing by itself, and
     the change says nothing of what does); ``None`` otherwise."""
-    matches = [SET_VALUE.search(clause) for clause in clauses]
+    matches = [SET_VALUE.search(clause) for clause in parts]
     if not matches or not all(matches):
         return None
     if verb:
@@ -120,10 +123,6 @@ def _only_settings(clauses: list[str], constants: dict[str, object], verb: str |
         return None
     return (f"experiment.py has no constant {invented[0]}, and a new setting computes nothing by itself: "
             "state the idea's change in its own words and which function computes it")
-
-
-def _clauses(change: str) -> list[str]:
-    return [clause.strip() for clause in CLAUSES.split(change) if clause.strip()]
 
 
 def _unrequested(setting: re.Match[str], constants: dict[str, object], idea_text: str) -> bool:

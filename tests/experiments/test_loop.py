@@ -55,14 +55,14 @@ class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
                  edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
                  template: Path = TOY, candidates: int = 1, fidelity_signals: bool = False,
-                 fidelity_search: bool = True, line_choice: bool = False) -> None:
+                 fidelity_search: bool = True, line_choice: bool = False, method_sketch: bool = False) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
         settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
                                  fidelity_check=fidelity_check, candidates=candidates,
                                  fidelity_signals=fidelity_signals, fidelity_search=fidelity_search,
-                                 line_choice=line_choice)
+                                 line_choice=line_choice, method_sketch=method_sketch)
         folder = RunStore(tmp_path / "runs").create(str(template), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -185,6 +185,35 @@ def test_a_helper_the_edit_calls_and_never_wrote_is_asked_for_on_its_own(harness
     assert code.index("def doubled(x)") < code.index("STEP = doubled(0.5)")
     (entry,) = journal.read(h.services.folder.path / "experiments" / "bigger_step")
     assert ("define_called", "repair") in [(p.name, p.kind) for p in entry.passes]
+
+
+def test_a_change_that_computes_is_written_out_alone_first_and_shown_in_every_edit_prompt(harness):
+    h = harness(method_sketch=True, max_repairs=1)
+    prompts = user_prompts(h)
+    sketch = Step("Here it is:\n```python\nimport numpy as np\ndef scaled(s):\n    return 2.0 * s\n```")
+    change = "Double the step with a helper that scales it"
+    outcome, rows = h.run([sketch, constants("STEP = 1.0 / 0"), constants("STEP = 1.0")], change=change)
+    assert outcome.ok and [r.category for r in rows] == [Category.RUNTIME_ERROR, None]
+    assert "standalone numpy" in prompts[0] and "def bigger" not in prompts[0], "the sketch is asked without the file"
+    edits = prompts[1:]
+    assert len(edits) >= 2 and all("def scaled(s):\n    return 2.0 * s" in p for p in edits), \
+        "every prompt of the run after it (the part choice, the first edit, the repair) shows it"
+    assert "import numpy" not in edits[0].split("written out on its own")[1]
+    saved = h.services.folder.path / "experiments" / "bigger_step" / "attempts" / "run_1" / "sketch.py"
+    assert saved.read_text() == "def scaled(s):\n    return 2.0 * s\n"
+
+
+def test_a_change_of_settings_only_or_a_sketch_that_does_not_parse_shows_none(harness):
+    h = harness(method_sketch=True)
+    prompts = user_prompts(h, with_schema=True)
+    outcome, _ = h.run([constants("STEP = 1.0")], change="set STEP to 1.0")
+    assert outcome.ok and not any("standalone numpy" in text for _, text in prompts)
+    from scientist.experiments.facts.units import standalone_sketch
+
+    assert standalone_sketch("```python\ndef f(x:\n    return x\n```", 12) == ""
+    assert standalone_sketch("```python\nx = 1\n" + "y = x\n" * 12 + "```", 12) == "", "longer than asked"
+    assert standalone_sketch("the sigmoid squashes its input", 12) == "", "prose is no sketch"
+    assert standalone_sketch("```\nsig = 1 / (1 + np.exp(-z))\n```", 12) == "sig = 1 / (1 + np.exp(-z))"
 
 
 def test_a_helper_reply_that_is_no_def_of_it_leaves_the_name_error(harness):

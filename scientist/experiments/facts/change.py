@@ -17,6 +17,10 @@ MIN_WORDS = 4  # a change cut shorter than this (it began with "Compare ...") is
 # A change that begins with one of these adds computation: setting constants alone does not make it.
 NEW_COMPUTATION = {"add", "implement", "append", "augment", "inject", "introduce", "mix", "split", "replace",
                    "apply", "anneal", "clip", "normalise", "normalize", "regularise", "regularize", "combine"}
+CLAUSES = re.compile(r";|,?\s+and\s+(?=(?:set|change)\b)", re.I)  # "set A to 1 and change B to 2" is two changes
+# "set RIDGE to 1e-6 and run the experiment again": the value ends before "in ...", "and ...", "then ..."
+SET_VALUE = re.compile(r"\b(?:set|change)\s+([A-Z][A-Z0-9_]*)\s+to\s+(.+?)(?:,?\s+(?:in|and|then)\s+.*)?[.;]?\s*$",
+                       re.I)
 
 
 # A change put as the idea's yes/no question ("Does X improve test accuracy?") names its method before
@@ -61,6 +65,17 @@ def one_setting(change: str, run_index: int = 0) -> str:
         return f"{match['name']} = {chosen}" if chosen else match[0]
 
     return SWEEP.sub(pick, change)
+
+
+def clauses(change: str) -> list[str]:
+    """The change cut into its clauses ("set A to 1 and change B to 2" is two)."""
+    return [clause.strip() for clause in CLAUSES.split(change) if clause.strip()]
+
+
+def only_settings(change: str) -> bool:
+    """Whether every clause of the change is "set NAME to VALUE" (or "change NAME to VALUE")."""
+    parts = clauses(change)
+    return bool(parts) and all(SET_VALUE.search(part) for part in parts)
 
 
 def adds_computation(change: str) -> str | None:

@@ -143,6 +143,20 @@ def code_block(reply: str) -> str:
     return max(blocks, key=len) if blocks else reply
 
 
+def standalone_sketch(reply: str, max_lines: int) -> str:
+    """A reply's code as a sketch to show beside a change: its longest fenced block without import
+    lines, when it parses, assigns or defines something, and has at most ``max_lines`` lines that are
+    not blank; else ""."""
+    code = textwrap.dedent(code_block(reply).strip("\n"))
+    lines = [line.rstrip() for line in code.splitlines()
+             if line.strip() and not line.lstrip().startswith(("import ", "from "))]
+    text = "\n".join(lines)
+    if not lines or len(lines) > max_lines or not _parses(text):
+        return ""
+    kinds = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.FunctionDef, ast.Return)
+    return text if any(isinstance(node, kinds) for node in ast.walk(ast.parse(text))) else ""
+
+
 def _clean(code: str) -> str:
     """The model's code without a fence or common indentation, ending in one newline; without diff
     markers when it does not parse with them and does without (shown the last attempt's diff, a

@@ -85,6 +85,8 @@ class ResearchModel:
         if schema == "text" and "Write the complete new text of constants" in last:
             value = "2.0" if "set STEP to 2.0" in last else "1.0"
             return f"```python\nSTEP = {value}  # the value the scripted model edits\n```"
+        if schema == "text" and "standalone numpy" in last:
+            return "```python\nimport numpy as np\nstep = 2.0 * step\n```"
         if schema == "IdeaBatch":
             return {"ideas": [idea(n) for n in self.ideas]}
         if schema == "IdeaReflection":
