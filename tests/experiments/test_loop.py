@@ -214,6 +214,12 @@ def test_a_change_of_settings_only_or_a_sketch_that_does_not_parse_shows_none(ha
     assert standalone_sketch("```python\nx = 1\n" + "y = x\n" * 12 + "```", 12) == "", "longer than asked"
     assert standalone_sketch("the sigmoid squashes its input", 12) == "", "prose is no sketch"
     assert standalone_sketch("```\nsig = 1 / (1 + np.exp(-z))\n```", 12) == "sig = 1 / (1 + np.exp(-z))"
+    documented = ('```python\nimport numpy as np\n\ndef update(v, g, lr):\n    """Update v.\n\n    Parameters:\n'
+                  '    - v: the average.\n    - g: the gradient.\n    """\n    v = 0.9 * v + 0.1 * g**2  # average\n'
+                  '    return lr * g / (np.sqrt(v) + 1e-8)\n```')
+    assert standalone_sketch(documented, 12) == ("def update(v, g, lr):\n    v = 0.9 * v + 0.1 * g ** 2\n"
+                                                 "    return lr * g / (np.sqrt(v) + 1e-08)"), \
+        "a docstring, comments and imports do not count against the length"
 
 
 def test_a_helper_reply_that_is_no_def_of_it_leaves_the_name_error(harness):

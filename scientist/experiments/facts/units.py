@@ -144,17 +144,26 @@ def code_block(reply: str) -> str:
 
 
 def standalone_sketch(reply: str, max_lines: int) -> str:
-    """A reply's code as a sketch to show beside a change: its longest fenced block without import
-    lines, when it parses, assigns or defines something, and has at most ``max_lines`` lines that are
-    not blank; else ""."""
+    """A reply's code as a sketch to show beside a change: its longest fenced block without imports,
+    docstrings and comments (rewritten from its syntax tree), when it parses, assigns or defines
+    something, and has at most ``max_lines`` lines; else ""."""
     code = textwrap.dedent(code_block(reply).strip("\n"))
-    lines = [line.rstrip() for line in code.splitlines()
-             if line.strip() and not line.lstrip().startswith(("import ", "from "))]
-    text = "\n".join(lines)
-    if not lines or len(lines) > max_lines or not _parses(text):
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
         return ""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            kept = [stmt for stmt in body if not isinstance(stmt, ast.Import | ast.ImportFrom)
+                    and not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+                             and isinstance(stmt.value.value, str))]
+            body[:] = kept or [ast.Pass()]
     kinds = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.FunctionDef, ast.Return)
-    return text if any(isinstance(node, kinds) for node in ast.walk(ast.parse(text))) else ""
+    if not any(isinstance(node, kinds) for node in ast.walk(tree)):
+        return ""
+    text = ast.unparse(tree).strip()
+    return text if len(text.splitlines()) <= max_lines else ""
 
 
 def _clean(code: str) -> str:
