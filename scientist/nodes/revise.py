@@ -179,6 +179,7 @@ def revise(state: RunState, runtime: Runtime[Services]) -> Command[Any]:
     write_atomic(out / "response.md", response_markdown(version, points, responses, entry, claims_clean,
                                                         reviewed.relative_to(services.folder.path).as_posix()))
     write_atomic(out / "revision.json", json.dumps({**entry, "points": points,
-                                                    "responses": [r.model_dump() for r in responses]}, indent=2))
+                                                    "responses": [r.model_dump() for r in responses],
+                                                    "replied": [r.model_dump() for r in plan.responses]}, indent=2))
     revisions.append(entry)
     return Command(goto="review" if entry["compiled"] else "finish", update={"revisions": revisions, "notes": notes})

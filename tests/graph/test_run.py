@@ -59,6 +59,8 @@ def test_auto_run_produces_every_artifact(scientist, research_model, cli_env, tm
     again = json.loads((revised / "reviews" / "meta_review.json").read_text())
     assert again["reviews"] == 2 and research_model.calls["Review"] == 8, "2 reviewers x 1 reflection x 2 versions"
     assert research_model.calls["RevisionPlan"] == 1
+    record = json.loads((revised / "revision.json").read_text())
+    assert len(record["replied"]) == len(record["responses"]) == 2 and record["changed"] == ["discussion"]
     assert len(revise_requests) == 2
     for body in revise_requests:
         sent = "\n".join(m["content"] for m in body["messages"]).lower()
