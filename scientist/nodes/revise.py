@@ -22,6 +22,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from scientist.analysis.ledger import ledger_text
+from scientist.errors import LLMOutputInvalid
 from scientist.nodes.writeup import (
     citations_for,
     claims_context,
@@ -126,8 +127,17 @@ def response_markdown(version: int, points: list[str], responses: list[PointResp
 
 
 def revise(state: RunState, runtime: Runtime[Services]) -> Command[Any]:
-    """One revision round of the latest reviewed version of the paper."""
-    services = runtime.context
+    """One revision round of the latest reviewed version of the paper. The round is optional: when the
+    model's replies never validate, the run ends with the last version and its review, and a note."""
+    try:
+        return revision_round(state, runtime.context)
+    except LLMOutputInvalid as exc:
+        version = len(state.get("revisions", [])) + 1
+        return Command(goto="finish", update={"notes": [f"revise: round {version} stopped, {exc}; the last "
+                                                        "version of the paper and its review stand"]})
+
+
+def revision_round(state: RunState, services: Services) -> Command[Any]:
     revisions = list(state.get("revisions", []))
     version = len(revisions) + 1
     previous, out = services.folder.paper_dir(version - 1), services.folder.paper_dir(version)

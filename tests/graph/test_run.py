@@ -72,6 +72,41 @@ def test_auto_run_produces_every_artifact(scientist, research_model, cli_env, tm
     assert "revision 1:" in done.stderr
 
 
+def test_a_revision_whose_answers_only_repeat_the_points_rewrites_nothing_and_ends_the_run(
+        scientist, research_model, cli_env, tmp_path):
+    from scientist.llm.scripted.research import REVIEW
+
+    cli_env["SCIENTIST_REVISIONS"] = "2"
+    points = ["The study uses a single toy sequence only", "Why was this step size chosen for the toy?"]
+    research_model.overrides["Review"] = lambda body: {**REVIEW, "weaknesses": points[:1], "questions": points[1:]}
+    research_model.overrides["RevisionPlan"] = lambda body: {"responses": [
+        {"point": 1, "action": "revise", "sections": ["results"], "response": points[0] + "."},
+        {"point": 2, "action": "revise", "sections": ["discussion"], "response": points[1]}]}
+    done = scientist("run", str(TOY), "--auto", "--num-ideas", "1")
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    revised = run / "revisions" / "1"
+    assert "No section was rewritten" in (revised / "response.md").read_text()
+    assert "only repeated the point" in (revised / "response.md").read_text()
+    assert not (revised / "paper.pdf").exists() and not (revised / "reviews").exists()
+    assert not (run / "revisions" / "2").exists(), "a round that rewrote nothing ends the revisions"
+    assert research_model.calls["RevisionPlan"] == 1 and research_model.calls["Review"] == 4
+    assert "revision 1: rewrote nothing" in (run / "summary.md").read_text()
+
+
+def test_a_revision_reply_that_never_validates_ends_the_run_with_the_draft_and_a_note(
+        scientist, research_model, cli_env, tmp_path):
+    cli_env.pop("SCIENTIST_REVISIONS")
+    research_model.overrides["RevisionPlan"] = lambda body: {"responses": [{"point": 1, "action": "revise"}]}
+    done = scientist("run", str(TOY), "--auto", "--num-ideas", "1")
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    assert (run / "paper" / "paper.pdf").is_file() and (run / "reviews" / "review.md").is_file()
+    assert "revise: round 1 stopped" in (run / "summary.md").read_text()
+
+
 def test_failures_command_reports_the_run(scientist, tmp_path):
     assert scientist("run", str(TOY), "--auto", "--num-ideas", "1").returncode == 0
     done = scientist("failures", "--json")
