@@ -114,10 +114,12 @@ class Settings(BaseSettings):
     part_grammar: bool = Field(True, description="on a local llama.cpp model, decode a function's new text under a "
                                                  "grammar: new helpers, then that function, then nothing (no "
                                                  "copy of the whole file, no second copy of the function)")
-    method_sketch: bool = Field(True, description="before a planned run that is not only settings is edited, ask "
-                                                  "the model in a short prompt without the file what the change "
-                                                  "computes (a few lines of standalone numpy) and show it in every "
-                                                  "edit prompt of the run")
+    method_sketch: bool = Field(False, description="before a planned run that is not only settings is edited, ask "
+                                                   "the model in a short prompt without the file what the change "
+                                                   "computes (a few lines of standalone numpy) and show it in every "
+                                                   "edit prompt of the run; off by default: on five held-out ideas "
+                                                   "the embedded model's sketches made no run faithful, and their "
+                                                   "wrong derivatives went into the code (docs/benchmarks.md)")
     line_choice: bool | None = Field(
         None, description="for a function longer than a seam, ask first which of its lines the change goes at "
                           "(a schema enum), then for the lines that take its place (even candidates) or for the "
