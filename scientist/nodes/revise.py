@@ -114,6 +114,7 @@ def response_markdown(version: int, points: list[str], responses: list[PointResp
              + (f"This revision rewrote: {', '.join(changed)} (changes.diff)." if changed else
                 "No section was rewritten, so there is no revised paper and no second review."), ""]
     lines += [f"The rewrite of {name} was not kept: {why}." for name, why in refused.items()]
+    lines += [""] if refused else []
     if claims_clean is not None:
         lines += ["Claims check of the revised sections: " + ("clean." if claims_clean else
                                                               "FLAGGED (claims_check.json)."), ""]
