@@ -40,6 +40,7 @@ from scientist.state import RunState
 
 MAX_QUESTIONS = 4
 SAME_TEXT = 0.8  # a response this close to its point (difflib ratio of their words) only repeats it
+QUOTED = 20  # a point longer than this (in characters of its words) said whole inside an answer is said back
 MIN_KEPT = 0.5  # a rewrite shorter than this share of its section lost what the section said
 SECTION_ORDER = [name for name in PaperSections.model_fields if name != "title"]
 
@@ -59,10 +60,10 @@ def words(text: str) -> str:
 
 
 def repeats(text: str, point: str) -> bool:
-    """Whether ``text`` is the reviewer's point said back (the same words, or a near copy), which
-    answers nothing."""
+    """Whether ``text`` is the reviewer's point said back (the same words, a near copy, or a point of
+    some length quoted whole), which answers nothing."""
     mine, theirs = words(text), words(point)
-    return bool(theirs) and (theirs in mine and len(mine) < 1.3 * len(theirs)
+    return bool(theirs) and (theirs in mine and (len(theirs) > QUOTED or len(mine) < 1.3 * len(theirs))
                              or difflib.SequenceMatcher(None, mine, theirs).ratio() >= SAME_TEXT)
 
 
@@ -178,7 +179,8 @@ def revision_round(state: RunState, services: Services) -> Command[Any]:
                                                 stage="revise/sections", max_tokens=700 * len(changed) + 200)
         refused = {name: why for name in changed
                    if (why := refused_rewrite(getattr(before, name), getattr(rewritten, name), points))}
-        changed = [name for name in changed if name not in refused]
+        changed = [name for name in changed if name not in refused
+                   and getattr(rewritten, name).strip() != getattr(before, name).strip()]
         entry.update(changed=changed, refused=refused)
     if changed:
         after = before.model_copy(update={name: getattr(rewritten, name) for name in changed})

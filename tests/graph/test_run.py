@@ -107,6 +107,18 @@ def test_a_revision_reply_that_never_validates_ends_the_run_with_the_draft_and_a
     assert "revise: round 1 stopped" in (run / "summary.md").read_text()
 
 
+def test_a_rewrite_that_returns_the_same_text_makes_no_new_paper(scientist, research_model, cli_env, tmp_path):
+    from scientist.llm.scripted.research import PAPER
+
+    cli_env.pop("SCIENTIST_REVISIONS")
+    research_model.overrides["PaperSections"] = lambda body: PAPER  # the "rewrite" gives the section back
+    done = scientist("run", str(TOY), "--auto", "--num-ideas", "1")
+    assert done.returncode == 0, done.stderr
+    revised = only_run(tmp_path) / "revisions" / "1"
+    assert "No section was rewritten" in (revised / "response.md").read_text()
+    assert not (revised / "paper.pdf").exists() and research_model.calls["Review"] == 4
+
+
 def test_failures_command_reports_the_run(scientist, tmp_path):
     assert scientist("run", str(TOY), "--auto", "--num-ideas", "1").returncode == 0
     done = scientist("failures", "--json")

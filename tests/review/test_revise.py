@@ -16,7 +16,7 @@ def answer(point: int, action: str, text: str, sections: list[str] | None = None
 
 
 def test_an_answer_that_says_the_point_back_is_no_answer_and_each_point_is_answered_once():
-    responses = [answer(1, "revise", POINTS[0] + ".", ["results"]),  # the point said back
+    responses = [answer(1, "revise", POINTS[0] + ". The study concludes it may not matter.", ["results"]),  # quoted
                  answer(2, "revise", "The setup now says why digits: it trains in seconds on a CPU.",
                         ["experimental_setup", "experimental_setup"]),
                  answer(2, "disagree", "A second answer to the same point."),
