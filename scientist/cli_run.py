@@ -267,10 +267,8 @@ def status_table(folder: RunFolder, console: Console) -> None:
         review = json.loads(meta.read_text(encoding="utf-8"))
         console.print(f"review: {review.get('decision')}, overall {review.get('overall')}/10 "
                       f"({folder.path / 'reviews' / 'review.md'})", highlight=False)
-    for version in range(1, 4):
+    for version in folder.revision_versions():
         revised = folder.paper_dir(version)
-        if not (revised / "response.md").is_file():
-            break
         meta = folder.reviews_dir(version) / "meta_review.json"
         review = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
         pdf = revised / "paper.pdf"

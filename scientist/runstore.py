@@ -106,6 +106,13 @@ class RunFolder:
         """Where the reviews of version ``version`` of the paper are."""
         return self.path / "reviews" if version == 0 else self.paper_dir(version) / "reviews"
 
+    def revision_versions(self) -> list[int]:
+        """The revision rounds this run has written (each has its ``response.md``), in order."""
+        versions = []
+        while (self.paper_dir(len(versions) + 1) / "response.md").is_file():
+            versions.append(len(versions) + 1)
+        return versions
+
     @property
     def llm_calls_path(self) -> Path:
         return self.path / "llm_calls.jsonl"

@@ -32,7 +32,7 @@ from scientist.nodes.writeup import (
     sections_model,
 )
 from scientist.prompts import render
-from scientist.review.reviewer import MetaReview, distinct
+from scientist.review.reviewer import MetaReview, distinct, plain_words
 from scientist.runstore import write_atomic
 from scientist.schemas import PaperSections, PointResponse, Review, RevisionPlan
 from scientist.services import Services
@@ -55,14 +55,10 @@ def reviewer_points(reviews_dir: Path) -> list[str]:
     return distinct([*weaknesses, *distinct(questions)[:MAX_QUESTIONS]])
 
 
-def words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
 def repeats(text: str, point: str) -> bool:
     """Whether ``text`` is the reviewer's point said back (the same words, a near copy, or a point of
     some length quoted whole), which answers nothing."""
-    mine, theirs = words(text), words(point)
+    mine, theirs = plain_words(text), plain_words(point)
     return bool(theirs) and (theirs in mine and (len(theirs) > QUOTED or len(mine) < 1.3 * len(theirs))
                              or difflib.SequenceMatcher(None, mine, theirs).ratio() >= SAME_TEXT)
 
@@ -85,8 +81,8 @@ def refused_rewrite(before: str, after: str, points: list[str]) -> str | None:
     or it carries a reviewer's point into the paper (a revision answers a point; it does not paste it)."""
     if len(after.strip()) < MIN_KEPT * len(before.strip()):
         return f"it kept {len(after.strip())} of the section's {len(before.strip())} characters"
-    inside = words(after)
-    copied = [p for p in points if len(words(p)) > 20 and words(p) in inside]
+    inside = plain_words(after)
+    copied = [p for p in points if len(plain_words(p)) > QUOTED and plain_words(p) in inside]
     if copied:
         return f"it pastes a reviewer's point into the paper (\"{copied[0]}\")"
     return None

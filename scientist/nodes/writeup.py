@@ -323,6 +323,7 @@ def publish(state: RunState, services: Services, sections: PaperSections, claims
     text and the flags, compiled; a failed compile is retried once fully escaped. Returns the
     paper's state entry and the run notes."""
     where = out.relative_to(services.folder.path).as_posix()
+    idea = "paper" if stage == "writeup" else stage  # the failure log's name for this paper's compiles
     write_atomic(out / "sections.json", sections.model_dump_json(indent=2) + "\n")
     write_atomic(out / "claims_check.json", claims.model_dump_json(indent=2) + "\n")
     notes = [] if claims.clean else [flagged_note(stage, claims, where)]
@@ -334,12 +335,11 @@ def publish(state: RunState, services: Services, sections: PaperSections, claims
         tex = assemble(state, services, sections, clean, citations, out)
         result = compile_pdf(tex, cache_dir=services.settings.cache_dir)
         result.seconds = time.perf_counter() - started
-        _log_latex(services, attempt, result, "paper" if stage == "writeup" else stage, out)
+        _log_latex(services, attempt, result, idea, out)
         (out / "compile.log").write_text(result.log_tail, encoding="utf-8")
         if result.ok:
             if attempt > 1:
-                services.failures.mark_repaired(services.folder.run_id, "paper" if stage == "writeup" else stage,
-                                                "latex")
+                services.failures.mark_repaired(services.folder.run_id, idea, "latex")
             break
     pdf = out / "paper.pdf"
     if result is None or not result.ok:

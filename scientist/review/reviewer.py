@@ -92,13 +92,18 @@ class Reviewer:
         return neutralise(paper)
 
 
+def plain_words(text: str) -> str:
+    """``text`` as its words only: lower case, without punctuation, single-spaced."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
 def distinct(points: list[str], similarity: float = 0.85) -> list[str]:
     """``points`` without repeats: the same words ignoring case, spacing and punctuation, or a near copy
     (difflib ratio at least ``similarity``) of an earlier point."""
     kept: list[str] = []
     seen: list[str] = []
     for point in points:
-        key = " ".join(re.findall(r"[a-z0-9]+", point.lower()))
+        key = plain_words(point)
         if not key or any(key == other or difflib.SequenceMatcher(None, key, other).ratio() >= similarity
                           for other in seen):
             continue

@@ -245,15 +245,13 @@ def paper_view(folder: RunFolder) -> PaperView:
 def revision_views(folder: RunFolder) -> list[RevisionView]:
     """The run's revision rounds, in order, as far as their folders go."""
     views = []
-    version = 1
-    while (folder.paper_dir(version) / "response.md").is_file():
+    for version in folder.revision_versions():
         where = folder.paper_dir(version)
         views.append(RevisionView(
             round=version, pdf=f"revisions/{version}/paper.pdf" if (where / "paper.pdf").is_file() else None,
             response_md=tail(where / "response.md", 30000), diff=tail(where / "changes.diff", 30000),
             review_md=tail(folder.reviews_dir(version) / "review.md", 30000),
             meta=read_json(folder.reviews_dir(version) / "meta_review.json")))
-        version += 1
     return views
 
 
