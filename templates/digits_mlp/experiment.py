@@ -1,11 +1,14 @@
-"""Baseline: an MLP written out in numpy (forward pass, softmax cross-entropy, backward pass, Adam) on
-scikit-learn's bundled 8x8 digits, several seeds, mean and standard error.
+"""Baseline: an MLP in numpy (forward pass, softmax cross-entropy, gradients by automatic differentiation,
+Adam) on scikit-learn's bundled 8x8 digits, several seeds, mean and standard error.
 
 Run:  python experiment.py --out_dir run_0
 Writes run_0/final_info.json ({"digits": {"means": {...}, "stderrs": {...}, "per_seed": [...]}}) and
 run_0/curves.json.
-Everything below the defaults is ordinary, editable research code: the training targets, the loss,
-the optimiser and the loop are all here to change.
+Everything below the defaults is ordinary, editable research code: the training targets, the forward
+pass, the loss, the optimiser and the loop are all here to change. ``np`` is autograd's numpy, so the
+gradients follow whatever the forward pass and the loss compute: change those and the backward pass
+needs no edit. Write them with np functions on whole arrays (np.where, np.clip, np.maximum...), not
+by assigning into arrays.
 """
 
 import argparse
@@ -13,7 +16,8 @@ import json
 import os
 import time
 
-import numpy as np
+import autograd.numpy as np
+from autograd import value_and_grad
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -46,35 +50,32 @@ def init_params(rng, sizes):
 
 
 def forward(params, x):
-    """The activations of every layer (ReLU hidden layers); the last one is the logits."""
-    activations = [x]
-    for i, (w, b) in enumerate(params):
-        z = activations[-1] @ w + b
-        activations.append(z if i == len(params) - 1 else np.maximum(z, 0.0))
-    return activations
+    """The logits: hidden layers with a ReLU activation, then a linear output layer."""
+    h = x
+    for w, b in params[:-1]:
+        z = h @ w + b
+        h = np.maximum(z, 0.0)  # the hidden layers' activation function (ReLU)
+    w, b = params[-1]
+    return h @ w + b
 
 
 def softmax(logits):
-    z = logits - logits.max(axis=1, keepdims=True)
+    z = logits - np.max(logits, axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return e / np.sum(e, axis=1, keepdims=True)
 
 
-def loss_and_grads(params, x, targets):
-    """Cross-entropy against target distributions (one row per example) plus L2, and its gradients."""
-    activations = forward(params, x)
-    probs = softmax(activations[-1])
-    n = len(x)
-    loss = -np.sum(targets * np.log(probs + 1e-12)) / n
-    loss += 0.5 * WEIGHT_DECAY * sum(np.sum(w * w) for w, _ in params)
-    grads = [None] * len(params)
-    delta = (probs - targets) / n
-    for i in reversed(range(len(params))):
-        w = params[i][0]
-        grads[i] = [activations[i].T @ delta + WEIGHT_DECAY * w, delta.sum(axis=0)]
-        if i > 0:
-            delta = (delta @ w.T) * (activations[i] > 0)
-    return float(loss), grads
+def loss(params, x, targets):
+    """Cross-entropy against target distributions (one row per example) plus the L2 penalty on the
+    weights; the value training minimises."""
+    probs = softmax(forward(params, x))
+    data_loss = -np.sum(targets * np.log(probs + 1e-12)) / len(x)
+    return data_loss + 0.5 * WEIGHT_DECAY * sum(np.sum(w * w) for w, _ in params)
+
+
+# (loss, grads): the loss and its gradient with respect to every array of params, in params' nesting
+# ([dW, db] per layer), by automatic differentiation of loss
+loss_and_grads = value_and_grad(loss)
 
 
 def adam_step(params, grads, state, lr):
@@ -104,7 +105,7 @@ def training_images(x, rng):
 
 
 def accuracy(params, x, y):
-    return float(np.mean(forward(params, x)[-1].argmax(axis=1) == y))
+    return float(np.mean(np.argmax(forward(params, x), axis=1) == y))
 
 
 def train_one(seed):
@@ -121,9 +122,9 @@ def train_one(seed):
         losses = []
         for i in range(0, len(order), BATCH_SIZE):
             batch = order[i:i + BATCH_SIZE]
-            loss, grads = loss_and_grads(params, training_images(x_train[batch], rng), targets[batch])
+            batch_loss, grads = loss_and_grads(params, training_images(x_train[batch], rng), targets[batch])
             adam_step(params, grads, state, LEARNING_RATE)
-            losses.append(loss)
+            losses.append(batch_loss)
         curve.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
                       "test_accuracy": accuracy(params, x_test, y_test)})
     return {

@@ -187,3 +187,46 @@ def test_a_rerun_reports_what_it_saw_by_its_deadline_and_then_says_nothing_of_li
     rerun = lines_not_run(BwrapSandbox(), tmp_path, BASELINE, slow, Limits(timeout_s=5, memory_mb=1024))
     assert rerun is not None and rerun.complete is False
     assert rerun.missed == [], "lines after the deadline may yet run: none is said never to"
+
+
+# A model whose gradient comes from autograd: the forward pass is called with traced values (boxes).
+TRACED = '''import argparse
+import json
+import os
+
+import autograd.numpy as np
+from autograd import grad
+
+
+def forward(w, x):
+    return np.maximum(x * w, 0.0)
+
+
+def loss(w, x):
+    return np.sum(forward(w, x) ** 2)
+
+
+w = np.ones(3)
+for _ in range(4):
+    w = w - 0.1 * grad(loss)(w, np.arange(3.0))
+parser = argparse.ArgumentParser()
+parser.add_argument("--out_dir")
+out_dir = parser.parse_args().out_dir
+os.makedirs(out_dir, exist_ok=True)
+with open(os.path.join(out_dir, "final_info.json"), "w") as fh:
+    json.dump({"w": float(np.sum(w))}, fh)
+'''
+
+
+@pytest.mark.needs_bwrap
+def test_a_function_called_inside_automatic_differentiation_is_compared_by_its_values(tmp_path):
+    from scientist.sandbox.bwrap import BwrapSandbox
+
+    limits = Limits(timeout_s=60, memory_mb=1024)
+    same = TRACED.replace("np.maximum(x * w, 0.0)", "np.maximum(x * w, 0.0) * 1.0")
+    (tmp_path / "experiment.py").write_text(same)
+    rerun = lines_not_run(BwrapSandbox(), tmp_path, TRACED, same, limits)
+    assert rerun is not None and rerun.same == [("forward", 3)], "traced calls are compared, not taken as changed"
+    changed = TRACED.replace("np.maximum(x * w, 0.0)", "np.tanh(x * w)")
+    (tmp_path / "experiment.py").write_text(changed)
+    assert lines_not_run(BwrapSandbox(), tmp_path, TRACED, changed, limits).same == []

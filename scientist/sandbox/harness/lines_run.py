@@ -96,9 +96,17 @@ class Watch:
                 "changed": self.changed, "same": number(self.first) if self.constant and self.runs else None}
 
 
+def plain(value):
+    """``value`` as it is, or, when automatic differentiation traces it (an autograd box, which the
+    script's gradient computation passes through its functions), the plain value inside."""
+    getval = getattr(sys.modules.get("autograd.tracer"), "getval", None)
+    return value if getval is None else getval(value)
+
+
 def alike(a, b, depth=0):
     """The same value: containers item by item, floats and float arrays within TOLERANCE (NaN alike),
     anything else by ``==``; a value that cannot be compared is not alike (never a false "same")."""
+    a, b = plain(a), plain(b)
     if a is b:
         return True
     if depth > DEPTH:
@@ -200,7 +208,7 @@ class Call:
     def __init__(self, twin, frame):
         self.twin = twin
         self.started = time.perf_counter()
-        self.arguments = dict(frame.f_locals)
+        self.arguments = {name: plain(value) for name, value in frame.f_locals.items()}
         self.pristine = copy.deepcopy(self.arguments)  # raises for arguments that cannot be copied
         self.states = RandomStates(frame.f_globals)
 
