@@ -205,6 +205,21 @@ def test_the_parts_a_change_is_about_leave_out_what_it_measures():
     assert mentioned_parts(optim, "set STEPS to 10")[0] == "constants"
 
 
+def test_the_parts_a_change_shares_words_with_are_ranked_by_how_rare_the_words_are():
+    from scientist.experiments.facts.units import mentioned_parts, word_scores
+
+    source = ('def encode(x):\n    """The hidden layer: a relu of the input."""\n    return relu(x)\n\n\n'
+              'def update(w, g):\n    """One step of every layer, in place."""\n    w -= g\n\n\n'
+              'def decode(h):\n    """The output layer."""\n    return h\n')
+    change = "Use softplus in place of the relu of the hidden layer"
+    scores = {name: score for score, name, _, _ in word_scores(source, change)}
+    assert scores == {"def encode": pytest.approx(1.0 + 1.0 + 1 / 3)}, \
+        "'layer' is in three functions; 'place' is plain English, so update shares one word"
+    assert mentioned_parts(source, change) == ["def encode"]
+    # a runner-up with under half the best score is no hint (an activation is not the optimiser's business)
+    assert mentioned_parts(DIGITS, "Use ELU (alpha = 1.0) in place of ReLU in the hidden layer") == ["def forward"]
+
+
 def test_a_change_put_as_a_yes_no_question_is_its_method_without_its_outcome():
     from scientist.experiments.facts.change import code_change
     from scientist.experiments.facts.units import mentioned_parts

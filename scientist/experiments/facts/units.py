@@ -12,6 +12,7 @@ unit the model wrote, with its own line numbers, before the file is touched.
 from __future__ import annotations
 
 import ast
+import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -349,7 +350,9 @@ def unit_at_line(source: str, lineno: int) -> Unit | None:
 COMMON = {"with", "from", "into", "each", "every", "over", "than", "that", "this", "those", "these", "instead",
           "implement", "baseline", "same", "using", "change", "their", "other", "only", "more", "less", "when",
           "then", "where", "which", "while", "after", "before", "between", "against", "without", "experiment",
-          "value", "values", "code", "function", "make", "makes", "new", "used", "uses"}
+          "value", "values", "code", "function", "make", "makes", "new", "used", "uses",
+          # "in place of" says "instead of"; a docstring's "in place" says how an update is made
+          "place"}
 
 
 def _stem(word: str) -> str:
@@ -452,32 +455,50 @@ def shared_words(source: str, change: str) -> list[tuple[str, int, set[str]]]:
     return found
 
 
+def word_scores(source: str, change: str) -> list[tuple[float, str, int, set[str]]]:
+    """``shared_words``, each function scored by how rare its shared words are in the file: a word
+    found in k functions counts 1/k (the inverse document frequency of text retrieval), so a word
+    every part of a model's code has ("layer", "sqrt") weighs less than one only this function has
+    ("relu"). Best first: (score, name, first line, words)."""
+    found = shared_words(source, change)
+    words = set().union(*(hits for _, _, hits in found)) if found else set()
+    lines = source.lower().splitlines()
+    bodies = ["\n".join(lines[u.start:u.end]) for u in code_units(source) if u.kind in ("def", "class")]
+    spread = {w: sum(1 for body in bodies if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body))
+              for w in words}
+    scored = [(sum(1 / max(spread[w], 1) for w in hits), name, start, hits) for name, start, hits in found]
+    return sorted(scored, key=lambda s: (-s[0], s[2]))
+
+
 def words_home(source: str, change: str) -> tuple[str, set[str]] | None:
     """For a change that adds computation, the one function sharing the most of its words (in its code,
-    comments or docstring), when no other shares as many: the function and the words it shares, or
-    ``None``. Left to choose a part, a small model often changes only imports and constants."""
+    comments or docstring, each weighted by its rarity, ``word_scores``), when no other scores as high:
+    the function and the words it shares, or ``None``. Left to choose a part, a small model often
+    changes only imports and constants."""
     if adds_computation(change) is None:
         return None
-    scored = sorted(((len(hits), name, hits) for name, _, hits in shared_words(source, change)
-                     if name.startswith("def ")), key=lambda s: s[0], reverse=True)
-    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+    scored = [s for s in word_scores(source, change) if s[1].startswith("def ")]
+    if not scored or (len(scored) > 1 and math.isclose(scored[1][0], scored[0][0])):
         return None
-    return scored[0][1], scored[0][2]
+    return scored[0][1], scored[0][3]
+
+
+RUNNER_UP = 0.5  # a function sharing words is a hint only when it scores at least this share of the best
 
 
 def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
     """Parts a change is about (a hint for the model): first the functions it spells out by name
     (``spelled_out``), then those whose function name, or a constant they set or read, the change
     names; then up to ``limit`` functions whose code or comments share at least two of the change's
-    words; a change that adds computation (``change_text.adds_computation``) lists the constants
-    after the functions. Give it the change without its measurement clause (``code_change``)."""
+    words, best first by ``word_scores`` and none scoring under ``RUNNER_UP`` of the best; a change
+    that adds computation (``change_text.adds_computation``) lists the constants after the functions. Give it the change without its measurement clause (``code_change``)."""
     units = code_units(source)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
     named = spelled_out(source, change)
     named += [u.name for u in units if u.name not in named and
               ((u.defines and u.defines in words) or (u.kind != "main guard" and words & set(u.names)))]
-    scored = [(-len(hits), start, name) for name, start, hits in shared_words(source, change) if name not in named]
-    found = named + [name for _, _, name in sorted(scored)[:limit]]
+    scored = [(score, name) for score, name, _, _ in word_scores(source, change) if name not in named]
+    found = named + [name for score, name in scored[:limit] if score >= RUNNER_UP * scored[0][0]]
     if adds_computation(change):  # a settings-only edit cannot make it: the functions come first
         found.sort(key=lambda name: name == "constants")
     return found
