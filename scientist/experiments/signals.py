@@ -248,19 +248,24 @@ NOT_DRAWS = {"default_rng", "RandomState", "Generator", "SeedSequence", "BitGene
 SEEDED = {"default_rng", "RandomState", "Random"}  # calls that make a generator of their own from a seed
 
 
+# Modules that are numpy for random draws: autograd's numpy wraps numpy's, and its random module is numpy's
+NUMPYS = ("numpy", "autograd.numpy")
+
+
 def _random_modules(tree: ast.AST) -> tuple[set[str], set[str]]:
-    """The names ``tree`` binds to numpy, and to ``numpy.random`` or the standard ``random`` module."""
+    """The names ``tree`` binds to numpy (or autograd's numpy), and to ``numpy.random`` or the standard
+    ``random`` module."""
     numpy, modules = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name == "numpy":
-                    numpy.add(alias.asname or "numpy")
-                elif alias.name == "random" or (alias.name == "numpy.random" and alias.asname):
+                if alias.name in NUMPYS:
+                    numpy.add(alias.asname or alias.name.split(".")[0])
+                elif alias.name == "random" or (alias.name in {f"{n}.random" for n in NUMPYS} and alias.asname):
                     modules.add(alias.asname or "random")
-                elif alias.name == "numpy.random":
-                    numpy.add("numpy")
-        elif isinstance(node, ast.ImportFrom) and node.module == "numpy":
+                elif alias.name in {f"{n}.random" for n in NUMPYS}:
+                    numpy.add(alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module in NUMPYS:
             modules |= {a.asname or a.name for a in node.names if a.name == "random"}
     return numpy, modules
 

@@ -236,6 +236,13 @@ def test_new_draws_from_a_global_or_unseeded_generator_are_a_defect_where_the_ba
     global_baseline = SEEDED.replace("rng.normal(0, NOISE, x.shape)", "np.random.normal(0, NOISE, x.shape)")
     assert unseeded_draws(global_baseline, global_draw) is None, "a baseline that draws globally itself: cannot say"
     assert unseeded_draws(BASE, BASE.replace("2 * x", "2 * x + np.random.rand()")) is None, "no generator at all"
+    traced = SEEDED.replace("import numpy as np\n", "import autograd.numpy as np\n")
+    assert len(unseeded_draws(traced, traced.replace("x + rng.normal(0, NOISE, x.shape)",
+                                                     "x * (np.random.rand(*x.shape) < 0.8)"))) == 1, \
+        "autograd's numpy draws from numpy's global generator"
+    npr = traced.replace("x + rng.normal(0, NOISE, x.shape)", "x + npr.normal(0, NOISE, x.shape)").replace(
+        "import autograd.numpy as np\n", "import autograd.numpy as np\nimport autograd.numpy.random as npr\n")
+    assert len(unseeded_draws(traced, npr)) == 1
     base = _info(tmp_path / "base.json", {"acc": 0.90}, {"acc": 0.01})
     far = _info(tmp_path / "far.json", {"acc": 0.99}, {"acc": 0.01})
     signals = compute("scale x by a random factor in [0.8, 1.2]", SEEDED, global_draw, base, far, Rerun(missed=[]))
