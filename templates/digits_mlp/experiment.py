@@ -49,8 +49,10 @@ def init_params(rng, sizes):
             for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
-def forward(params, x):
-    """The logits: hidden layers with a ReLU activation, then a linear output layer."""
+def forward(params, x, rng=None):
+    """The logits: hidden layers with a ReLU activation, then a linear output layer. ``rng`` is the
+    run's Generator while training and None at test time: a random part of the network draws from it,
+    and only while training."""
     h = x
     for w, b in params[:-1]:
         z = h @ w + b
@@ -65,10 +67,10 @@ def softmax(logits):
     return e / np.sum(e, axis=1, keepdims=True)
 
 
-def loss(params, x, targets):
+def loss(params, x, targets, rng=None):
     """Cross-entropy against target distributions (one row per example) plus the L2 penalty on the
-    weights; the value training minimises."""
-    probs = softmax(forward(params, x))
+    weights; the value training minimises (``rng``: as in forward)."""
+    probs = softmax(forward(params, x, rng))
     data_loss = -np.sum(targets * np.log(probs + 1e-12)) / len(x)
     return data_loss + 0.5 * WEIGHT_DECAY * sum(np.sum(w * w) for w, _ in params)
 
@@ -122,7 +124,7 @@ def train_one(seed):
         losses = []
         for i in range(0, len(order), BATCH_SIZE):
             batch = order[i:i + BATCH_SIZE]
-            batch_loss, grads = loss_and_grads(params, training_images(x_train[batch], rng), targets[batch])
+            batch_loss, grads = loss_and_grads(params, training_images(x_train[batch], rng), targets[batch], rng)
             adam_step(params, grads, state, LEARNING_RATE)
             losses.append(batch_loss)
         curve.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
