@@ -76,6 +76,7 @@ class History:
     failed_code: dict[str, int] = field(default_factory=dict)  # code an attempt ran (or checked) -> attempt
     fixes: int = 0  # attempts in a row, up to the last, that fixed the attempt before them in place
     others: list[str] = field(default_factory=list)  # what the last round's other candidates failed with
+    homes_failed: dict[str, int] = field(default_factory=dict)  # part -> fresh starts a rule sent there that failed
 
     def failed(self, failure: Failure, fixed_in_place: bool = False) -> None:
         if self.last is not None:

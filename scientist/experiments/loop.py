@@ -95,6 +95,7 @@ HELPER_MAX_TOKENS = 400  # the def of one helper the edit called and never wrote
 MAX_HELPERS = 2  # helpers defined so per attempt
 SKETCH_MAX_TOKENS = 300  # the change's computation written out on its own: a few lines
 SKETCH_MAX_LINES = 12
+HOME_TRIES = 2  # fresh starts that fail in a rule's home before the model chooses the parts itself
 CANDIDATE_TEMPERATURE_STEP = 0.1  # candidate k of an attempt samples k steps more freely than the first
 # Which failure of a round's candidates the next round repairs: a crash located in code that ran first
 # (the model repairs a located bug best), then failures found before running, then those with no code.
@@ -722,6 +723,8 @@ class IdeaExperiments:
                     executed.append(self.set_aside(run, made, outcome, found))
                     failure = executed[-1].failure
                 failed_here.append((made, failure))
+                if home is not None and fix is None:
+                    history.homes_failed[home.part] = history.homes_failed.get(home.part, 0) + 1
                 if failure.code:  # a later candidate repeating it is asked for once more
                     history.failed_code.setdefault(failure.code, history.attempt)
             self.candidate = 0
@@ -807,11 +810,21 @@ class IdeaExperiments:
         home, fix = cls.next_move(baseline_code, change, history)
         moves: list[tuple[Home | None, Fix | None]] = [(home, fix)] * width
         if fix is not None and width > 1:
-            moves[-1] = (rule_home(baseline_code, code_change(change)), None)
+            moves[-1] = (cls.rules_home(baseline_code, change, history), None)
         return moves
 
     @staticmethod
-    def next_move(baseline_code: str, change: str, history: History) -> tuple[Home | None, Fix | None]:
+    def rules_home(baseline_code: str, change: str, history: History) -> Home | None:
+        """``rule_home`` for a first attempt or a fresh start, until ``HOME_TRIES`` fresh starts made there
+        have failed: a rule's place is a prior, not a cage, and once it has failed that often the model
+        chooses the parts itself (with the parts the change is about as its hint)."""
+        home = rule_home(baseline_code, code_change(change))
+        if home is not None and history.homes_failed.get(home.part, 0) >= HOME_TRIES:
+            return None
+        return home
+
+    @classmethod
+    def next_move(cls, baseline_code: str, change: str, history: History) -> tuple[Home | None, Fix | None]:
         """Where the next attempt works: (the part the change must be made in and why, or the part of
         the last attempt's code to fix). After a failure that read names only another function has, that
         function (``home_part``); else a fix in place (``part_to_fix``); else, at the first attempt
@@ -821,7 +834,7 @@ class IdeaExperiments:
         home = home_part(baseline_code, history) if history.last is not None else None
         fix = part_to_fix(baseline_code, history) if home is None else None
         if home is None and fix is None:
-            home = rule_home(baseline_code, code_change(change))
+            home = cls.rules_home(baseline_code, change, history)
         return home, fix
 
     def signals_of(self, run: str, change: str, baseline_code: str) -> FidelitySignals | None:

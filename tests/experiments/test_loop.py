@@ -647,6 +647,24 @@ def test_a_fresh_start_after_a_failure_makes_the_change_in_the_seam_again(harnes
     assert "Make the change inside def scale_value: the change names it" in prompts[1][1]
 
 
+def test_after_two_fresh_starts_fail_in_the_seam_the_model_chooses_the_parts_itself(harness, tmp_path):
+    """A rule's place for the change is a prior, not a cage: the seam a change's words name may be the
+    wrong place, and every later fresh start would fail there the same way."""
+    template = toy_with(tmp_path / "toy_seam", TOY_WITH_SEAM)
+    h = harness(template=template, max_repairs=2)
+    h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def scale_value"]}
+    prompts = user_prompts(h, with_schema=True)
+    outcome, rows = h.run([Step("```python\ndef scale_value(x):\n    import no_such_module_here\n    return 2 * x\n```"),
+                           Step("```python\ndef scale_value(x):\n    import no_such_module_there\n    return 2 * x\n```"),
+                           Step("```python\ndef scale_value(x):\n    return 2 * x\n```")],
+                          change="Scale each value by 2 before averaging")
+    assert outcome.ok and [r.category for r in rows] == [Category.IMPORT_ERROR, Category.IMPORT_ERROR, None]
+    assert [schema for schema, _ in prompts] == ["text", "text", "PartChoice", "text"], \
+        "the third attempt chooses its parts"
+    assert "Make the change inside def scale_value" in prompts[1][1]
+    assert "Make the change inside" not in prompts[2][1]
+
+
 def test_results_identical_to_the_baseline_s_name_the_new_lines_that_never_ran(harness, tmp_path):
     template = toy_with(tmp_path / "toy_functions", TOY_WITH_FUNCTIONS)
     h = harness(template=template, max_repairs=0)
