@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up scientist, then run the demo research run on the embedded model (no API key, no network needed
 # after set-up). The demo profile keeps it under 15 minutes on 2 cores: one idea, one reflection, one
-# experiment run with one candidate per round and up to two repairs, one reviewer. Extra arguments go to `scientist run`.
+# experiment run with one candidate per round and up to two repairs, one reviewer. Extra arguments go
+# to `scientist run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -250,6 +250,7 @@ SEEDED = {"default_rng", "RandomState", "Random"}  # calls that make a generator
 
 # Modules that are numpy for random draws: autograd's numpy wraps numpy's, and its random module is numpy's
 NUMPYS = ("numpy", "autograd.numpy")
+NUMPY_RANDOMS = tuple(f"{name}.random" for name in NUMPYS)
 
 
 def _random_modules(tree: ast.AST) -> tuple[set[str], set[str]]:
@@ -261,9 +262,9 @@ def _random_modules(tree: ast.AST) -> tuple[set[str], set[str]]:
             for alias in node.names:
                 if alias.name in NUMPYS:
                     numpy.add(alias.asname or alias.name.split(".")[0])
-                elif alias.name == "random" or (alias.name in {f"{n}.random" for n in NUMPYS} and alias.asname):
+                elif alias.name == "random" or (alias.name in NUMPY_RANDOMS and alias.asname):
                     modules.add(alias.asname or "random")
-                elif alias.name in {f"{n}.random" for n in NUMPYS}:
+                elif alias.name in NUMPY_RANDOMS:
                     numpy.add(alias.name.split(".")[0])
         elif isinstance(node, ast.ImportFrom) and node.module in NUMPYS:
             modules |= {a.asname or a.name for a in node.names if a.name == "random"}

@@ -654,9 +654,10 @@ def test_after_two_fresh_starts_fail_in_the_seam_the_model_chooses_the_parts_its
     h = harness(template=template, max_repairs=2)
     h.model.overrides["PartChoice"] = lambda body: {"reasoning": "r", "parts": ["def scale_value"]}
     prompts = user_prompts(h, with_schema=True)
-    outcome, rows = h.run([Step("```python\ndef scale_value(x):\n    import no_such_module_here\n    return 2 * x\n```"),
-                           Step("```python\ndef scale_value(x):\n    import no_such_module_there\n    return 2 * x\n```"),
-                           Step("```python\ndef scale_value(x):\n    return 2 * x\n```")],
+    def seam(body: str) -> Step:
+        return Step(f"```python\ndef scale_value(x):\n{body}    return 2 * x\n```")
+
+    outcome, rows = h.run([seam("    import no_such_module_here\n"), seam("    import no_such_module_there\n"), seam("")],
                           change="Scale each value by 2 before averaging")
     assert outcome.ok and [r.category for r in rows] == [Category.IMPORT_ERROR, Category.IMPORT_ERROR, None]
     assert [schema for schema, _ in prompts] == ["text", "text", "PartChoice", "text"], \

@@ -15,6 +15,7 @@ import ast
 import math
 import re
 import textwrap
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -439,9 +440,9 @@ def rule_home(source: str, change: str) -> Home | None:
     return None
 
 
-def shared_words(source: str, change: str) -> list[tuple[str, int, set[str]]]:
-    """Each function or class whose code or comments share at least two of the change's content words
-    (four letters or more, common words aside): (its name, its first line, the words)."""
+def _unit_hits(source: str, change: str) -> list[tuple[str, int, set[str]]]:
+    """Each function or class with the change's content words (four letters or more, common words aside)
+    that its code or comments hold, none or some: (its name, its first line, the words)."""
     content = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]{3,}", change)} - COMMON
     lines = source.lower().splitlines()
     found = []
@@ -449,10 +450,15 @@ def shared_words(source: str, change: str) -> list[tuple[str, int, set[str]]]:
         if unit.kind not in ("def", "class"):
             continue
         body = "\n".join(lines[unit.start:unit.end])
-        hits = {w for w in content if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body)}
-        if len(hits) >= 2:
-            found.append((unit.name, unit.start, hits))
+        found.append((unit.name, unit.start,
+                      {w for w in content if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body)}))
     return found
+
+
+def shared_words(source: str, change: str) -> list[tuple[str, int, set[str]]]:
+    """Each function or class whose code or comments share at least two of the change's content words
+    (four letters or more, common words aside): (its name, its first line, the words)."""
+    return [(name, start, hits) for name, start, hits in _unit_hits(source, change) if len(hits) >= 2]
 
 
 def word_scores(source: str, change: str) -> list[tuple[float, str, int, set[str]]]:
@@ -460,13 +466,9 @@ def word_scores(source: str, change: str) -> list[tuple[float, str, int, set[str
     found in k functions counts 1/k (the inverse document frequency of text retrieval), so a word
     every part of a model's code has ("layer", "sqrt") weighs less than one only this function has
     ("relu"). Best first: (score, name, first line, words)."""
-    found = shared_words(source, change)
-    words = set().union(*(hits for _, _, hits in found)) if found else set()
-    lines = source.lower().splitlines()
-    bodies = ["\n".join(lines[u.start:u.end]) for u in code_units(source) if u.kind in ("def", "class")]
-    spread = {w: sum(1 for body in bodies if re.search(rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])", body))
-              for w in words}
-    scored = [(sum(1 / max(spread[w], 1) for w in hits), name, start, hits) for name, start, hits in found]
+    every = _unit_hits(source, change)
+    spread = Counter(w for _, _, hits in every for w in hits)
+    scored = [(sum(1 / spread[w] for w in hits), name, start, hits) for name, start, hits in every if len(hits) >= 2]
     return sorted(scored, key=lambda s: (-s[0], s[2]))
 
 
@@ -491,7 +493,8 @@ def mentioned_parts(source: str, change: str, limit: int = 2) -> list[str]:
     (``spelled_out``), then those whose function name, or a constant they set or read, the change
     names; then up to ``limit`` functions whose code or comments share at least two of the change's
     words, best first by ``word_scores`` and none scoring under ``RUNNER_UP`` of the best; a change
-    that adds computation (``change_text.adds_computation``) lists the constants after the functions. Give it the change without its measurement clause (``code_change``)."""
+    that adds computation (``change_text.adds_computation``) lists the constants after the functions.
+    Give it the change without its measurement clause (``code_change``)."""
     units = code_units(source)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", change))
     named = spelled_out(source, change)
