@@ -9,7 +9,7 @@ time per planned run; writes every run folder under --out and a labelling sheet 
 signals, an empty label column: faithful / partial / not) for hand labels. The sheet and
 ``results.jsonl`` (one line per idea) are written after every idea.
 
-    uv run python bench/execution_failure_rate.py [--ideas FILE] [--repairs 3] [--candidates 1]
+    uv run python bench/execution_failure_rate.py [--ideas FILE] [--repairs 3] [--candidates 1] [--consensus 1]
         [--limit N] [--out bench-runs/failure-rate]
     uv run python bench/execution_failure_rate.py --seeds 12   # the shipped seed ideas (in-sample)
     uv run python bench/execution_failure_rate.py --resume --out DIR   # go on with a bench stopped early
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scientist.config import load_settings  # noqa: E402
 from scientist.experiments import journal  # noqa: E402
+from scientist.experiments.failure import changes  # noqa: E402
 from scientist.experiments.loop import IdeaExperiments  # noqa: E402
 from scientist.failures import FailureLog, wilson  # noqa: E402
 from scientist.literature.search import Literature, LiteratureCache  # noqa: E402
@@ -118,6 +119,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most N ideas")
     parser.add_argument("--repairs", type=int, default=3)
     parser.add_argument("--candidates", type=int, default=None)
+    parser.add_argument("--consensus", type=int, default=None, help="clean runs gathered before choosing one")
     parser.add_argument("--model", default=None)
     parser.add_argument("--edit-format", choices=["rewrite", "search_replace"], default=None)
     parser.add_argument("--out", type=Path, default=REPO / "bench-runs" / "failure-rate")
@@ -133,6 +135,8 @@ def main() -> None:
         items = idea_pairs(path)
     items = items[:args.limit] if args.limit else items
     overrides = {"candidates": args.candidates} if args.candidates else {}
+    if args.consensus:
+        overrides["consensus"] = args.consensus
     settings = load_settings(model=args.model, max_repairs=args.repairs, offline=True, runs_dir=args.out,
                              edit_format=args.edit_format, runs_per_idea=1, **overrides)
     sandbox = open_sandbox(settings.sandbox)
@@ -170,14 +174,19 @@ def main() -> None:
         entries = journal.read(folder.path / "experiments" / item["name"])
         first_round_ok = any(e.ok for e in entries if e.round == 1)
         signals = run.get("signals") or {}
-        diff = next((e.diff for e in reversed(entries) if e.ok), entries[-1].diff if entries else "")
+        workdir = folder.path / "experiments" / item["name"]
+        kept = workdir / "run_1" / "experiment.py"
+        diff = (changes((workdir / "run_0" / "experiment.py").read_text(encoding="utf-8"),
+                        kept.read_text(encoding="utf-8")) if run.get("ok") and kept.is_file()
+                else entries[-1].diff if entries else "")
+        ran = list(dict.fromkeys(e.diff for e in entries if e.ok))  # every candidate that executed, kept or not
         results.append({"idea": item["idea"], "template": item["template"], "kind": item["kind"],
                         "ok": bool(run.get("ok")), "first_round_ok": first_round_ok, "signals": signals,
                         "candidates": len(entries), "tokens": tokens_of(folder.llm_calls_path), "seconds": seconds,
                         "commit": commit})
         sheet.append({"template": item["template"], "kind": item["kind"], "idea": item["idea"], "change": change,
                       "ok": bool(run.get("ok")), "signals": signals.get("problems", []), "diff": diff,
-                      "label": ""})
+                      "executed_diffs": ran, "label": ""})
         print(f"  -> {result['status']} in {seconds:.0f}s, {len(entries)} candidates", flush=True)
         services.failures.close()
         # written after every idea, so a bench stopped early keeps what it measured
@@ -185,7 +194,8 @@ def main() -> None:
             out.write(json.dumps(results[-1]) + "\n")
         sheet_path.write_text(json.dumps(sheet, indent=1) + "\n", encoding="utf-8")
     print(f"\n{len(results)} ideas, model {settings.model_for('coding')}, {args.repairs} repair rounds, "
-          f"{settings.candidates} candidate(s) per round, edit format {settings.edit_format}, "
+          f"{settings.candidates} candidate(s) per round, up to {settings.clean_runs_wanted()} clean run(s) "
+          f"compared, edit format {settings.edit_format}, "
           f"{time.perf_counter() - started:.0f}s; labelling sheet: {sheet_path}")
     for kind in sorted({r["kind"] for r in results}):
         rows = [r for r in results if r["kind"] == kind]

@@ -252,7 +252,7 @@ def is_experiment_run(stage: str) -> bool:
 
 
 def summarise(attempts: Iterable[Attempt]) -> FailureSummary:
-    """Group experiment-run attempts by (run, idea, stage): the first attempt's outcome and the final one."""
+    """Group experiment-run attempts by (run, idea, stage): the first attempt's outcome, and whether any ran."""
     groups: dict[tuple[str, str, str], list[Attempt]] = {}
     categories: dict[str, int] = {}
     for a in attempts:
@@ -261,10 +261,12 @@ def summarise(attempts: Iterable[Attempt]) -> FailureSummary:
         if a.category is not None:
             categories[a.category.value] = categories.get(a.category.value, 0) + 1
     firsts = [sorted(g, key=lambda a: a.attempt)[0] for g in groups.values()]
-    finals = [sorted(g, key=lambda a: a.attempt)[-1] for g in groups.values()]
+    # a run fails after repair when none of its attempts ran: the search may go on after one that ran
+    # (to compare clean runs, or past one with defects) and keep it though a later candidate failed
+    never_ran = [all(a.category is not None for a in g) for g in groups.values()]
     return FailureSummary(
         first_attempt=wilson(sum(a.category is not None for a in firsts), len(firsts)),
-        after_repair=wilson(sum(a.category is not None for a in finals), len(finals)),
+        after_repair=wilson(sum(never_ran), len(never_ran)),
         by_category=dict(sorted(categories.items(), key=lambda kv: -kv[1])))
 
 

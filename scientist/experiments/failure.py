@@ -88,6 +88,15 @@ class History:
         self.avoid += [name for name in failure.nonexistent() if name not in self.avoid]
         self.attempt += 1
 
+    def candidate_failed(self, failure: Failure, home: str | None) -> None:
+        """One candidate of a round failed (``home``: the part a rule sent its fresh start to): a later
+        candidate repeating its code is asked for once more, and a rule's home that failed often enough
+        is given up (``IdeaExperiments.rules_home``)."""
+        if home is not None:
+            self.homes_failed[home] = self.homes_failed.get(home, 0) + 1
+        if failure.code:
+            self.failed_code.setdefault(failure.code, self.attempt)
+
     @property
     def repeated(self) -> bool:
         return bool(self.earlier) and self.last is not None and self.earlier[-1] == self.last.summary

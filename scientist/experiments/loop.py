@@ -135,6 +135,20 @@ class Executed:
     kept: Path  # its run folder's copy
 
 
+def agree(first: Executed, second: Executed) -> bool:
+    """Whether two kept clean runs computed the same results (``signals.agree``)."""
+    return signals.agree(first.kept / "final_info.json", second.kept / "final_info.json")
+
+
+def most_agreed(clean: list[Executed], wanted: int) -> Executed | None:
+    """The clean run most others agree with (the earliest on a tie), once two agree or ``wanted`` clean
+    runs were found; ``None`` while the search should go on."""
+    agreeing = [sum(agree(run, other) for other in clean if other is not run) for run in clean]
+    if max(agreeing, default=0) == 0 and len(clean) < wanted:
+        return None
+    return clean[agreeing.index(max(agreeing))] if clean else None
+
+
 def _limits(services: Services) -> Limits:
     lim = services.template.manifest.limits
     return Limits(timeout_s=lim.timeout_s, memory_mb=lim.memory_mb, cpus=lim.cpus)
@@ -184,6 +198,7 @@ class IdeaExperiments:
         self.metrics = services.template.metric_names or None
         self.fired: list[FiredPass] = []  # the passes that fired on the current attempt's code
         self.candidate = 0  # which candidate of the current attempt is being made (0: the first)
+        self.repeats = 0  # rounds of this run that asked the same prompts again for more clean runs
         self.sketches: dict[str, str] = {}  # run -> what its change computes, written out on its own
 
     def log(self, stage: str, attempt: int, wall_s: float | None, failure: Failure | None,
@@ -370,6 +385,12 @@ class IdeaExperiments:
         log.info("%s: no fix in two asks; making the change again from the baseline", run)
         return None
 
+    @property
+    def sample(self) -> int:
+        """The gateway's sample number of the current candidate: its seed and its own cache entry. A round
+        that asks a round's prompts again (for more clean runs) draws new samples of them."""
+        return self.candidate + self.repeats * self.services.settings.candidates
+
     def temperature(self, repair_step: float) -> float:
         """The sampling temperature of a request: the setting, plus ``repair_step`` (repairs sample a little
         more freely each time), plus a step per candidate after the first (candidates of one attempt
@@ -441,7 +462,7 @@ class IdeaExperiments:
         if not rewrite:
             return services.gateway.structured(messages, anchored_code_edit(code), role="coding",  # type: ignore[return-value]
                                                stage=stage, max_tokens=1500, temperature=temperature,
-                                               sample=self.candidate)
+                                               sample=self.sample)
         todo = unchanged is not None or (failure is not None and failure.category is Category.NO_EFFECTIVE_CHANGE)
         return self.ask_rewrite(messages, code, change, stage, temperature, home.part if home else None, todo=todo)
 
@@ -465,7 +486,7 @@ class IdeaExperiments:
         temperature = self.temperature(REPAIR_TEMPERATURE_STEP * step)
         reply = services.gateway.text([{"role": "system", "content": system}, {"role": "user", "content": user}],
                                       role="coding", stage=f"experiments/{self.name}/{run}", max_tokens=1800,
-                                      temperature=temperature, sample=self.candidate,
+                                      temperature=temperature, sample=self.sample,
                                       grammar=self.part_grammar(failure.code, part))
         return CodeRewrite(reasoning=f"fix {part}", rewrites=[UnitRewrite(unit=part, code=code_block(reply))])
 
@@ -484,7 +505,7 @@ class IdeaExperiments:
         else:
             choice = gateway.structured(messages, part_choice([u.name for u in code_units(code)]),  # type: ignore[assignment]
                                         role="coding", stage=stage, max_tokens=300, temperature=temperature,
-                                        sample=self.candidate)
+                                        sample=self.sample)
         convo = [*messages, {"role": "assistant", "content": choice.model_dump_json()}]
         rewrites, reasons = [], [choice.reasoning]
         for part in dict.fromkeys(choice.parts):
@@ -493,7 +514,7 @@ class IdeaExperiments:
             if spot is not None and self.candidate % 2 == 0:
                 ask = render("experiments", "write_lines", part=part, change=change, line=spot.label)
                 reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
-                                     max_tokens=LINES_MAX_TOKENS, temperature=temperature, sample=self.candidate)
+                                     max_tokens=LINES_MAX_TOKENS, temperature=temperature, sample=self.sample)
                 text = splice(current, spot, code_block(reply))
                 reasons.append(f"{part} at the line {spot.label}")
             else:
@@ -502,7 +523,7 @@ class IdeaExperiments:
                 ask = render("experiments", "write_part", part=part, change=change, current=marked,
                              todo=marked != current)
                 reply = gateway.text([*convo, {"role": "user", "content": ask}], role="coding", stage=stage,
-                                     max_tokens=1800, temperature=temperature, sample=self.candidate,
+                                     max_tokens=1800, temperature=temperature, sample=self.sample,
                                      grammar=self.part_grammar(code, part))
                 text = code_block(reply)
                 if spot is not None:
@@ -526,7 +547,7 @@ class IdeaExperiments:
         asked = [*convo, {"role": "user", "content": ask}]
         choice: SpotChoice = self.services.gateway.structured(  # type: ignore[assignment]
             asked, spot_choice([p.label for p in places]), role="coding", stage=stage, max_tokens=200,
-            temperature=temperature, sample=self.candidate)
+            temperature=temperature, sample=self.sample)
         spot = next(p for p in places if p.label == choice.line)
         return spot, [*asked, {"role": "assistant", "content": choice.model_dump_json()}]
 
@@ -643,7 +664,7 @@ class IdeaExperiments:
                 reply = self.services.gateway.text(
                     [{"role": "system", "content": code_system(self.services)}, {"role": "user", "content": ask}],
                     role="coding", stage=f"experiments/{self.name}/{run}/helper", max_tokens=HELPER_MAX_TOKENS,
-                    temperature=self.temperature(0.0), sample=self.candidate, grammar=grammar)
+                    temperature=self.temperature(0.0), sample=self.sample, grammar=grammar)
             except LLMOutputInvalid:
                 break
             helped = with_helper(new_code, name, reply)
@@ -678,9 +699,17 @@ class IdeaExperiments:
 
         A candidate that executes but whose computed signals find defects (``FidelitySignals.defects``:
         its new lines never ran, the change's numbers are absent, a derivative was left as it was) ends
-        the search only when it is the last chance (``fidelity_search`` off, or no candidate or round left):
-        otherwise it is kept aside, the search goes on told why it is not the change, and when nothing
-        better executes the run keeps the executed candidate with the fewest defects, the earliest on a tie."""
+        the search only when it is the last chance (``fidelity_search`` off, or no candidate or round left)
+        and no clean run was found: otherwise it is kept aside, the search goes on told why it is not the
+        change, and when nothing better executes the run keeps the executed candidate with the fewest
+        defects, the earliest on a tie.
+
+        A clean run (executed, no defect) ends the search when ``consensus`` is 1. Otherwise it is kept aside
+        and the search goes on (a round whose candidates all ran clean is asked again, with new samples),
+        until two clean runs agree (``signals.agree``: the same results within half the seed noise), or
+        ``consensus`` clean runs were found, or the candidates run out; the run then keeps the clean run most
+        others agree with, the earliest on a tie (``most_agreed``). Right implementations of one change
+        compute the same numbers; a small model's wrong ones tend to differ from each other."""
         run = f"run_{number}"
         saved = self.workdir / run / "outcome.json"
         if saved.is_file():
@@ -694,46 +723,86 @@ class IdeaExperiments:
         begun, made, parent = time.perf_counter(), 0, "baseline"
         tokens_before = self.services.gateway.ledger.tokens
         executed: list[Executed] = []  # candidates that ran with defects, kept aside while the search goes on
+        clean: list[Executed] = []  # candidates that ran with no defect, kept aside until enough agree
+        self.repeats = 0
         for round_ in range(1, rounds + 1):
             moves = self.round_moves(baseline_code, change, history, width) if rewrite else [(None, None)] * width
             failed_here: list[tuple[int, Failure]] = []
             fixed: set[int] = set()  # the attempts of this round that fixed the last attempt in place
             for self.candidate in range(width):
-                if made and self.budget_spent(begun, tokens_before):
+                if self.budget_spent(begun, tokens_before, made):
                     break
                 made += 1
                 home, fix = moves[self.candidate]
                 if fix:
                     fixed.add(made)
-                self.services.progress("experiments", f"{self.name}: {run} attempt {round_}/{rounds}"
-                                       + (f" candidate {self.candidate + 1}/{width}" if width > 1 else "")
-                                       + (f" (fixing {fix.part} of {parent})" if fix else "")
-                                       + (f" (the change goes in {home.part})" if home else ""))
-                entry = JournalEntry(run=run, attempt=made, round=round_, candidate=self.candidate + 1,
-                                     parent=parent if fix else "baseline", move="fix" if fix else "change",
-                                     part=(fix or home).part if fix or home else None, ok=False)
+                entry = self.begin_candidate(run, made, (round_, rounds), width, parent, home, fix)
                 outcome = self.try_candidate(run, made, change, baseline_code, history, fix, home, entry)
                 if isinstance(outcome, Failure):
                     failure = outcome
                 else:
-                    found = self.signals_of(run, change, baseline_code)
                     last_chance = round_ == rounds and self.candidate == width - 1
-                    if found is None or not found.defects or not settings.fidelity_search or last_chance:
-                        return self.succeeded(saved, run, made, change, name, outcome, found, baseline_code)
-                    executed.append(self.set_aside(run, made, outcome, found))
+                    ended = self.ran(saved, run, made, change, name, baseline_code, outcome, last_chance,
+                                     clean, executed)
+                    if ended is not None:
+                        return ended
+                    if not executed or executed[-1].attempt != made:
+                        continue  # a clean run, kept while more are gathered
                     failure = executed[-1].failure
                 failed_here.append((made, failure))
-                if home is not None and fix is None:
-                    history.homes_failed[home.part] = history.homes_failed.get(home.part, 0) + 1
-                if failure.code:  # a later candidate repeating it is asked for once more
-                    history.failed_code.setdefault(failure.code, history.attempt)
+                history.candidate_failed(failure, home.part if home is not None and fix is None else None)
             self.candidate = 0
             if not failed_here:
+                if clean and not self.budget_spent(begun, tokens_before):
+                    self.repeats += 1  # every candidate ran clean and none agree yet: new samples of these prompts
+                    continue
                 break  # the budget is spent
             number_of, chosen = min(failed_here, key=lambda item: _promise(item[1]))
             history.others = [f.summary for _, f in failed_here if f is not chosen]
             history.failed(chosen, fixed_in_place=number_of in fixed)
             parent = f"attempt {number_of}"
+        return self.search_ended(saved, run, made, change, name, baseline_code, clean, executed, history)
+
+    def ran(self, saved: Path, run: str, made: int, change: str, name: str | None, baseline_code: str,
+            means: dict[str, dict[str, float]], last_chance: bool, clean: list[Executed],
+            executed: list[Executed]) -> RunOutcome | None:
+        """A candidate that executed: the run's outcome when it ends the search, else ``None`` with the
+        candidate kept aside, in ``clean`` (no defect; more are gathered to compare) or in ``executed``
+        (with defects; the next round is told them)."""
+        settings = self.services.settings
+        found = self.signals_of(run, change, baseline_code)
+        if not (found.defects if found is not None else []):
+            if settings.clean_runs_wanted() == 1:
+                return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
+            clean.append(self.set_aside_clean(run, made, means, found))
+            kept = most_agreed(clean, settings.clean_runs_wanted())
+            return None if kept is None else self.keep_chosen(saved, run, made, change, name, kept, clean,
+                                                              baseline_code)
+        if not clean and (not settings.fidelity_search or last_chance):
+            return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
+        executed.append(self.set_aside(run, made, means, found))
+        return None
+
+    def begin_candidate(self, run: str, made: int, round_of: tuple[int, int], width: int, parent: str,
+                        home: Home | None, fix: Fix | None) -> JournalEntry:
+        """Say which candidate starts, and its journal entry so far."""
+        round_, rounds = round_of
+        self.services.progress("experiments", f"{self.name}: {run} attempt {round_}/{rounds}"
+                               + (f" candidate {self.candidate + 1}/{width}" if width > 1 else "")
+                               + (f" (fixing {fix.part} of {parent})" if fix else "")
+                               + (f" (the change goes in {home.part})" if home else ""))
+        return JournalEntry(run=run, attempt=made, round=round_, candidate=self.candidate + 1,
+                            parent=parent if fix else "baseline", move="fix" if fix else "change",
+                            part=(fix or home).part if fix or home else None, ok=False)
+
+    def search_ended(self, saved: Path, run: str, made: int, change: str, name: str | None, baseline_code: str,
+                     clean: list[Executed], executed: list[Executed], history: History) -> RunOutcome:
+        """The outcome once no candidate is left: the clean run most others agree with, else the executed
+        candidate with the fewest defects (the earliest on a tie), else the failure."""
+        if clean:
+            best = most_agreed(clean, 1)
+            assert best is not None
+            return self.keep_chosen(saved, run, made, change, name, best, clean, baseline_code)
         if executed:
             best = min(executed, key=lambda e: (len(e.signals.defects), e.attempt))
             shutil.rmtree(self.workdir / run, ignore_errors=True)
@@ -767,9 +836,36 @@ class IdeaExperiments:
         return Executed(attempt=attempt, means=means, signals=found, failure=failure,
                         kept=self.keep_attempt(run, attempt, failure))
 
-    def budget_spent(self, begun: float, tokens_before: int) -> str | None:
-        """Why no new candidate of this planned run starts (its wall-time or token budget is spent), or ``None``."""
+    def set_aside_clean(self, run: str, attempt: int, means: dict[str, dict[str, float]],
+                        found: FidelitySignals | None) -> Executed:
+        """A clean run, copied to ``attempts/<run>/attempt_<n>/`` while the search looks for runs that agree."""
+        code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        note = Failure(Category.NO_EFFECTIVE_CHANGE, "it ran with no defect; kept while other candidates are "
+                       "compared with it", code=code)
+        self.services.progress("experiments", f"{self.name}: {run} attempt {attempt} ran clean; sampling more "
+                               "candidates to compare results")
+        return Executed(attempt=attempt, means=means, signals=found or FidelitySignals(), failure=note,
+                        kept=self.keep_attempt(run, attempt, note))
+
+    def keep_chosen(self, saved: Path, run: str, made: int, change: str, name: str | None, chosen: Executed,
+                    clean: list[Executed], baseline_code: str) -> RunOutcome:
+        """The planned run as the clean run ``chosen``: its folder copied back to ``<run>/``, and why."""
+        shutil.rmtree(self.workdir / run, ignore_errors=True)
+        shutil.copytree(chosen.kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
+        others = [e.attempt for e in clean if e is not chosen and agree(e, chosen)]
+        self.tell(run, f"the run keeps attempt {chosen.attempt} of {len(clean)} clean run(s)"
+                  + (f"; its results agree with attempt(s) {', '.join(map(str, others))}" if others else
+                     "; no two clean runs agree, so the earliest is kept"))
+        (chosen.kept / "failure.txt").unlink(missing_ok=True)
+        return self.succeeded(saved, run, made, change, name, chosen.means,
+                              chosen.signals if self.services.settings.fidelity_signals else None, baseline_code)
+
+    def budget_spent(self, begun: float, tokens_before: int, made: int = 1) -> str | None:
+        """Why no new candidate of this planned run starts (its wall-time or token budget is spent), or ``None``;
+        always ``None`` before the first candidate (``made``: candidates made so far)."""
         settings = self.services.settings
+        if not made:
+            return None
         if settings.run_budget_s is not None and time.perf_counter() - begun > settings.run_budget_s:
             return f"the run's wall-time budget ({settings.run_budget_s:g}s) is spent"
         used = self.services.gateway.ledger.tokens - tokens_before

@@ -26,6 +26,7 @@ from scientist.experiments.facts.code import changed_lines, may_rightly_not_run
 from scientist.experiments.facts.units import changed_parts, code_units
 from scientist.experiments.reruns.lines import Rerun, changed_functions, describe_same
 
+AGREE_Z = 0.5  # two runs agree: |a - b| <= AGREE_Z * sqrt(se_a^2 + se_b^2) for every metric
 NOISE_Z = 2.0  # a difference beyond seed noise: |a - b| > NOISE_Z * sqrt(se_a^2 + se_b^2) for some metric
 # Words that name a function's paired derivative or backward pass; a pair shares the rest of its name
 # ('rastrigin' and 'rastrigin_der'), or is the forward pass's counterpart ('forward' and 'loss_and_grads').
@@ -341,6 +342,25 @@ def beyond_noise(baseline_info: Path, run_info: Path) -> bool | None:
     if not compared:
         return None
     return any(abs(delta) > NOISE_Z * noise if noise > 0 else delta != 0 for delta, noise in compared)
+
+
+def agree(first_info: Path, second_info: Path) -> bool:
+    """Whether two runs of one change computed the same results: every metric they share (timings aside)
+    within ``AGREE_Z`` of their combined seed noise, or equal where no standard error is given. Two right
+    implementations of one change compute the same numbers, up to rounding; wrong ones tend to differ."""
+    first, second = _means_and_errors(first_info), _means_and_errors(second_info)
+    shared = first.keys() & second.keys()
+    if not shared:
+        return False
+    for key in shared:
+        (a, error_a), (b, error_b) = first[key], second[key]
+        noise = math.hypot(error_a, error_b)
+        if math.isnan(noise) or noise == 0:
+            if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+                return False
+        elif abs(a - b) > AGREE_Z * noise:
+            return False
+    return True
 
 
 def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info: Path,

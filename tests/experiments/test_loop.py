@@ -55,14 +55,15 @@ class Harness:
     def __init__(self, tmp_path: Path, model: ResearchModel, fake: FakeOpenAI, sandbox=None,
                  edit_format: str = "rewrite", max_repairs: int = 1, fidelity_check: bool = False,
                  template: Path = TOY, candidates: int = 1, fidelity_signals: bool = False,
-                 fidelity_search: bool = True, line_choice: bool = False, method_sketch: bool = False) -> None:
+                 fidelity_search: bool = True, line_choice: bool = False, method_sketch: bool = False,
+                 consensus: int = 1) -> None:
         from scientist.sandbox.bwrap import BwrapSandbox
 
         self.fake = fake
         settings = fake_settings(fake, max_repairs=max_repairs, max_reasks=0, edit_format=edit_format,
                                  fidelity_check=fidelity_check, candidates=candidates,
                                  fidelity_signals=fidelity_signals, fidelity_search=fidelity_search,
-                                 line_choice=line_choice, method_sketch=method_sketch)
+                                 line_choice=line_choice, method_sketch=method_sketch, consensus=consensus)
         folder = RunStore(tmp_path / "runs").create(str(template), None, {}, {})
         self.services = Services(settings=settings, gateway=Gateway(settings, Ledger(folder.llm_calls_path)),
                                  sandbox=sandbox or BwrapSandbox(), folder=folder,
@@ -943,6 +944,47 @@ def test_a_defect_at_the_last_chance_ends_the_search(harness):
     h = harness(fidelity_signals=True, max_repairs=0)
     outcome, rows = h.run([constants("STEP = 0.75")], change="set STEP to 0.7")
     assert outcome.ok and not outcome.shown and len(rows) == 1
+
+
+def test_clean_runs_are_gathered_until_two_agree_and_the_run_keeps_the_earliest_of_them(harness):
+    """Consensus: a clean run does not end the search; a round whose candidates all ran clean is asked
+    again with new samples of the same prompts; the first two runs whose results agree end it."""
+    from scientist.experiments import journal
+
+    h = harness(candidates=2, max_repairs=2, consensus=3)
+    seeds: list = []
+    prompts: list = []
+    h.model.on_request = lambda schema, body: (seeds.append(body.get("seed")) if schema == "text" else None,
+                                               prompts.append(body["messages"][1]["content"]))
+    outcome, rows = h.run([constants("STEP = 1.0"), constants("STEP = 2.0"),
+                           constants("STEP = 1.0  # the same value again")])
+    assert outcome.ok and outcome.attempts == 3 and [r.category for r in rows] == [None, None, None]
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
+    entries = journal.read(h.services.folder.path / "experiments" / "bigger_step")
+    assert [(e.round, e.candidate, e.move, e.ok) for e in entries] == [(1, 1, "change", True), (1, 2, "change", True),
+                                                                       (2, 1, "change", True)]
+    assert prompts[0] == prompts[-1], "the repeated round asks the first round's prompt again"
+    assert len(seeds) == 3 and len(set(seeds)) == 3, "with a new sample (seed) each time"
+    folder = h.services.folder.path / "experiments" / "bigger_step"
+    assert "STEP = 1.0\n" in (folder / "run_1" / "experiment.py").read_text(), "attempt 1 is back in run_1/"
+    assert not (folder / "run_1" / "failure.txt").exists()
+    assert "STEP = 2.0" in (folder / "attempts" / "run_1" / "attempt_2" / "experiment.py").read_text()
+
+
+def test_when_no_clean_runs_agree_the_earliest_is_kept_and_a_later_failure_is_no_failure_after_repair(harness):
+    h = harness(candidates=3, max_repairs=0, consensus=3)
+    outcome, rows = h.run([constants("STEP = 1.0"), constants("STEP = 1.0 / 0"), constants("STEP = 2.0")])
+    assert outcome.ok and outcome.attempts == 3
+    assert [r.category for r in rows] == [None, Category.RUNTIME_ERROR, None]
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5), "no two agree: the earliest clean run"
+    summary = summarise(h.services.failures.attempts())
+    assert summary.after_repair.failures == 0, "a run that ran once has not failed after repair"
+
+
+def test_a_clean_run_beats_an_executed_one_with_defects_at_the_last_chance(harness):
+    h = harness(candidates=2, max_repairs=0, consensus=2, fidelity_signals=True)
+    outcome, rows = h.run([constants("STEP = 0.7"), constants("STEP = 0.75")], change="set STEP to 0.7")
+    assert outcome.ok and outcome.shown and outcome.means["toy"]["mean_value"] == pytest.approx(3.15)
 
 
 def test_a_token_budget_stops_the_search_before_its_next_candidate(harness):

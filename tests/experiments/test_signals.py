@@ -6,6 +6,7 @@ import json
 
 from scientist.experiments.reruns.lines import Rerun
 from scientist.experiments.signals import (
+    agree,
     beyond_noise,
     compute,
     gradients_left_behind,
@@ -154,6 +155,21 @@ def test_results_must_differ_from_the_baseline_s_beyond_seed_noise(tmp_path):
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps({"toy": {"means": {"acc": 0.5}}}))
     assert beyond_noise(bare, bare) is None, "no standard errors: cannot say"
+
+
+def test_two_runs_agree_when_every_metric_is_within_half_their_seed_noise(tmp_path):
+    one = _info(tmp_path / "one.json", {"acc": 0.900, "loss": 0.3, "train_time": 3.0},
+                {"acc": 0.01, "loss": 0.0, "train_time": 0.1})
+    same = _info(tmp_path / "same.json", {"acc": 0.903, "loss": 0.3, "train_time": 7.0},
+                 {"acc": 0.01, "loss": 0.0, "train_time": 0.1})
+    other = _info(tmp_path / "other.json", {"acc": 0.912, "loss": 0.3, "train_time": 3.0},
+                  {"acc": 0.01, "loss": 0.0, "train_time": 0.1})
+    exact_differs = _info(tmp_path / "exact.json", {"acc": 0.900, "loss": 0.31, "train_time": 3.0},
+                          {"acc": 0.01, "loss": 0.0, "train_time": 0.1})
+    assert agree(one, same), "0.003 apart is within half of sqrt(2) * 0.01; timings are not results"
+    assert not agree(one, other), "0.012 apart is not"
+    assert not agree(one, exact_differs), "a metric with no seed noise must be equal"
+    assert not agree(one, _info(tmp_path / "none.json", {"f1": 0.9}, {})), "no metric in common: no agreement"
 
 
 def test_signals_hold_together_and_each_failure_is_said(tmp_path):
