@@ -88,10 +88,11 @@ def report(rows: list[dict], references: list[str], decisions: dict[str, bool]) 
     by_paper: dict[str, dict[str, float]] = {}
     for r in rows:
         by_paper.setdefault(r["paper_id"], {})[r["reference"]] = r["score"]
-    complete = sorted(p for p, got in by_paper.items() if len(got) == len(references))
+    complete = sorted(p for p, got in by_paper.items() if all(ref in got for ref in references))
     if len(complete) >= 10:
         labels = [decisions[p] for p in complete]
-        print(line("mean of the comparisons", labels, [statistics.fmean(by_paper[p].values()) for p in complete]))
+        print(line("mean of the comparisons", labels,
+                   [statistics.fmean(by_paper[p][ref] for ref in references) for p in complete]))
     for ref in references:
         papers = sorted(p for p, got in by_paper.items() if ref in got)
         if len(papers) >= 10:
