@@ -853,9 +853,12 @@ class IdeaExperiments:
         shutil.rmtree(self.workdir / run, ignore_errors=True)
         shutil.copytree(chosen.kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
         others = [e.attempt for e in clean if e is not chosen and agree(e, chosen)]
-        self.tell(run, f"the run keeps attempt {chosen.attempt} of {len(clean)} clean run(s)"
-                  + (f"; its results agree with attempt(s) {', '.join(map(str, others))}" if others else
-                     "; no two clean runs agree, so the earliest is kept"))
+        if len(clean) == 1:
+            self.tell(run, f"the run keeps attempt {chosen.attempt}, its one clean run")
+        else:
+            self.tell(run, f"the run keeps attempt {chosen.attempt} of {len(clean)} clean runs"
+                      + (f"; its results agree with attempt(s) {', '.join(map(str, others))}" if others else
+                         "; no two agree, so the earliest is kept"))
         (chosen.kept / "failure.txt").unlink(missing_ok=True)
         return self.succeeded(saved, run, made, change, name, chosen.means,
                               chosen.signals if self.services.settings.fidelity_signals else None, baseline_code)
