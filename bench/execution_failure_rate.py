@@ -194,7 +194,7 @@ def main() -> None:
             out.write(json.dumps(results[-1]) + "\n")
         sheet_path.write_text(json.dumps(sheet, indent=1) + "\n", encoding="utf-8")
     print(f"\n{len(results)} ideas, model {settings.model_for('coding')}, {args.repairs} repair rounds, "
-          f"{settings.candidates} candidate(s) per round, up to {settings.clean_runs_wanted()} clean run(s) "
+          f"{settings.candidates} candidate(s) per round, up to {settings.consensus} clean run(s) "
           f"compared, edit format {settings.edit_format}, "
           f"{time.perf_counter() - started:.0f}s; labelling sheet: {sheet_path}")
     for kind in sorted({r["kind"] for r in results}):

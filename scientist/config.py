@@ -92,13 +92,13 @@ class Settings(BaseSettings):
                                                        "without a defect wins); a second sample of a shared "
                                                        "prompt costs about a third of a fresh one on the "
                                                        "embedded model (bench/candidates_overhead.py)")
-    consensus: int | None = Field(
-        None, ge=1, le=5, description="clean runs (executed, no defect) a planned run gathers before it chooses one: "
-                                      "the search stops at the first two whose results agree (within half the seed "
-                                      "noise), else at this many, and keeps the run most others agree with; right "
-                                      "implementations of one change compute the same numbers while wrong ones "
-                                      "tend to differ from each other; 1 keeps the first clean run; default: 3 "
-                                      "when the coding model is the embedded one, else 1")
+    consensus: int = Field(
+        1, ge=1, le=5, description="clean runs (executed, no defect) a planned run gathers before it chooses one: "
+                                   "the search stops at the first two whose results agree (within half the seed "
+                                   "noise), else at this many, and keeps the run most others agree with; 1 keeps "
+                                   "the first clean run. Off by default: on eight held-out ideas with the embedded "
+                                   "model it changed no run's hand label and doubled the wall time "
+                                   "(docs/benchmarks.md)")
     run_budget_s: float | None = Field(None, gt=0, description="wall time after which no new candidate of a "
                                                                "planned run starts")
     run_budget_tokens: int | None = Field(None, gt=0, description="model tokens after which no new candidate of "
@@ -182,13 +182,6 @@ class Settings(BaseSettings):
         if self.line_choice is not None:
             return self.line_choice
         return self.model_for("coding") == LOCAL_MODEL
-
-    def clean_runs_wanted(self) -> int:
-        """How many clean runs a planned run gathers at most before choosing (``consensus``, or by default 3
-        when the coding model is the embedded one, whose first clean run is often another change, else 1)."""
-        if self.consensus is not None:
-            return self.consensus
-        return 3 if self.model_for("coding") == LOCAL_MODEL else 1
 
     def model_for(self, role: Role) -> str:
         """The litellm model string used for one role."""

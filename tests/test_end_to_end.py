@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from scientist.cli import main; main()"]
 DEMO_PROFILE = {"SCIENTIST_REFLECTIONS": "1", "SCIENTIST_RUNS_PER_IDEA": "1", "SCIENTIST_MAX_REPAIRS": "2",
                 "SCIENTIST_REVIEWERS": "1", "SCIENTIST_REVIEW_REFLECTIONS": "0", "SCIENTIST_NOVELTY_ROUNDS": "1",
-                "SCIENTIST_CANDIDATES": "1", "SCIENTIST_CONSENSUS": "1"}
+                "SCIENTIST_CANDIDATES": "1"}
 
 
 def files_under(root: Path) -> set[str]:

@@ -772,10 +772,10 @@ class IdeaExperiments:
         settings = self.services.settings
         found = self.signals_of(run, change, baseline_code)
         if not (found.defects if found is not None else []):
-            if settings.clean_runs_wanted() == 1:
+            if settings.consensus == 1:
                 return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
             clean.append(self.set_aside_clean(run, made, means, found))
-            kept = most_agreed(clean, settings.clean_runs_wanted())
+            kept = most_agreed(clean, settings.consensus)
             return None if kept is None else self.keep_chosen(saved, run, made, change, name, kept, clean,
                                                               baseline_code)
         if not clean and (not settings.fidelity_search or last_chance):
