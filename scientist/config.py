@@ -97,7 +97,7 @@ class Settings(BaseSettings):
                                    "the search stops at the first two whose results agree (within half the seed "
                                    "noise), else at this many, and keeps the run most others agree with; 1 keeps "
                                    "the first clean run. Off by default: on eight held-out ideas with the embedded "
-                                   "model it changed no run's hand label and doubled the wall time "
+                                   "model it changed no run's hand label and cost 1.7x the wall time "
                                    "(docs/benchmarks.md)")
     run_budget_s: float | None = Field(None, gt=0, description="wall time after which no new candidate of a "
                                                                "planned run starts")
