@@ -744,11 +744,11 @@ class IdeaExperiments:
                     last_chance = round_ == rounds and self.candidate == width - 1
                     ended = self.ran(saved, run, made, change, name, baseline_code, outcome, last_chance,
                                      clean, executed)
-                    if ended is not None:
+                    if isinstance(ended, RunOutcome):
                         return ended
-                    if not executed or executed[-1].attempt != made:
+                    if ended is None:
                         continue  # a clean run, kept while more are gathered
-                    failure = executed[-1].failure
+                    failure = ended
                 failed_here.append((made, failure))
                 history.candidate_failed(failure, home.part if home is not None and fix is None else None)
             self.candidate = 0
@@ -765,10 +765,10 @@ class IdeaExperiments:
 
     def ran(self, saved: Path, run: str, made: int, change: str, name: str | None, baseline_code: str,
             means: dict[str, dict[str, float]], last_chance: bool, clean: list[Executed],
-            executed: list[Executed]) -> RunOutcome | None:
-        """A candidate that executed: the run's outcome when it ends the search, else ``None`` with the
-        candidate kept aside, in ``clean`` (no defect; more are gathered to compare) or in ``executed``
-        (with defects; the next round is told them)."""
+            executed: list[Executed]) -> RunOutcome | Failure | None:
+        """A candidate that executed: the run's outcome when it ends the search; else the candidate is kept
+        aside, in ``executed`` (with defects), returning the failure the next round is told, or in ``clean``
+        (no defect; more are gathered to compare), returning ``None``."""
         settings = self.services.settings
         found = self.signals_of(run, change, baseline_code)
         if not (found.defects if found is not None else []):
@@ -781,7 +781,7 @@ class IdeaExperiments:
         if not clean and (not settings.fidelity_search or last_chance):
             return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
         executed.append(self.set_aside(run, made, means, found))
-        return None
+        return executed[-1].failure
 
     def begin_candidate(self, run: str, made: int, round_of: tuple[int, int], width: int, parent: str,
                         home: Home | None, fix: Fix | None) -> JournalEntry:
@@ -805,8 +805,7 @@ class IdeaExperiments:
             return self.keep_chosen(saved, run, made, change, name, best, clean, baseline_code)
         if executed:
             best = min(executed, key=lambda e: (len(e.signals.defects), e.attempt))
-            shutil.rmtree(self.workdir / run, ignore_errors=True)
-            shutil.copytree(best.kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
+            self.restore(run, best)
             self.tell(run, f"no later candidate executed without defects; the run keeps attempt {best.attempt}")
             return self.succeeded(saved, run, made, change, name, best.means, best.signals, baseline_code)
         summary = history.last.summary if history.last else "failed"
@@ -850,8 +849,7 @@ class IdeaExperiments:
     def keep_chosen(self, saved: Path, run: str, made: int, change: str, name: str | None, chosen: Executed,
                     clean: list[Executed], baseline_code: str) -> RunOutcome:
         """The planned run as the clean run ``chosen``: its folder copied back to ``<run>/``, and why."""
-        shutil.rmtree(self.workdir / run, ignore_errors=True)
-        shutil.copytree(chosen.kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
+        self.restore(run, chosen)
         others = [e.attempt for e in clean if e is not chosen and agree(e, chosen)]
         if len(clean) == 1:
             self.tell(run, f"the run keeps attempt {chosen.attempt}, its one clean run")
@@ -862,6 +860,11 @@ class IdeaExperiments:
         (chosen.kept / "failure.txt").unlink(missing_ok=True)
         return self.succeeded(saved, run, made, change, name, chosen.means,
                               chosen.signals if self.services.settings.fidelity_signals else None, baseline_code)
+
+    def restore(self, run: str, kept: Executed) -> None:
+        """``<run>/`` as the kept candidate's folder was (its ``failure.txt`` aside)."""
+        shutil.rmtree(self.workdir / run, ignore_errors=True)
+        shutil.copytree(kept.kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
 
     def budget_spent(self, begun: float, tokens_before: int, made: int = 1) -> str | None:
         """Why no new candidate of this planned run starts (its wall-time or token budget is spent), or ``None``;
