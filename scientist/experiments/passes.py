@@ -108,6 +108,18 @@ def _settings_only(code: str, ctx: PassContext) -> Failure | None:
                                               code=code)
 
 
+def _inert_once_put_back(code: str, ctx: PassContext) -> Failure | None:
+    """The edit computes nothing new once the settings the change did not ask for are put back (the
+    earlier checks passed it, so those settings were all it changed)."""
+    inert = inert_reason(ctx.baseline, code)
+    if inert is None:
+        return None
+    return Failure(Category.NO_EFFECTIVE_CHANGE,
+                   "the edit's only change to what the experiment computes was a setting the change neither names "
+                   "nor gives the value of, and such settings stay as the baseline has them: make the change "
+                   "itself, in the function that computes it (found before running)", code=code)
+
+
 def _library_names(code: str, ctx: PassContext) -> Failure | None:
     try:
         return _problems(lambda c, x: x.library_names(c))(code, ctx)
@@ -147,6 +159,9 @@ PASSES: tuple[Check | Repair, ...] = (
     Repair("return_the_last_value", _before(repairs.return_the_last_value)),
     Check("inert_edit", _inert),
     Check("settings_only", _settings_only),
+    Repair("put_back_unasked_settings",
+           lambda code, ctx: repairs.put_back_unasked_settings(ctx.baseline, code, code_change(ctx.change))),
+    Check("inert_once_put_back", _inert_once_put_back),
     Repair("drop_unread_imports", _before(repairs.drop_unread_imports)),
     Check("undefined_names", _problems(lambda code, ctx: undefined_names(code))),
     Check("read_before_bound", _problems(lambda code, ctx: read_before_bound(code))),

@@ -4,6 +4,10 @@ Each repair rewrites one pattern whose intent is plain and whose only alternativ
 (or a run that certainly changes nothing), so it can turn an attempt that would fail into one that
 runs, never the reverse. The repaired code is what runs and what the run folder keeps; the repair
 leaves a comment on the line it adds.
+
+One repair narrows instead: ``put_back_unasked_settings`` undoes numeric settings the change neither
+names nor gives the value of, so a run measures the change as asked and not the change plus a tuning
+the idea did not ask for.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from scientist.experiments.checks.names import (
     undefined_globals,
     unused_additions,
 )
+from scientist.experiments.facts.change import unrequested_setting
 from scientist.experiments.facts.code import new_statement_lines
 
 MARK = "# a local copy: this function changes it (added by scientist)"
@@ -210,6 +215,106 @@ def drop_unread_imports(before: str, source: str) -> tuple[str, list[str]]:
         else:
             renames += _deleted(lines, row, row + 1)
         notes.append(f"the new import of {', '.join(a.asname or a.name for a in dropped)} is removed: nothing reads it")
+    return _applied(source, renames, [], notes)
+
+
+_ARITHMETIC = {ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__, ast.Div: float.__truediv__,
+               ast.Pow: float.__pow__}
+
+
+def number_value(node: ast.expr) -> object | None:
+    """The value of a numeric setting's expression (``1e-4``, ``0.5 * 1e-4``, ``(0.9, 0.999)``, ``-3``),
+    or ``None`` when it is anything else: a string or a flag selects code, a name or call computes."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = number_value(node.operand)
+        return None if not isinstance(value, int | float) else (-value if isinstance(node.op, ast.USub) else value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        left, right = number_value(node.left), number_value(node.right)
+        if not isinstance(left, int | float) or not isinstance(right, int | float):
+            return None
+        try:
+            return _ARITHMETIC[type(node.op)](float(left), float(right))
+        except (ZeroDivisionError, OverflowError):
+            return None
+    if isinstance(node, ast.Tuple | ast.List) and node.elts:
+        values = [number_value(element) for element in node.elts]
+        return None if any(v is None for v in values) else tuple(values)
+    return None
+
+
+def _numeric_settings(tree: ast.Module) -> dict[str, ast.Assign]:
+    """The module's top-level ``NAME = <number or numbers>`` assignments, the last one of each name."""
+    return {node.targets[0].id: node for node in tree.body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and number_value(node.value) is not None}
+
+
+def _only_statement(function: ast.AST, node: ast.stmt) -> bool:
+    """Whether ``node`` is alone in its block inside ``function`` (deleting it would leave an empty block)."""
+    for parent in ast.walk(function):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(parent, field, None)
+            if isinstance(block, list) and node in block:
+                return len(block) == 1
+    return False
+
+
+def _code_of(line: str) -> str:
+    """A line's code without its indentation or comment."""
+    return line.split("#")[0].strip()
+
+
+def put_back_unasked_settings(before: str, source: str, change: str) -> tuple[str, list[str]]:
+    """``source`` with the numeric settings the change did not ask for as the baseline has them: a
+    module setting given a new number that the change neither names nor gives
+    (``unrequested_setting``: ``LEARNING_RATE = 1e-4`` beside "epsilon inside the square root" in
+    Adam) gets its baseline line back, and a new assignment of such a number to a module setting's
+    name inside a function (the same ``LEARNING_RATE = 1e-4``, written in the training loop) is taken
+    out, when it is the function's one binding of that name and not alone in its block. An idea's
+    experiment compares the idea with the baseline; a tuning it did not ask for would be measured with
+    it. Settings the change names or gives a value of, and string or flag settings (they select code),
+    stay as the edit wrote them."""
+    try:
+        old_tree, tree = ast.parse(before), ast.parse(source)
+    except SyntaxError:
+        return source, []
+    old, new = _numeric_settings(old_tree), _numeric_settings(tree)
+    old_lines, lines = before.splitlines(keepends=True), source.splitlines(keepends=True)
+    renames: list[tuple[int, int, int, str]] = []
+    notes = []
+    for name, node in new.items():
+        was = old.get(name)
+        value = ast.unparse(node.value)
+        if was is None or number_value(was.value) == number_value(node.value) \
+                or not unrequested_setting(name, value, change) or (node.end_lineno or 0) - node.lineno \
+                != (was.end_lineno or 0) - was.lineno:
+            continue
+        for offset in range(node.lineno - 1, node.end_lineno or node.lineno):
+            text = old_lines[was.lineno - 1 + offset - (node.lineno - 1)].rstrip("\r\n")
+            renames.append((offset, 0, len(lines[offset].rstrip("\r\n").encode()), text))
+        notes.append(f"the edit set {name} = {value}, a setting the change neither names nor gives the value "
+                     f"of: it is back to the baseline's {ast.unparse(was.value)}")
+    present = {_code_of(line) for line in old_lines}
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+        bindings: dict[str, int] = {}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                bindings[node.id] = bindings.get(node.id, 0) + 1
+        for node in ast.walk(function):
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            name, value = node.targets[0].id, number_value(node.value)
+            if name not in old or value is None or value == number_value(old[name].value) \
+                    or bindings.get(name) != 1 or node.lineno != node.end_lineno \
+                    or _code_of(lines[node.lineno - 1]) in present or _only_statement(function, node) \
+                    or not unrequested_setting(name, ast.unparse(node.value), change):
+                continue
+            renames += _deleted(lines, node.lineno - 1, node.lineno)
+            notes.append(f"{function.name} set {name} = {ast.unparse(node.value)}, a setting the change neither "
+                         f"names nor gives the value of: the line is taken out, so it reads the module's "
+                         f"{ast.unparse(old[name].value)}")
     return _applied(source, renames, [], notes)
 
 

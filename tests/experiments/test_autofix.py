@@ -361,3 +361,69 @@ def test_a_new_parameter_no_call_passes_takes_the_value_the_change_gives_as_its_
     assert default_new_parameters(TARGETS, passed, change)[1] == [], "a call passes it"
     before_y = new.replace("def training_targets(y, epsilon):", "def training_targets(epsilon, y):")
     assert default_new_parameters(TARGETS, before_y, change)[1] == [], "not a trailing parameter"
+
+
+ADAM = textwrap.dedent('''\
+    import numpy as np
+
+    LEARNING_RATE = 1e-2  # step size
+    BETAS = (0.9, 0.999)
+
+
+    def optimise(x, grad, steps):
+        m = v = np.zeros_like(x)
+        for t in range(1, steps + 1):
+            g = grad(x)
+            m = BETAS[0] * m + (1 - BETAS[0]) * g
+            v = BETAS[1] * v + (1 - BETAS[1]) * g**2
+            x = x - LEARNING_RATE * m / (np.sqrt(v) + 1e-8)
+        return x
+    ''')
+EPSILON = "Adam with the epsilon inside the square root, sqrt(v + 1e-8) instead of sqrt(v) + 1e-8"
+
+
+def test_a_setting_the_change_neither_names_nor_gives_is_put_back_and_the_change_stays() -> None:
+    from scientist.experiments.repairs import put_back_unasked_settings
+
+    edited = (ADAM.replace("BETAS = (0.9, 0.999)", "BETAS = (0.9, 0.998)")
+              .replace("(np.sqrt(v) + 1e-8)", "np.sqrt(v + 1e-8)"))
+    fixed, notes = put_back_unasked_settings(ADAM, edited, EPSILON)
+    assert "BETAS = (0.9, 0.999)" in fixed and "np.sqrt(v + 1e-8)" in fixed
+    assert notes == ["the edit set BETAS = (0.9, 0.998), a setting the change neither names nor gives the value "
+                     "of: it is back to the baseline's (0.9, 0.999)"]
+
+
+def test_a_new_assignment_of_a_setting_inside_a_function_is_taken_out() -> None:
+    from scientist.experiments.repairs import put_back_unasked_settings
+
+    edited = ADAM.replace("        g = grad(x)\n", "        LEARNING_RATE = 1e-4  # a new rate\n        g = grad(x)\n")
+    fixed, notes = put_back_unasked_settings(ADAM, edited, EPSILON)
+    assert fixed.replace("\n\n", "\n").count("\n") == ADAM.replace("\n\n", "\n").count("\n")
+    assert "1e-4" not in fixed and len(notes) == 1 and "optimise set LEARNING_RATE = 0.0001" in notes[0]
+
+
+def test_settings_the_change_names_or_gives_and_string_settings_stay() -> None:
+    from scientist.experiments.repairs import put_back_unasked_settings
+
+    named = ADAM.replace("LEARNING_RATE = 1e-2", "LEARNING_RATE = 5e-3")
+    assert put_back_unasked_settings(ADAM, named, "Does halving the learning rate help Adam?") == (named, [])
+    given = ADAM.replace("BETAS = (0.9, 0.999)", "BETAS = (0.95, 0.999)")
+    assert put_back_unasked_settings(ADAM, given, "Does a first-moment decay of 0.95 help?") == (given, [])
+    selector = "OPTIMIZER = 'adam'\n" + ADAM
+    chosen = selector.replace("'adam'", "'gd'")
+    assert put_back_unasked_settings(selector, chosen, EPSILON) == (chosen, [])
+    # a rate that varies during the run is computation, not a setting
+    schedule = ADAM.replace("        g = grad(x)\n",
+                            "        LEARNING_RATE = 1e-2 * 0.5 ** (t // 100)\n        g = grad(x)\n")
+    assert put_back_unasked_settings(ADAM, schedule, EPSILON) == (schedule, [])
+
+
+def test_an_edit_that_was_only_an_unasked_setting_inside_a_function_is_found_before_running() -> None:
+    from scientist.experiments.passes import PassContext, run_passes
+    from scientist.failures import Category
+
+    edited = ADAM.replace("        g = grad(x)\n", "        LEARNING_RATE = 1e-4\n        g = grad(x)\n")
+    made = run_passes(edited, PassContext(baseline=ADAM, change=EPSILON))
+    assert made.failure is not None and made.failure.category == Category.NO_EFFECTIVE_CHANGE
+    assert "neither names nor gives" in made.failure.message
+    assert [f.name for f in made.fired] == ["put_back_unasked_settings", "inert_once_put_back"]
