@@ -118,6 +118,10 @@ class Settings(BaseSettings):
                                                     "absent, a derivative left as it was) does not end the search: "
                                                     "the next candidates are tried, told why, and the run keeps "
                                                     "the executed candidate with the fewest such defects")
+    narrow_edits: bool = Field(True, description="a clean run that also changed functions its change does not "
+                                                 "point to is run once more with those functions as the baseline "
+                                                 "has them, and kept that way when it runs clean too (the smaller "
+                                                 "edit is the change as asked)")
     part_grammar: bool = Field(True, description="on a local llama.cpp model, decode a function's new text under a "
                                                  "grammar: new helpers, then that function, then nothing (no "
                                                  "copy of the whole file, no second copy of the function)")

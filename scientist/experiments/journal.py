@@ -25,8 +25,11 @@ class JournalEntry(BaseModel):
     attempt: int = Field(ge=1, description="the candidate's number among all the run's candidates")
     round: int = Field(1, ge=1, description="the search round: 1, then one per repair")
     candidate: int = Field(1, ge=1, description="which of the round's candidates (they share one prompt)")
-    parent: str = Field(description="'baseline', or 'attempt N' when this attempt fixed attempt N's code in place")
-    move: Literal["change", "fix"]
+    parent: str = Field(description="'baseline', or 'attempt N' when this attempt fixed attempt N's code in place "
+                                    "or narrowed it")
+    move: Literal["change", "fix", "narrow"] = Field(description="a change made to the baseline, a fix in place, "
+                                                                 "or a clean run's edits outside the parts its "
+                                                                 "change names undone")
     part: str | None = Field(None, description="the part the change or fix was made in, when one was set")
     ok: bool
     category: str | None = None

@@ -33,6 +33,7 @@ from scientist.experiments.facts.units import (
     code_units,
     mentioned_parts,
     outline,
+    outside_named_parts,
     rule_home,
     standalone_sketch,
     unit_text,
@@ -610,13 +611,14 @@ class IdeaExperiments:
                     if "time" not in m.lower() and s in means and m in means[s]]
         return bool(compared) and all(a == b for a, b in compared)
 
-    def attempt(self, code: str, run: str, change: str, history: History,
-                fix: Fix | None = None, home: Home | None = None) -> dict[str, dict[str, float]]:
+    def attempt(self, code: str, run: str, change: str, history: History, fix: Fix | None = None,
+                home: Home | None = None, given: str | None = None) -> dict[str, dict[str, float]]:
         """One attempt: ask for an edit (or, with ``fix``, that part of the last attempt's code fixed;
-        with ``home``, the change made in that part), apply it strictly, check syntax, repair what
-        ``autofix`` repairs mechanically, check names, run, validate."""
+        with ``home``, the change made in that part; with ``given``, take that code and ask nothing),
+        apply it strictly, check syntax, repair what ``autofix`` repairs mechanically, check names, run,
+        validate."""
         try:
-            new_code = self.new_code(code, run, change, history, fix, home)
+            new_code = given if given is not None else self.new_code(code, run, change, history, fix, home)
         except LLMOutputInvalid as exc:
             raise Failure(Category.LLM_OUTPUT_INVALID, exc.message, code=code) from exc
         context = PassContext(baseline=code, change=change, library_names=lambda source: (
@@ -773,6 +775,7 @@ class IdeaExperiments:
         found = self.signals_of(run, change, baseline_code)
         if not (found.defects if found is not None else []):
             if settings.consensus == 1:
+                made, means, found = self.narrowed(run, made, change, baseline_code, means, found)
                 return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
             clean.append(self.set_aside_clean(run, made, means, found))
             kept = most_agreed(clean, settings.consensus)
@@ -782,6 +785,46 @@ class IdeaExperiments:
             return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
         executed.append(self.set_aside(run, made, means, found))
         return executed[-1].failure
+
+    def narrowed(self, run: str, made: int, change: str, baseline_code: str, means: dict[str, dict[str, float]],
+                 found: FidelitySignals | None) -> tuple[int, dict[str, dict[str, float]], FidelitySignals | None]:
+        """The clean run in ``<run>/`` with its edits of functions the change does not point to undone
+        (``outside_named_parts``; not when one is a changed function's pair, such as its derivative), run
+        as one more attempt (``move`` "narrow", no model asked): kept when it runs clean too, the smaller
+        edit being the change as asked; else the clean run is put back. Returns the candidates made, and
+        the kept run's means and signals."""
+        if not self.services.settings.narrow_edits:
+            return made, means, found
+        code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
+        try:
+            narrow = outside_named_parts(baseline_code, code, code_change(change))
+        except SyntaxError:
+            narrow = None
+        if narrow is None or signals.unpaired_changes(baseline_code, narrow[0]):
+            return made, means, found  # nothing to undo, or what it would undo is a changed function's pair
+        variant, undone = narrow
+        kept = self.keep_attempt(run, made, Failure(Category.NO_EFFECTIVE_CHANGE, "it ran with no defect; kept while "
+                                                    f"attempt {made + 1} tries it without its edits of "
+                                                    f"{', '.join(undone)}", code=code))
+        self.services.progress("experiments", f"{self.name}: {run} attempt {made} ran clean; trying it without its "
+                               f"edits of {', '.join(undone)}, which the change does not name")
+        entry = JournalEntry(run=run, attempt=made + 1, round=1, parent=f"attempt {made}", move="narrow",
+                             part=", ".join(undone), ok=False)
+        outcome = self.try_candidate(run, made + 1, change, baseline_code, History(), None, None, entry, variant)
+        (kept / "failure.txt").unlink(missing_ok=True)
+        if not isinstance(outcome, Failure):
+            narrowed = self.signals_of(run, change, baseline_code)
+            if not (narrowed.defects if narrowed is not None else []):
+                self.tell(run, f"attempt {made + 1} is attempt {made} without its edits of {', '.join(undone)}, "
+                          "which the change does not name; it ran clean too, so the run keeps it")
+                return made + 1, outcome, narrowed
+            why = "; ".join(narrowed.defects) if narrowed is not None else ""
+        else:
+            why = outcome.summary
+        self.restore(run, kept)
+        self.tell(run, f"attempt {made + 1}, attempt {made} without its edits of {', '.join(undone)}, did not run "
+                  f"clean ({why}); the run keeps attempt {made}")
+        return made + 1, means, found
 
     def begin_candidate(self, run: str, made: int, round_of: tuple[int, int], width: int, parent: str,
                         home: Home | None, fix: Fix | None) -> JournalEntry:
@@ -805,7 +848,7 @@ class IdeaExperiments:
             return self.keep_chosen(saved, run, made, change, name, best, clean, baseline_code)
         if executed:
             best = min(executed, key=lambda e: (len(e.signals.defects), e.attempt))
-            self.restore(run, best)
+            self.restore(run, best.kept)
             self.tell(run, f"no later candidate executed without defects; the run keeps attempt {best.attempt}")
             return self.succeeded(saved, run, made, change, name, best.means, best.signals, baseline_code)
         summary = history.last.summary if history.last else "failed"
@@ -849,7 +892,7 @@ class IdeaExperiments:
     def keep_chosen(self, saved: Path, run: str, made: int, change: str, name: str | None, chosen: Executed,
                     clean: list[Executed], baseline_code: str) -> RunOutcome:
         """The planned run as the clean run ``chosen``: its folder copied back to ``<run>/``, and why."""
-        self.restore(run, chosen)
+        self.restore(run, chosen.kept)
         others = [e.attempt for e in clean if e is not chosen and agree(e, chosen)]
         if len(clean) == 1:
             self.tell(run, f"the run keeps attempt {chosen.attempt}, its one clean run")
@@ -861,10 +904,10 @@ class IdeaExperiments:
         return self.succeeded(saved, run, made, change, name, chosen.means,
                               chosen.signals if self.services.settings.fidelity_signals else None, baseline_code)
 
-    def restore(self, run: str, kept: Executed) -> None:
-        """``<run>/`` as the kept candidate's folder was (its ``failure.txt`` aside)."""
+    def restore(self, run: str, kept: Path) -> None:
+        """``<run>/`` as a kept candidate's folder ``kept`` was (its ``failure.txt`` aside)."""
         shutil.rmtree(self.workdir / run, ignore_errors=True)
-        shutil.copytree(kept.kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
+        shutil.copytree(kept, self.workdir / run, ignore=shutil.ignore_patterns("failure.txt"))
 
     def budget_spent(self, begun: float, tokens_before: int, made: int = 1) -> str | None:
         """Why no new candidate of this planned run starts (its wall-time or token budget is spent), or ``None``;
@@ -880,13 +923,15 @@ class IdeaExperiments:
         return None
 
     def try_candidate(self, run: str, number: int, change: str, baseline_code: str, history: History,
-                      fix: Fix | None, home: Home | None, entry: JournalEntry) -> dict[str, dict[str, float]] | Failure:
-        """One candidate: its means, or its failure (kept in ``attempts/``); logged and journalled either way."""
+                      fix: Fix | None, home: Home | None, entry: JournalEntry,
+                      given: str | None = None) -> dict[str, dict[str, float]] | Failure:
+        """One candidate (``given``: its code, when no model is asked): its means, or its failure (kept in
+        ``attempts/``); logged and journalled either way."""
         started = time.perf_counter()
         shutil.rmtree(self.workdir / run, ignore_errors=True)  # a failed candidate's is kept in attempts/
         self.fired = []
         try:
-            means = self.attempt(baseline_code, run, change, history, fix, home)
+            means = self.attempt(baseline_code, run, change, history, fix, home, given)
         except Failure as failed:
             kept = self.keep_attempt(run, number, failed)
             self.log(run, number, time.perf_counter() - started, failed, kept)

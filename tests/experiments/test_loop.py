@@ -1108,3 +1108,45 @@ def test_a_run_killed_by_the_memory_limit_is_rerun_capped_to_find_the_line_and_f
     fix = asked[-1]
     assert "Fix the mistake in def make_values of the previous attempt" in fix
     assert "rows = [[step] * 1000000" in fix.split("Where:")[1].splitlines()[0]
+
+
+SCALED_TOO = Step("```python\ndef scale(x):\n    return x * 1.5\n\n\ndef make_values(step):\n    factor = 2.0\n"
+                  "    return [scale(x) * step * factor for x in range(10)]\n```")
+SCALE_NEEDED = Step("```python\ndef scale(x, by=1.0):\n    return x * by\n\n\ndef make_values(step):\n"
+                    "    factor = 2.0\n    return [scale(x, factor) * step for x in range(10)]\n```")
+
+
+def test_a_clean_run_that_also_changed_a_function_its_change_does_not_name_is_kept_without_that_edit(harness,
+                                                                                                     tmp_path):
+    from scientist.experiments import journal
+
+    h, _ = rewriting_make_values(harness, tmp_path)
+    outcome, rows = h.run([SCALED_TOO], change="Double each value in make_values before averaging")
+    assert outcome.ok and outcome.attempts == 2 and [r.category for r in rows] == [None, None]
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5), "doubled, and not scaled by 1.5 as well"
+    folder = h.services.folder.path / "experiments" / "bigger_step"
+    code = (folder / "run_1" / "experiment.py").read_text()
+    assert "def scale(x):\n    return x\n" in code and "scale(x) * step * factor" in code
+    entries = journal.read(folder)
+    assert [(e.attempt, e.move, e.parent, e.part, e.ok) for e in entries][1] == (2, "narrow", "attempt 1", "def scale",
+                                                                                 True)
+    assert "x * 1.5" in (folder / "attempts" / "run_1" / "attempt_1" / "experiment.py").read_text()
+    assert not (folder / "attempts" / "run_1" / "attempt_1" / "failure.txt").exists()
+
+
+def test_a_narrowed_run_that_fails_leaves_the_clean_run_as_it_was(harness, tmp_path):
+    h, _ = rewriting_make_values(harness, tmp_path)
+    outcome, rows = h.run([SCALE_NEEDED], change="Double each value in make_values before averaging")
+    assert outcome.ok and outcome.attempts == 2 and rows[0].category is None and rows[1].category is not None
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
+    folder = h.services.folder.path / "experiments" / "bigger_step"
+    assert "def scale(x, by=1.0)" in (folder / "run_1" / "experiment.py").read_text()
+    assert (folder / "run_1" / "final_info.json").is_file()
+    assert summarise(h.services.failures.attempts()).after_repair.failures == 0
+
+
+def test_narrowing_is_a_setting(harness, tmp_path):
+    h, _ = rewriting_make_values(harness, tmp_path)
+    h.services.settings.narrow_edits = False
+    outcome, rows = h.run([SCALED_TOO], change="Double each value in make_values before averaging")
+    assert outcome.ok and outcome.attempts == 1 and outcome.means["toy"]["mean_value"] == pytest.approx(6.75)

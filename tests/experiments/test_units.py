@@ -337,3 +337,18 @@ def test_a_todo_goes_first_in_the_outermost_loop_else_before_the_last_return_els
     plain = "def show(y):\n    print(y)\n"
     assert with_todo(plain, "log") == "def show(y):\n    print(y)\n    # TODO: log\n"
     assert with_todo("STEP = 0.5\n", "set it") == "STEP = 0.5\n", "not a function: as it is"
+
+
+def test_edits_outside_the_functions_a_change_names_are_undone_and_named():
+    from scientist.experiments.facts.units import outside_named_parts
+
+    before = "def scale(x):\n    return x\n\n\ndef make_values(step):\n    return [scale(x) * step for x in range(3)]\n"
+    after = before.replace("return x\n", "return x * 1.5\n").replace("* step for", "* step * 2 for")
+    narrowed, undone = outside_named_parts(before, after, "double each value in make_values")
+    assert undone == ["def scale"] and "return x\n" in narrowed and "* step * 2 for" in narrowed
+    # the change names no function, or the edit changed none that it names, or nothing else: nothing to narrow
+    assert outside_named_parts(before, after, "double everything") is None
+    only_scale = before.replace("return x\n", "return x * 1.5\n")
+    assert outside_named_parts(before, only_scale, "double each value in make_values") is None
+    only_named = before.replace("* step for", "* step * 2 for")
+    assert outside_named_parts(before, only_named, "double each value in make_values") is None

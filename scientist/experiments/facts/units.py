@@ -339,6 +339,25 @@ def changed_parts(before: str, after: str) -> list[Unit]:
     return [unit for unit in code_units(after) if old.get(unit.name) != unit_text(after, unit.name)]
 
 
+def outside_named_parts(before: str, after: str, change: str) -> tuple[str, list[str]] | None:
+    """``after`` with the functions of ``before`` that it changed but the change's words do not point
+    to (``mentioned_parts``) as ``before`` has them, and their names: the edit narrowed to where the
+    change says it goes. ``None`` when the change points to no function, when ``after`` changes none of
+    the functions it points to (then the words may point wrong), or when it changes nothing else. A
+    small model often makes one change in two places (GELU in ``forward`` and in Adam's update; the
+    initial weights halved, and the activations too). Raises ``SyntaxError``."""
+    named = {part for part in mentioned_parts(before, change) if part.startswith("def ")}
+    old = {unit.name for unit in code_units(before) if unit.kind == "def"}
+    changed = [unit for unit in changed_parts(before, after) if unit.kind == "def" and unit.name in old]
+    extra = [unit for unit in changed if unit.name not in named]
+    if not named or not extra or len(extra) == len(changed):
+        return None
+    lines = after.splitlines(keepends=True)
+    for unit in sorted(extra, key=lambda u: u.start, reverse=True):
+        lines[unit.start:unit.end] = [unit_text(before, unit.name)]
+    return "".join(lines), [unit.name for unit in extra]
+
+
 def unit_at_line(source: str, lineno: int) -> Unit | None:
     """The unit holding 1-based line ``lineno``."""
     try:
