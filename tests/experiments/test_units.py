@@ -352,3 +352,13 @@ def test_edits_outside_the_functions_a_change_names_are_undone_and_named():
     assert outside_named_parts(before, only_scale, "double each value in make_values") is None
     only_named = before.replace("* step for", "* step * 2 for")
     assert outside_named_parts(before, only_named, "double each value in make_values") is None
+
+
+def test_top_level_code_that_only_moved_down_is_not_a_changed_part():
+    from scientist.experiments.facts.units import changed_parts
+
+    before = "import numpy as np\n\n\ndef f(x):\n    return x\n\n\ngrad_f = np.gradient\n"
+    after = before.replace("\n\ndef f(x)", "\n\ndef g(x):\n    return 2 * x\n\n\ndef f(x)")
+    assert [unit.name for unit in changed_parts(before, after)] == ["def g"]
+    edited = after.replace("grad_f = np.gradient", "grad_f = np.diff")
+    assert [unit.name for unit in changed_parts(before, edited)] == ["def g", "code at line 12"]

@@ -334,9 +334,12 @@ def todo_before(text: str, row: int, indent: str, change: str) -> str:
 
 def changed_parts(before: str, after: str) -> list[Unit]:
     """The units of ``after`` whose text differs from the unit of the same name in ``before`` (new
-    units too). Raises ``SyntaxError``."""
+    units too). Top-level code is named by its line, so code that only moved down (a def added above
+    it) is matched by its text. Raises ``SyntaxError``."""
     old = {unit.name: unit_text(before, unit.name) for unit in code_units(before)}
-    return [unit for unit in code_units(after) if old.get(unit.name) != unit_text(after, unit.name)]
+    moved = {text for name, text in old.items() if name.startswith("code")}
+    return [unit for unit in code_units(after) if (text := unit_text(after, unit.name)) != old.get(unit.name)
+            and not (unit.kind == "code" and text in moved)]
 
 
 def outside_named_parts(before: str, after: str, change: str) -> tuple[str, list[str]] | None:
