@@ -735,6 +735,7 @@ class IdeaExperiments:
                 if self.budget_spent(begun, tokens_before, made):
                     break
                 made += 1
+                number = made
                 home, fix = moves[self.candidate]
                 if fix:
                     fixed.add(made)
@@ -744,14 +745,14 @@ class IdeaExperiments:
                     failure = outcome
                 else:
                     last_chance = round_ == rounds and self.candidate == width - 1
-                    ended = self.ran(saved, run, made, change, name, baseline_code, outcome, last_chance,
-                                     clean, executed)
+                    made, ended = self.ran(saved, run, made, change, name, baseline_code, outcome, last_chance,
+                                           clean, executed)
                     if isinstance(ended, RunOutcome):
                         return ended
                     if ended is None:
                         continue  # a clean run, kept while more are gathered
                     failure = ended
-                failed_here.append((made, failure))
+                failed_here.append((number, failure))
                 history.candidate_failed(failure, home.part if home is not None and fix is None else None)
             self.candidate = 0
             if not failed_here:
@@ -767,32 +768,36 @@ class IdeaExperiments:
 
     def ran(self, saved: Path, run: str, made: int, change: str, name: str | None, baseline_code: str,
             means: dict[str, dict[str, float]], last_chance: bool, clean: list[Executed],
-            executed: list[Executed]) -> RunOutcome | Failure | None:
-        """A candidate that executed: the run's outcome when it ends the search; else the candidate is kept
-        aside, in ``executed`` (with defects), returning the failure the next round is told, or in ``clean``
-        (no defect; more are gathered to compare), returning ``None``."""
+            executed: list[Executed]) -> tuple[int, RunOutcome | Failure | None]:
+        """A candidate that executed (attempt ``made``): the candidates made so far (a narrowed run is one
+        more), and the run's outcome when it ends the search; else the candidate is kept aside, in
+        ``executed`` (with defects), with the failure the next round is told, or in ``clean`` (no defect;
+        more are gathered to compare), with ``None``."""
         settings = self.services.settings
+        attempt = made
         found = self.signals_of(run, change, baseline_code)
+        if not (found.defects if found is not None else []) and settings.consensus == 1:
+            made, means, found = self.narrowed(run, attempt, change, baseline_code, means, found)
         if not (found.defects if found is not None else []):
             if settings.consensus == 1:
-                made, means, found = self.narrowed(run, made, change, baseline_code, means, found)
-                return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
+                return made, self.succeeded(saved, run, made, change, name, means, found, baseline_code)
             clean.append(self.set_aside_clean(run, made, means, found))
             kept = most_agreed(clean, settings.consensus)
-            return None if kept is None else self.keep_chosen(saved, run, made, change, name, kept, clean,
-                                                              baseline_code)
+            return made, None if kept is None else self.keep_chosen(saved, run, made, change, name, kept, clean,
+                                                                    baseline_code)
         if not clean and (not settings.fidelity_search or last_chance):
-            return self.succeeded(saved, run, made, change, name, means, found, baseline_code)
-        executed.append(self.set_aside(run, made, means, found))
-        return executed[-1].failure
+            return made, self.succeeded(saved, run, made, change, name, means, found, baseline_code)
+        executed.append(self.set_aside(run, attempt, means, found))
+        return made, executed[-1].failure
 
     def narrowed(self, run: str, made: int, change: str, baseline_code: str, means: dict[str, dict[str, float]],
                  found: FidelitySignals | None) -> tuple[int, dict[str, dict[str, float]], FidelitySignals | None]:
         """The clean run in ``<run>/`` with its edits of functions the change does not point to undone
         (``outside_named_parts``; not when one is a changed function's pair, such as its derivative), run
         as one more attempt (``move`` "narrow", no model asked): kept when it runs clean too, the smaller
-        edit being the change as asked; else the clean run is put back. Returns the candidates made, and
-        the kept run's means and signals."""
+        edit being the change as asked; else the clean run is put back, with a defect when without those
+        edits it computes nothing new (all it changed is where the change does not point). Returns the
+        candidates made, and the kept run's means and signals."""
         if not self.services.settings.narrow_edits:
             return made, means, found
         code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
@@ -822,6 +827,14 @@ class IdeaExperiments:
         else:
             why = outcome.summary
         self.restore(run, kept)
+        if isinstance(outcome, Failure) and outcome.category is Category.NO_EFFECTIVE_CHANGE:
+            # without them it computes nothing new: its effect is all in parts the change does not name
+            found = (found or FidelitySignals()).model_copy(deep=True)
+            defect = (f"what it computes anew comes only from its edits of {', '.join(undone)}, which the change "
+                      f"does not name; without them it is the baseline")
+            found.defects.append(defect)
+            found.problems.append(defect)
+            return made + 1, means, found
         self.tell(run, f"attempt {made + 1}, attempt {made} without its edits of {', '.join(undone)}, did not run "
                   f"clean ({why}); the run keeps attempt {made}")
         return made + 1, means, found

@@ -1150,3 +1150,16 @@ def test_narrowing_is_a_setting(harness, tmp_path):
     h.services.settings.narrow_edits = False
     outcome, rows = h.run([SCALED_TOO], change="Double each value in make_values before averaging")
     assert outcome.ok and outcome.attempts == 1 and outcome.means["toy"]["mean_value"] == pytest.approx(6.75)
+
+
+def test_a_clean_run_whose_only_effect_is_outside_the_function_its_change_names_is_searched_on(harness, tmp_path):
+    h, _ = rewriting_make_values(harness, tmp_path)
+    elsewhere = Step("```python\ndef scale(x):\n    return x * 2.0\n\n\ndef make_values(step):\n"
+                     "    factor = 2.0  # the factor\n    return [scale(x) * step for x in range(10)]\n```")
+    outcome, rows = h.run([elsewhere, DOUBLED_VALUES], change="Double each value in make_values before averaging")
+    assert outcome.ok and outcome.means["toy"]["mean_value"] == pytest.approx(4.5)
+    folder = h.services.folder.path / "experiments" / "bigger_step"
+    first = folder / "attempts" / "run_1" / "attempt_1"
+    assert "comes only from its edits of def scale" in (first / "failure.txt").read_text()
+    assert rows[1].category is Category.NO_EFFECTIVE_CHANGE and outcome.attempts >= 3
+    assert "def scale(x):\n    return x\n" in (folder / "run_1" / "experiment.py").read_text()
