@@ -745,7 +745,7 @@ class IdeaExperiments:
                     failure = outcome
                 else:
                     last_chance = round_ == rounds and self.candidate == width - 1
-                    made, ended = self.ran(saved, run, made, change, name, baseline_code, outcome, last_chance,
+                    made, ended = self.ran(saved, run, entry, change, name, baseline_code, outcome, last_chance,
                                            clean, executed)
                     if isinstance(ended, RunOutcome):
                         return ended
@@ -766,18 +766,18 @@ class IdeaExperiments:
             parent = f"attempt {number_of}"
         return self.search_ended(saved, run, made, change, name, baseline_code, clean, executed, history)
 
-    def ran(self, saved: Path, run: str, made: int, change: str, name: str | None, baseline_code: str,
+    def ran(self, saved: Path, run: str, entry: JournalEntry, change: str, name: str | None, baseline_code: str,
             means: dict[str, dict[str, float]], last_chance: bool, clean: list[Executed],
             executed: list[Executed]) -> tuple[int, RunOutcome | Failure | None]:
-        """A candidate that executed (attempt ``made``): the candidates made so far (a narrowed run is one
-        more), and the run's outcome when it ends the search; else the candidate is kept aside, in
+        """A candidate that executed (its journal ``entry``): the candidates made so far (a narrowed run is
+        one more), and the run's outcome when it ends the search; else the candidate is kept aside, in
         ``executed`` (with defects), with the failure the next round is told, or in ``clean`` (no defect;
         more are gathered to compare), with ``None``."""
         settings = self.services.settings
-        attempt = made
+        attempt = made = entry.attempt
         found = self.signals_of(run, change, baseline_code)
         if not (found.defects if found is not None else []) and settings.consensus == 1:
-            made, means, found = self.narrowed(run, attempt, change, baseline_code, means, found)
+            made, means, found = self.narrowed(run, entry, change, baseline_code, means, found)
         if not (found.defects if found is not None else []):
             if settings.consensus == 1:
                 return made, self.succeeded(saved, run, made, change, name, means, found, baseline_code)
@@ -790,14 +790,17 @@ class IdeaExperiments:
         executed.append(self.set_aside(run, attempt, means, found))
         return made, executed[-1].failure
 
-    def narrowed(self, run: str, made: int, change: str, baseline_code: str, means: dict[str, dict[str, float]],
+    def narrowed(self, run: str, entry: JournalEntry, change: str, baseline_code: str,
+                 means: dict[str, dict[str, float]],
                  found: FidelitySignals | None) -> tuple[int, dict[str, dict[str, float]], FidelitySignals | None]:
         """The clean run in ``<run>/`` with its edits of functions the change does not point to undone
         (``outside_named_parts``; not when one is a changed function's pair, such as its derivative), run
         as one more attempt (``move`` "narrow", no model asked): kept when it runs clean too, the smaller
         edit being the change as asked; else the clean run is put back, with a defect when without those
         edits it computes nothing new (all it changed is where the change does not point). Returns the
-        candidates made, and the kept run's means and signals."""
+        candidates made, and the kept run's means and signals. The narrowed run's journal entry is the clean
+        run's ``entry`` (its round and candidate) as its child."""
+        made = entry.attempt
         if not self.services.settings.narrow_edits:
             return made, means, found
         code = (self.workdir / run / "experiment.py").read_text(encoding="utf-8")
@@ -813,9 +816,9 @@ class IdeaExperiments:
                                                     f"{', '.join(undone)}", code=code))
         self.services.progress("experiments", f"{self.name}: {run} attempt {made} ran clean; trying it without its "
                                f"edits of {', '.join(undone)}, which the change does not name")
-        entry = JournalEntry(run=run, attempt=made + 1, round=1, parent=f"attempt {made}", move="narrow",
-                             part=", ".join(undone), ok=False)
-        outcome = self.try_candidate(run, made + 1, change, baseline_code, History(), None, None, entry, variant)
+        child = entry.model_copy(update={"attempt": made + 1, "parent": f"attempt {made}", "move": "narrow",
+                                         "part": ", ".join(undone)})
+        outcome = self.try_candidate(run, made + 1, change, baseline_code, History(), None, None, child, variant)
         (kept / "failure.txt").unlink(missing_ok=True)
         if not isinstance(outcome, Failure):
             narrowed = self.signals_of(run, change, baseline_code)
