@@ -36,6 +36,8 @@ SEEDS = (0, 1, 2)  # each seed: its own split, initialisation and batch order
 
 
 def load_data(seed):
+    """A seed's stratified train/test split of the 8x8 digit images: rows of 64 pixels, each standardised
+    (StandardScaler fitted on the train split), and labels 0-9."""
     digits = load_digits()
     x_train, x_test, y_train, y_test = train_test_split(
         digits.data, digits.target, test_size=TEST_FRACTION, random_state=seed, stratify=digits.target)
@@ -62,6 +64,7 @@ def forward(params, x, rng=None):
 
 
 def softmax(logits):
+    """Class probabilities from logits, row by row (shifted by the row maximum so exp cannot overflow)."""
     z = logits - np.max(logits, axis=1, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=1, keepdims=True)
@@ -107,10 +110,13 @@ def training_images(x, rng):
 
 
 def accuracy(params, x, y):
+    """The fraction of rows of x the network classifies as their label y (forward at test time: no rng)."""
     return float(np.mean(np.argmax(forward(params, x), axis=1) == y))
 
 
 def train_one(seed):
+    """A seed's network initialised, then trained for EPOCHS shuffled passes of mini-batch Adam. Returns
+    (its final metrics, the per-epoch curve)."""
     x_train, x_test, y_train, y_test = load_data(seed)
     rng = np.random.default_rng(seed)
     params = init_params(rng, (x_train.shape[1], *HIDDEN_SIZES, 10))
@@ -145,6 +151,7 @@ def summarise(per_seed):
 
 
 def main():
+    """Every seed in SEEDS, then the summary into final_info.json and the curves into curves.json."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--out_dir", type=str, default="run_0")
     args = parser.parse_args()

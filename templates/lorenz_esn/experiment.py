@@ -36,6 +36,8 @@ ERROR_THRESHOLD = 0.4
 
 
 def lorenz_trajectory(n_steps, seed):
+    """``n_steps`` points of a Lorenz-63 trajectory sampled every DT from a random start, after its
+    transient onto the attractor; each coordinate standardised (zero mean, unit variance)."""
     rng = np.random.default_rng(seed)
 
     def rhs(_t, s, sigma=10.0, rho=28.0, beta=8.0 / 3.0):
@@ -50,6 +52,9 @@ def lorenz_trajectory(n_steps, seed):
 
 
 def make_reservoir(rng):
+    """The reservoir's fixed random weights: the sparse recurrent matrix ``w`` (RESERVOIR x RESERVOIR, a
+    fraction DENSITY non-zero, scaled to spectral radius SPECTRAL_RADIUS) and the input matrix ``w_in``
+    (RESERVOIR x 3, uniform within INPUT_SCALE)."""
     w = rng.uniform(-1, 1, (RESERVOIR, RESERVOIR)) * (rng.random((RESERVOIR, RESERVOIR)) < DENSITY)
     w *= SPECTRAL_RADIUS / max(abs(np.linalg.eigvals(w)))
     w_in = rng.uniform(-INPUT_SCALE, INPUT_SCALE, (RESERVOIR, 3))
@@ -57,6 +62,8 @@ def make_reservoir(rng):
 
 
 def step(state, u, w, w_in):
+    """One reservoir update: the next state from the current state and the input u, a leaky (rate LEAK)
+    tanh activation of the recurrent and input drive. Training, the test and the forecast all use it."""
     return (1 - LEAK) * state + LEAK * np.tanh(w @ state + w_in @ u)
 
 
@@ -74,6 +81,9 @@ def readout_features(states):
 
 
 def run_seed(seed):
+    """One seed: drive the reservoir with the training data and keep its states after the warm-up, fit
+    the ridge readout on their features, then score the teacher-forced one-step test error and the
+    closed-loop forecast. Returns (the metrics, the forecast's normalised error at each step)."""
     rng = np.random.default_rng(seed)
     data = lorenz_trajectory(WARMUP + TRAIN + TEST + 1, seed)
     w, w_in = make_reservoir(rng)
@@ -112,6 +122,7 @@ def run_seed(seed):
 
 
 def main():
+    """Every seed in SEEDS, then the mean and standard error of each metric into final_info.json."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--out_dir", type=str, default="run_0")
     args = parser.parse_args()

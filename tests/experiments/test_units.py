@@ -41,7 +41,7 @@ def rw(unit: str, code: str) -> UnitRewrite:
 def test_a_template_is_cut_into_named_parts():
     names = [u.name for u in code_units(DIGITS)]
     assert names == ["imports", "constants", "def load_data", "def init_params", "def forward", "def softmax",
-                     "def loss", "code at line 80", "def adam_step", "def training_targets", "def training_images",
+                     "def loss", "code at line 83", "def adam_step", "def training_targets", "def training_images",
                      "def accuracy", "def train_one", "def summarise", "def main", "main guard"]
     names = [u.name for u in code_units(SOURCE)]
     assert names == ["imports", "constants", "def helper", "def main", "main guard"]
@@ -259,7 +259,7 @@ def test_outline_names_each_part_with_what_it_reads_and_its_docstring_first_sent
     assert lines[2] == "- def helper (lines 9-11): reads RATE"
     assert lines[3] == "- def main (lines 14-16): reads EPOCHS. Print the answer."
     seam = [line for line in outline(DIGITS).splitlines() if "training_images" in line]
-    assert seam == ["- def training_images (lines 103-106). The training images of one batch as the network sees them "
+    assert seam == ["- def training_images (lines 106-109). The training images of one batch as the network sees them "
                     "(x: rows of standardised pixels; the result has x's shape)."]
 
 
