@@ -141,6 +141,11 @@ def agree(first: Executed, second: Executed) -> bool:
     return signals.agree(first.kept / "final_info.json", second.kept / "final_info.json")
 
 
+def defects_of(found: FidelitySignals | None) -> list[str]:
+    """A run's defects; none when its signals were not computed (``fidelity_signals`` off)."""
+    return found.defects if found is not None else []
+
+
 def most_agreed(clean: list[Executed], wanted: int) -> Executed | None:
     """The clean run most others agree with (the earliest on a tie), once two agree or ``wanted`` clean
     runs were found; ``None`` while the search should go on."""
@@ -776,9 +781,9 @@ class IdeaExperiments:
         settings = self.services.settings
         attempt = made = entry.attempt
         found = self.signals_of(run, change, baseline_code)
-        if not (found.defects if found is not None else []) and settings.consensus == 1:
+        if not defects_of(found) and settings.consensus == 1:
             made, means, found = self.narrowed(run, entry, change, baseline_code, means, found)
-        if not (found.defects if found is not None else []):
+        if not defects_of(found):
             if settings.consensus == 1:
                 return made, self.succeeded(saved, run, made, change, name, means, found, baseline_code)
             clean.append(self.set_aside_clean(run, made, means, found))
@@ -822,7 +827,7 @@ class IdeaExperiments:
         (kept / "failure.txt").unlink(missing_ok=True)
         if not isinstance(outcome, Failure):
             narrowed = self.signals_of(run, change, baseline_code)
-            if not (narrowed.defects if narrowed is not None else []):
+            if not defects_of(narrowed):
                 self.tell(run, f"attempt {made + 1} is attempt {made} without its edits of {', '.join(undone)}, "
                           "which the change does not name; it ran clean too, so the run keeps it")
                 return made + 1, outcome, narrowed
