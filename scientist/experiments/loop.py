@@ -825,6 +825,9 @@ class IdeaExperiments:
                                          "part": ", ".join(undone)})
         outcome = self.try_candidate(run, made + 1, change, baseline_code, History(), None, None, child, variant)
         (kept / "failure.txt").unlink(missing_ok=True)
+        # the narrowed run is the baseline: its results are the baseline's, or the rerun found that every
+        # function it changed computes what the baseline's does
+        baseline_again = isinstance(outcome, Failure) and outcome.category is Category.NO_EFFECTIVE_CHANGE
         if not isinstance(outcome, Failure):
             narrowed = self.signals_of(run, change, baseline_code)
             if not defects_of(narrowed):
@@ -832,10 +835,11 @@ class IdeaExperiments:
                           "which the change does not name; it ran clean too, so the run keeps it")
                 return made + 1, outcome, narrowed
             why = "; ".join(narrowed.defects) if narrowed is not None else ""
+            baseline_again = narrowed is not None and narrowed.nothing_new
         else:
             why = outcome.summary
         self.restore(run, kept)
-        if isinstance(outcome, Failure) and outcome.category is Category.NO_EFFECTIVE_CHANGE:
+        if baseline_again:
             # without them it computes nothing new: its effect is all in parts the change does not name
             found = (found or FidelitySignals()).model_copy(deep=True)
             defect = (f"what it computes anew comes only from its edits of {', '.join(undone)}, which the change "

@@ -44,6 +44,9 @@ class FidelitySignals(BaseModel):
     pairs_changed: bool | None = None
     # every changed function the rerun compared differs from the baseline's, and no branch is an old one renamed
     computes_anew: bool | None = None
+    # every function the edit changed computes what the baseline's does (the defect of computes_anew): the
+    # run is the baseline, whatever its text says
+    nothing_new: bool = False
     # the changed lines draw random numbers only from generators seeded per run, as the baseline does
     seeded_draws: bool | None = None
     # the functions a pair signal says must change too (a derivative left as it was, or the function
@@ -383,6 +386,7 @@ def compute(change: str, baseline: str, code: str, baseline_info: Path, run_info
             same = f"{describe_same(rerun)}: its edit computes nothing new"
             changed = changed_functions(baseline, code)
             if changed is not None and changed <= {name for name, _ in rerun.same}:
+                signals.nothing_new = True
                 signals.defects.append(same)
             else:
                 reported.append(same)

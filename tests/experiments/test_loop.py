@@ -1163,3 +1163,19 @@ def test_a_clean_run_whose_only_effect_is_outside_the_function_its_change_names_
     assert "comes only from its edits of def scale" in (first / "failure.txt").read_text()
     assert rows[1].category is Category.NO_EFFECTIVE_CHANGE and outcome.attempts >= 3
     assert "def scale(x):\n    return x\n" in (folder / "run_1" / "experiment.py").read_text()
+
+
+def test_a_narrowed_run_whose_changed_function_computes_what_the_baseline_does_is_the_baseline(harness, tmp_path):
+    # Its results differ (x = 5 is never among the compared calls 1, 2, 4, 8 of scale), but the rerun finds
+    # scale computing what the baseline's does: the clean run's effect is its edit of make_values.
+    h, _ = rewriting_make_values(harness, tmp_path)
+    h.services.settings.fidelity_signals = True
+    only_at_five = Step("```python\ndef scale(x):\n    return 3 * x if x == 5 else x\n\n\ndef make_values(step):\n"
+                        "    factor = 2.0\n    return [scale(x) * step * factor for x in range(10)]\n```")
+    outcome, rows = h.run([only_at_five, DOUBLED_VALUES], change="Triple the values in scale before averaging")
+    folder = h.services.folder.path / "experiments" / "bigger_step"
+    first = folder / "attempts" / "run_1" / "attempt_1"
+    assert "comes only from its edits of def make_values" in (first / "failure.txt").read_text()
+    assert rows[1].category is None, "the narrowed run executed; its signals, not its results, say it is the baseline"
+    assert outcome.ok and outcome.attempts >= 3
+    assert outcome.means["toy"]["mean_value"] == pytest.approx(4.5), "the next candidate's run (doubled) is kept"
