@@ -52,11 +52,12 @@ FUNCTIONS = {"rosenbrock": (rosen, rosen_der), "rastrigin": (rastrigin, rastrigi
              "quadratic": (quadratic, quadratic_der)}
 
 
-def optimise(f, grad, x0, steps=STEPS):
+def optimise(f, grad, x0, steps=STEPS, rng=None):
     """``steps`` iterations of OPTIMIZER from x0: (the last point, the step f first fell below TOLERANCE
     or None, f at every 50th step). Each step takes the gradient g at x and updates x by gradient
     descent, heavy-ball momentum or Adam: a new update rule, preconditioner, learning-rate schedule
-    or gradient noise goes in this loop."""
+    or gradient noise goes in this loop. ``rng`` is the start's own seeded Generator: a random part of
+    the update draws from it, so every run draws the same numbers for the same start."""
     x = x0.copy()
     velocity = np.zeros_like(x)
     m, v = np.zeros_like(x), np.zeros_like(x)
@@ -84,10 +85,11 @@ def optimise(f, grad, x0, steps=STEPS):
     return x, solved_at, trace
 
 
-def run_start(f, grad, x0):
-    """One random start: the optimiser run from x0 (``optimise(f, grad, x, steps=n)`` runs n iterations
-    from any point x). Returns (the final value, the step it was first solved at or None, the trace)."""
-    x, solved_at, trace = optimise(f, grad, x0)
+def run_start(f, grad, x0, rng):
+    """One random start: the optimiser run from x0 (``optimise(f, grad, x, steps=n, rng=rng)`` runs n
+    iterations from any point x; ``rng``: the start's own seeded Generator). Returns (the final value,
+    the step it was first solved at or None, the trace)."""
+    x, solved_at, trace = optimise(f, grad, x0, rng=rng)
     return f(x), solved_at, trace
 
 
@@ -102,9 +104,10 @@ def main():
     for name, (f, grad) in FUNCTIONS.items():
         rng = np.random.default_rng(0)
         finals, steps, solved, runs = [], [], [], []
-        for _ in range(STARTS):
+        for start in range(STARTS):
             x0 = rng.uniform(-INIT_SCALE, INIT_SCALE, DIM)
-            final, solved_at, trace = run_start(f, grad, x0)
+            # a generator per start, apart from the one that draws the starts, so runs keep the same starts
+            final, solved_at, trace = run_start(f, grad, x0, np.random.default_rng([1, start]))
             finals.append(np.log10(max(final, 1e-12)))
             solved.append(solved_at is not None)
             steps.append(solved_at if solved_at is not None else STEPS)
