@@ -73,13 +73,15 @@ def _code_numbers(code: str, lines: set[int]) -> set[float]:
 def numbers_missing(change: str, baseline: str, code: str) -> list[str]:
     """The numbers the change gives (its measurement clause aside) that no added or changed line of the
     code writes; integers up to 3 (counts such as "two runs") are not checked, nor numbers the baseline
-    already writes ("over the 40 epochs" of a baseline with ``EPOCHS = 40`` is used by its name)."""
+    already writes ("over the 40 epochs" of a baseline with ``EPOCHS = 40`` is used by its name). A number
+    is matched by its magnitude: "uniform in [-0.1, 0.1]" is written ``-INPUT_SCALE`` in a baseline with
+    ``INPUT_SCALE = 0.1``, and ``x - 0.5 * y`` writes 0.5 where a change says "-0.5 y"."""
     asked = numbers_in(code_change(change))
     written = _code_numbers(code, changed_lines(baseline, code))
     already = all_numbers(baseline)
 
     def among(n: float, values: set[float]) -> bool:
-        return any(math.isclose(n, w, rel_tol=1e-9, abs_tol=1e-12) for w in values)
+        return any(math.isclose(abs(n), abs(w), rel_tol=1e-9, abs_tol=1e-12) for w in values)
 
     return [f"{n:g}" for n in sorted(asked) if not among(n, written) and not among(n, already)]
 

@@ -50,6 +50,10 @@ def test_the_change_s_numbers_must_appear_in_a_changed_line():
     decayed = epochs.replace("return np.sum(x ** 2)", "return np.sum(x ** 2) * np.cos(RATE / EPOCHS)")
     assert numbers_missing("Decay the rate over the 40 epochs", epochs, decayed) == [], \
         "a number the baseline already writes is used by its name"
+    normal = BASE.replace("return np.sum(x ** 2)", "return np.sum(x ** 2) + np.random.default_rng(0).normal(0, RATE)")
+    assert numbers_missing("Draw it from a normal times 0.1 instead of uniform in [-0.1, 0.1]", BASE, normal) == [], \
+        "a number is matched by its magnitude: -0.1 is the baseline's -RATE"
+    assert numbers_missing("Use -0.7 times it", BASE, BASE.replace("return 2 * x", "return 2 * x - 0.7 * x")) == []
 
 
 def test_a_changed_function_whose_derivative_or_backward_pass_stayed_is_flagged():
