@@ -292,6 +292,26 @@ def _generator_calls(tree: ast.AST) -> list[tuple[ast.Call, str]]:
     return found
 
 
+def _seeded_names(tree: ast.AST) -> set[str]:
+    """The names ``tree`` gives its seeded generators (``rng`` in ``rng = np.random.default_rng(seed)``)."""
+    made = {id(call) for call, name in _generator_calls(tree) if name in SEEDED and (call.args or call.keywords)}
+    return {node.targets[0].id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+            and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and id(node.value) in made}
+
+
+def _in_reach(tree: ast.AST, line: int, generators: set[str]) -> str:
+    """'; optimise's parameter rng is one' when the function holding ``line`` takes a parameter named as
+    the baseline names its seeded generators: the draw that follows the seeds is in reach."""
+    around = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+              and node.lineno <= line <= (node.end_lineno or node.lineno)]
+    if not around:
+        return ""
+    function = max(around, key=lambda node: node.lineno)  # the innermost
+    names = [a.arg for a in function.args.posonlyargs + function.args.args + function.args.kwonlyargs
+             if a.arg in generators]
+    return f"; {function.name}'s parameter {names[0]} is one" if names else ""
+
+
 def unseeded_draws(baseline: str, code: str) -> list[str] | None:
     """'line 104 draws from the global generator (np.random.uniform) ...' for each changed line that
     draws random numbers from a global generator (or makes a generator with no seed), when the baseline
@@ -307,13 +327,15 @@ def unseeded_draws(baseline: str, code: str) -> list[str] | None:
             name not in NOT_DRAWS for _, name in old):
         return None
     changed = changed_lines(baseline, code)
+    generators = _seeded_names(before)
     found = []
     for call, name in _generator_calls(after):
         if call.lineno not in changed:
             continue
         if name not in NOT_DRAWS:
             found.append(f"line {call.lineno} draws from the global generator ({ast.unparse(call.func)}), not from "
-                         "a generator seeded per run as the baseline's draws are: its draws do not follow the seeds")
+                         "a generator seeded per run as the baseline's draws are: its draws do not follow the seeds"
+                         + _in_reach(after, call.lineno, generators))
         elif name in SEEDED and not (call.args or call.keywords):
             found.append(f"line {call.lineno} makes a generator with no seed ({ast.unparse(call)}): its draws "
                          "do not follow the run's seeds as the baseline's do")

@@ -242,8 +242,10 @@ def test_new_draws_from_a_global_or_unseeded_generator_are_a_defect_where_the_ba
     global_draw = SEEDED.replace("x + rng.normal(0, NOISE, x.shape)", "x * np.random.uniform(0.8, 1.2)")
     (found,) = unseeded_draws(SEEDED, global_draw)
     assert found.startswith("line 7 draws from the global generator (np.random.uniform)")
+    assert found.endswith("; noisy's parameter rng is one"), "a parameter named as the baseline's generator is"
     at_import = SEEDED.replace("NOISE = 0.1\n", "NOISE = 0.1\nFACTOR = np.random.rand()\n")
     assert len(unseeded_draws(SEEDED, at_import)) == 1, "one value drawn at import for every seed"
+    assert unseeded_draws(SEEDED, at_import)[0].endswith("do not follow the seeds"), "no function, none in reach"
     unseeded = SEEDED.replace("rng.normal(0, NOISE, x.shape)", "np.random.default_rng().normal(0, NOISE, x.shape)")
     assert "makes a generator with no seed (np.random.default_rng())" in unseeded_draws(SEEDED, unseeded)[0]
     import_random = SEEDED.replace("import numpy as np\n", "import random\nimport numpy as np\n").replace(
