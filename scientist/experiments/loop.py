@@ -830,12 +830,12 @@ class IdeaExperiments:
         baseline_again = isinstance(outcome, Failure) and outcome.category is Category.NO_EFFECTIVE_CHANGE
         if not isinstance(outcome, Failure):
             narrowed = self.signals_of(run, change, baseline_code)
-            if not defects_of(narrowed):
+            if narrowed is None or not narrowed.defects:
                 self.tell(run, f"attempt {made + 1} is attempt {made} without its edits of {', '.join(undone)}, "
                           "which the change does not name; it ran clean too, so the run keeps it")
                 return made + 1, outcome, narrowed
-            why = "; ".join(narrowed.defects) if narrowed is not None else ""
-            baseline_again = narrowed is not None and narrowed.nothing_new
+            why = "; ".join(narrowed.defects)
+            baseline_again = narrowed.nothing_new
         else:
             why = outcome.summary
         self.restore(run, kept)

@@ -292,9 +292,10 @@ def _generator_calls(tree: ast.AST) -> list[tuple[ast.Call, str]]:
     return found
 
 
-def _seeded_names(tree: ast.AST) -> set[str]:
-    """The names ``tree`` gives its seeded generators (``rng`` in ``rng = np.random.default_rng(seed)``)."""
-    made = {id(call) for call, name in _generator_calls(tree) if name in SEEDED and (call.args or call.keywords)}
+def _seeded_names(tree: ast.AST, calls: list[tuple[ast.Call, str]]) -> set[str]:
+    """The names ``tree`` gives its seeded generators (``rng`` in ``rng = np.random.default_rng(seed)``);
+    ``calls``: its ``_generator_calls``."""
+    made = {id(call) for call, name in calls if name in SEEDED and (call.args or call.keywords)}
     return {node.targets[0].id for node in ast.walk(tree) if isinstance(node, ast.Assign)
             and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and id(node.value) in made}
 
@@ -327,7 +328,7 @@ def unseeded_draws(baseline: str, code: str) -> list[str] | None:
             name not in NOT_DRAWS for _, name in old):
         return None
     changed = changed_lines(baseline, code)
-    generators = _seeded_names(before)
+    generators = _seeded_names(before, old)
     found = []
     for call, name in _generator_calls(after):
         if call.lineno not in changed:
